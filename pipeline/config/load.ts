@@ -1,0 +1,141 @@
+/**
+ * Loads the one configuration: defaults, then a file (YAML or JSON), then environment
+ * variables, validated against schemas/config.schema.json. Any problem is refused here,
+ * at start, naming where the value came from, its path and what was expected.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { describeErrors, schemas, validateConfig } from '../../schemas/index.js';
+import { ConfigError, ConfigErrors } from '../errors.js';
+import type { Config } from './types.js';
+
+export type { Config };
+
+export interface LoadOptions {
+  /** Path of the configuration file; falls back to PULSO_CONFIG; none means defaults only. */
+  file?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Values set last, e.g. from CLI flags, as JSON Pointer → value. */
+  overrides?: Record<string, unknown>;
+}
+
+const ENV_PREFIX = 'PULSO_';
+/** Variables that are not configuration keys. */
+const ENV_RESERVED = new Set(['PULSO_CONFIG']);
+
+export function loadConfig(options: LoadOptions = {}): Config {
+  const env = options.env ?? process.env;
+  const file = options.file ?? env.PULSO_CONFIG;
+  const doc: Record<string, unknown> = file ? readConfigFile(file) : {};
+  const origin = new Map<string, string>(); // JSON Pointer → where it was set
+  if (file) markOrigins(doc, '', resolve(file), origin);
+
+  const errors: ConfigError[] = [];
+  for (const [name, raw] of Object.entries(env)) {
+    if (raw === undefined) continue;
+    if (name === 'NATS_URL') {
+      // A server named by NATS_URL is used as it is, never started by Pulso.
+      setPointer(doc, '/nats/url', raw);
+      setPointer(doc, '/services/nats', 'external');
+      origin.set('/nats/url', 'environment NATS_URL');
+      continue;
+    }
+    if (!name.startsWith(ENV_PREFIX) || ENV_RESERVED.has(name)) continue;
+    const pointer = envNameToPointer(name);
+    if (!pointer) {
+      errors.push(new ConfigError(`environment ${name}`, '', 'PULSO_<SECTION>__<KEY>, e.g. PULSO_INGEST__BATCH_SIZE'));
+      continue;
+    }
+    setPointer(doc, pointer, parseEnvValue(raw));
+    origin.set(pointer, `environment ${name}`);
+  }
+  for (const [pointer, value] of Object.entries(options.overrides ?? {})) {
+    if (value === undefined) continue;
+    setPointer(doc, pointer, value);
+    origin.set(pointer, 'command line');
+  }
+
+  if (!validateConfig(doc)) {
+    for (const issue of describeErrors(validateConfig.errors, doc)) {
+      errors.push(new ConfigError(sourceOf(issue.path, origin), issue.path, issue.expected, issue.actual));
+    }
+  }
+  if (errors.length > 0) throw new ConfigErrors(errors);
+  return doc as unknown as Config;
+}
+
+function readConfigFile(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (cause) {
+    throw new ConfigError(resolve(file), '', 'a readable configuration file', (cause as Error).message);
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(text); // YAML is a superset of JSON: one parser for both.
+  } catch (cause) {
+    const where = cause instanceof YAMLParseError && cause.linePos ? ` at line ${cause.linePos[0].line}` : '';
+    throw new ConfigError(resolve(file), '', `valid YAML or JSON${where}`, (cause as Error).message.split('\n')[0]);
+  }
+  if (doc === null || doc === undefined) return {};
+  if (typeof doc !== 'object' || Array.isArray(doc)) {
+    throw new ConfigError(resolve(file), '', 'a mapping of sections (nats, questdb, ingest, …)', doc);
+  }
+  return doc as Record<string, unknown>;
+}
+
+/** PULSO_INGEST__BATCH_SIZE → /ingest/batchSize; checked against the schema's own keys. */
+export function envNameToPointer(name: string): string | undefined {
+  const parts = name.slice(ENV_PREFIX.length).split('__');
+  if (parts.some((p) => p === '')) return undefined;
+  const keys = parts.map((p) => p.toLowerCase().replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase()));
+  // Map onto the schema's spelling so that e.g. PULSO_NATS__URL finds "url".
+  type SchemaNode = { properties?: Record<string, unknown> } | undefined;
+  let node = schemas.config as unknown as SchemaNode;
+  const out: string[] = [];
+  for (const key of keys) {
+    const props: Record<string, unknown> = node?.properties ?? {};
+    const match = Object.keys(props).find((k) => k.toLowerCase() === key.toLowerCase()) ?? key;
+    out.push(match);
+    node = props[match] as SchemaNode;
+  }
+  return `/${out.join('/')}`;
+}
+
+function parseEnvValue(raw: string): unknown {
+  const t = raw.trim();
+  if (t === 'true') return true;
+  if (t === 'false') return false;
+  if (/^-?\d+(\.\d+)?$/.test(t)) return Number(t);
+  return raw;
+}
+
+function setPointer(doc: Record<string, unknown>, pointer: string, value: unknown): void {
+  const keys = pointer.slice(1).split('/');
+  let cur: Record<string, unknown> = doc;
+  for (const key of keys.slice(0, -1)) {
+    const next = cur[key];
+    if (next === null || typeof next !== 'object' || Array.isArray(next)) cur[key] = {};
+    cur = cur[key] as Record<string, unknown>;
+  }
+  cur[keys[keys.length - 1]!] = value;
+}
+
+function markOrigins(node: unknown, pointer: string, source: string, origin: Map<string, string>): void {
+  if (node === null || typeof node !== 'object' || Array.isArray(node)) {
+    origin.set(pointer, source);
+    return;
+  }
+  origin.set(pointer, source);
+  for (const [k, v] of Object.entries(node)) markOrigins(v, `${pointer}/${k}`, source, origin);
+}
+
+function sourceOf(pointer: string, origin: Map<string, string>): string {
+  for (let p = pointer; ; p = p.slice(0, p.lastIndexOf('/'))) {
+    const found = origin.get(p);
+    if (found) return found;
+    if (p === '') return 'configuration';
+  }
+}

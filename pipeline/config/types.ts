@@ -1,0 +1,55 @@
+/** The validated configuration. Mirrors schemas/config.schema.json, whose defaults fill every key. */
+export interface Config {
+  nats: {
+    url: string;
+    trackingStream: {
+      name: string;
+      maxAgeDays: number;
+      maxBytes: number;
+      maxMessageBytes: number;
+      duplicateWindowSeconds: number;
+      replicas: number;
+    };
+    deadLetterStream: { name: string; maxAgeDays: number; maxBytes: number; replicas: number };
+    consumer: { durable: string; ackWaitSeconds: number; maxAckPending: number };
+  };
+  questdb: {
+    host: string;
+    httpPort: number;
+    pgPort: number;
+    user: string;
+    password: string;
+    requestTimeoutMs: number;
+    retryMaxDelayMs: number;
+  };
+  ingest: {
+    batchSize: number;
+    batchWaitMs: number;
+    maxEventBytes: number;
+    maxBatchEvents: number;
+    maxFutureSkewSeconds: number;
+    storeRawEvents: boolean;
+  };
+  services: {
+    nats: 'managed' | 'external';
+    questdb: 'managed' | 'external';
+    dataDir: string;
+    cacheDir?: string;
+    install: boolean;
+    questdbVersion: string;
+    questdbIlpPort: number;
+    questdbHealthPort: number;
+    questdbHeapMb: number;
+    natsMonitorPort: number;
+  };
+  log: { level: string; statsIntervalSeconds: number };
+  metrics: { port: number };
+  demo: {
+    clients: number;
+    usersPerClient: number;
+    historyDays: number;
+    ratePerSecond: number;
+    invalidRatio: number;
+    seed: number;
+  };
+}

@@ -1,0 +1,142 @@
+import { describe, expect, it } from 'vitest';
+import { INVALID, VALID_EVENTS } from '../../test/fixtures/contract-corpus.js';
+import { validateDeadLetter } from '../../schemas/index.js';
+import { deadLetterMessage } from './dead-letter.js';
+import { decodeMessage, CONTENT_TYPE_NDJSON } from './decode.js';
+import { DEFAULT_LIMITS } from './limits.js';
+import type { InboundMessage } from './types.js';
+
+const STORED_AT = Date.UTC(2026, 10, 20, 12, 0, 0);
+const enc = new TextEncoder();
+
+function msg(payload: string | Uint8Array, over: Partial<InboundMessage> = {}): InboundMessage {
+  return {
+    subject: 'tracking.events',
+    data: typeof payload === 'string' ? enc.encode(payload) : payload,
+    streamSeq: 7,
+    storedAt: STORED_AT,
+    ...over,
+  };
+}
+
+describe('decodeMessage: invalid inputs become dead letters with a precise reason', () => {
+  it.each(INVALID)('$name → $expect.code', (c) => {
+    const out = decodeMessage(msg(c.payload, { subject: c.subject, ...(c.headers ? { headers: c.headers } : {}) }), DEFAULT_LIMITS);
+    expect(out.events).toHaveLength(0);
+    expect(out.clientUpdates).toHaveLength(0);
+    expect(out.deadLetters).toHaveLength(1);
+    const dl = out.deadLetters[0]!;
+    expect(dl.reason.code).toBe(c.expect.code);
+    if (c.expect.path !== undefined) expect(dl.reason.path).toBe(c.expect.path);
+    if (c.expect.expected) expect(dl.reason.expected).toMatch(c.expect.expected);
+    // The exact bytes refused travel with the reason.
+    expect(Buffer.from(dl.payload)).toEqual(Buffer.from(typeof c.payload === 'string' ? enc.encode(c.payload) : c.payload));
+    // And the message published for it satisfies its own schema.
+    const body = JSON.parse(Buffer.from(deadLetterMessage(dl).body).toString('utf8'));
+    expect(validateDeadLetter(body), JSON.stringify(validateDeadLetter.errors)).toBe(true);
+    expect(Buffer.from(body.payload_base64, 'base64')).toEqual(Buffer.from(dl.payload));
+  });
+
+  it('covers every reason code of the dead-letter schema', async () => {
+    const { schemas } = await import('../../schemas/index.js');
+    const codes = schemas.deadLetter.properties.reason.properties.code.enum;
+    const covered = new Set(INVALID.map((c) => c.expect.code));
+    // batch_too_large and event_too_large need a batch; they are tested below.
+    for (const code of codes) if (!['batch_too_large', 'event_too_large'].includes(code)) expect(covered).toContain(code);
+  });
+});
+
+describe('decodeMessage: valid events are normalized', () => {
+  it.each(VALID_EVENTS)('$name', (c) => {
+    const out = decodeMessage(msg(JSON.stringify(c.payload)), DEFAULT_LIMITS);
+    expect(out.deadLetters).toEqual([]);
+    expect(out.events).toHaveLength(1);
+    const e = out.events[0]!;
+    expect(e.ts).toBe(c.expectTs === 'stored' ? STORED_AT : c.expectTs);
+    expect(e.name).toBe(c.expectName);
+    expect(e.value).toBe(c.expectValue);
+    expect(e.clientId).toBe('acme');
+    expect(e.receivedAt).toBe(STORED_AT);
+  });
+
+  it('keeps the producer id, or derives one from the stream position', () => {
+    const withId = decodeMessage(msg(JSON.stringify({ id: 'e-1', kind: 'login', client_id: 'c' })), DEFAULT_LIMITS);
+    expect(withId.events[0]!.eventId).toBe('e-1');
+    const without = decodeMessage(msg(JSON.stringify({ kind: 'login', client_id: 'c' }), { streamSeq: 42 }), DEFAULT_LIMITS);
+    expect(without.events[0]!.eventId).toBe('js-42');
+  });
+
+  it('accepts an event up to the allowed clock skew and refuses one just beyond it', () => {
+    const at = (ms: number) => decodeMessage(msg(JSON.stringify({ kind: 'login', client_id: 'c', timestamp: ms })), DEFAULT_LIMITS);
+    expect(at(STORED_AT + DEFAULT_LIMITS.maxFutureSkewMs).events).toHaveLength(1);
+    expect(at(STORED_AT + DEFAULT_LIMITS.maxFutureSkewMs + 1).deadLetters[0]!.reason.code).toBe('timestamp_in_future');
+  });
+});
+
+describe('decodeMessage: batches', () => {
+  const good = (i: number) => ({ id: `b-${i}`, kind: 'screen', name: 'tela:pedidos', client_id: `c${i % 3}`, timestamp: STORED_AT - i });
+
+  it('a JSON array: bad elements become dead letters with their index, good ones pass', () => {
+    const items = [good(0), { kind: 'nope', client_id: 'x' }, good(2), 17, good(4)];
+    const out = decodeMessage(msg(JSON.stringify(items), { streamSeq: 9 }), DEFAULT_LIMITS);
+    expect(out.events.map((e) => e.eventId)).toEqual(['b-0', 'b-2', 'b-4']);
+    expect(out.deadLetters.map((d) => [d.index, d.reason.code])).toEqual([
+      [1, 'schema_violation'],
+      [3, 'not_an_object'],
+    ]);
+    expect(JSON.parse(Buffer.from(out.deadLetters[0]!.payload).toString())).toEqual(items[1]);
+    expect(deadLetterMessage(out.deadLetters[0]!).msgId).toBe('dlq-9-1');
+  });
+
+  it('derives distinct ids for elements without one', () => {
+    const items = [{ kind: 'login', client_id: 'a' }, { kind: 'login', client_id: 'a' }];
+    const out = decodeMessage(msg(JSON.stringify(items), { streamSeq: 5 }), DEFAULT_LIMITS);
+    expect(out.events.map((e) => e.eventId)).toEqual(['js-5-0', 'js-5-1']);
+  });
+
+  it('NDJSON: one event per line, blank lines ignored, bad lines refused alone', () => {
+    const text = [JSON.stringify(good(0)), '', '{oops', JSON.stringify(good(3))].join('\n');
+    const out = decodeMessage(msg(text, { headers: { 'Content-Type': CONTENT_TYPE_NDJSON } }), DEFAULT_LIMITS);
+    expect(out.events.map((e) => e.eventId)).toEqual(['b-0', 'b-3']);
+    expect(out.deadLetters).toHaveLength(1);
+    expect(out.deadLetters[0]!.index).toBe(2);
+    expect(out.deadLetters[0]!.reason.code).toBe('invalid_json');
+    expect(Buffer.from(out.deadLetters[0]!.payload).toString()).toBe('{oops');
+  });
+
+  it('refuses a batch with more items than allowed as a whole', () => {
+    const limits = { ...DEFAULT_LIMITS, maxBatchEvents: 3 };
+    const out = decodeMessage(msg(JSON.stringify([good(0), good(1), good(2), good(3)])), limits);
+    expect(out.events).toEqual([]);
+    expect(out.deadLetters.map((d) => d.reason.code)).toEqual(['batch_too_large']);
+    expect(out.deadLetters[0]!.index).toBeUndefined();
+  });
+
+  it('refuses an oversized element alone', () => {
+    const big = { ...good(1), properties: Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`k${i}`, 'x'.repeat(900)])) };
+    const out = decodeMessage(msg(JSON.stringify([good(0), big])), DEFAULT_LIMITS);
+    expect(out.events).toHaveLength(1);
+    expect(out.deadLetters.map((d) => [d.index, d.reason.code])).toEqual([[1, 'event_too_large']]);
+  });
+
+  it('refuses a message larger than the stream allows', () => {
+    const out = decodeMessage(msg('x'.repeat(100)), { ...DEFAULT_LIMITS, maxMessageBytes: 50 });
+    expect(out.deadLetters[0]!.reason.code).toBe('payload_too_large');
+  });
+});
+
+describe('decodeMessage: client updates', () => {
+  it('normalizes a full update', () => {
+    const out = decodeMessage(
+      msg(JSON.stringify({ client_id: 'acme', status: 'active', plan: 'pro', csm: 'carla', mrr: 4200, attributes: { seats: 25 }, timestamp: '2026-11-01T00:00:00Z' }), { subject: 'tracking.clients' }),
+      DEFAULT_LIMITS,
+    );
+    expect(out.deadLetters).toEqual([]);
+    expect(out.clientUpdates[0]).toMatchObject({
+      clientId: 'acme',
+      ts: Date.UTC(2026, 10, 1),
+      fields: { status: 'active', plan: 'pro', csm: 'carla', mrr: 4200 },
+      attributes: { seats: 25 },
+    });
+  });
+});

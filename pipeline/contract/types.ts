@@ -1,0 +1,95 @@
+/** The shapes that cross the boundary between the NATS adapter and the pure core. */
+
+/** A message as it came out of JetStream, stripped of the client library's types. */
+export interface InboundMessage {
+  subject: string;
+  data: Uint8Array;
+  headers?: Record<string, string>;
+  /** JetStream stream sequence: unique and stable across redeliveries. */
+  streamSeq: number;
+  /** When JetStream stored the message, epoch ms. Stands in for a missing event time. */
+  storedAt: number;
+}
+
+export type EventKind = 'login' | 'screen' | 'action' | 'metric';
+
+/** A valid tracking event, normalized: every default applied, time as epoch ms. */
+export interface TrackingEvent {
+  eventId: string;
+  /** Event time, epoch ms. */
+  ts: number;
+  kind: EventKind;
+  name: string;
+  clientId: string;
+  userId: string | null;
+  value: number;
+  /** Free-form properties as JSON text, or null. */
+  properties: string | null;
+  receivedAt: number;
+  streamSeq: number;
+  subject: string;
+}
+
+export type ClientStatus = 'active' | 'trial' | 'onboarding' | 'suspended' | 'cancelled';
+export type Scalar = string | number | boolean | null;
+
+/** A valid patch of one client's attributes. */
+export interface ClientUpdate {
+  updateId: string;
+  ts: number;
+  clientId: string;
+  /** Standard attributes present in the patch (null clears one). */
+  fields: Partial<{
+    status: ClientStatus;
+    name: string | null;
+    plan: string | null;
+    segment: string | null;
+    csm: string | null;
+    mrr: number | null;
+  }>;
+  /** Custom attributes present in the patch (null removes one). */
+  attributes: Record<string, Scalar>;
+  receivedAt: number;
+}
+
+export type ReasonCode =
+  | 'payload_too_large'
+  | 'invalid_utf8'
+  | 'invalid_json'
+  | 'not_an_object'
+  | 'empty_batch'
+  | 'batch_too_large'
+  | 'event_too_large'
+  | 'schema_violation'
+  | 'invalid_timestamp'
+  | 'timestamp_in_future'
+  | 'unknown_subject'
+  | 'unsupported_content_type';
+
+/** Why an input was refused: machine-readable code plus what a person needs to fix it. */
+export interface Reason {
+  code: ReasonCode;
+  message: string;
+  path?: string;
+  expected?: string;
+  actual?: unknown;
+  errors?: { path: string; expected: string }[];
+}
+
+/** An input refused, with the exact bytes and where they came from. */
+export interface DeadLetter {
+  reason: Reason;
+  subject: string;
+  streamSeq: number;
+  /** Position inside a batch; undefined when the whole message is refused. */
+  index?: number;
+  storedAt: number;
+  headers?: Record<string, string>;
+  payload: Uint8Array;
+}
+
+export interface Decoded {
+  events: TrackingEvent[];
+  clientUpdates: ClientUpdate[];
+  deadLetters: DeadLetter[];
+}
