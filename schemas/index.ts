@@ -12,11 +12,11 @@ import config from './config.schema.json' with { type: 'json' };
 // ajv-formats ships CommonJS; under NodeNext its default export is the module object.
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
-const strict = new Ajv({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true });
+const strict = new Ajv({ verbose: true, allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true });
 addFormats(strict);
 
 // The configuration validator fills defaults in place.
-const withDefaults = new Ajv({ allErrors: true, strict: true, strictRequired: false, useDefaults: true, allowUnionTypes: true });
+const withDefaults = new Ajv({ verbose: true, allErrors: true, strict: true, strictRequired: false, useDefaults: true, allowUnionTypes: true });
 
 export const validateTrackingEvent: ValidateFunction = strict.compile(trackingEvent);
 export const validateClientUpdate: ValidateFunction = strict.compile(clientUpdate);

@@ -89,7 +89,7 @@ function readConfigFile(file: string): Record<string, unknown> {
 /** PULSO_INGEST__BATCH_SIZE → /ingest/batchSize; checked against the schema's own keys. */
 export function envNameToPointer(name: string): string | undefined {
   const parts = name.slice(ENV_PREFIX.length).split('__');
-  if (parts.some((p) => p === '')) return undefined;
+  if (parts.some((p) => p === '' || p.startsWith('_') || p.endsWith('_'))) return undefined;
   const keys = parts.map((p) => p.toLowerCase().replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase()));
   // Map onto the schema's spelling so that e.g. PULSO_NATS__URL finds "url".
   type SchemaNode = { properties?: Record<string, unknown> } | undefined;

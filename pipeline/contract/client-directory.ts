@@ -66,7 +66,7 @@ export class ClientDirectory {
     for (const [k, v] of Object.entries(u.fields) as [StandardField, Scalar][]) merge(state.fields, k, v, u);
     for (const [k, v] of Object.entries(u.attributes)) merge(state.attributes, k, v, u);
 
-    const rows = [rowAt(state, u.ts, u.updateId)];
+    const rows = [rowAt(state, u.ts, u.updateId, u)];
     if (newer(u.ts, u.updateId, state.latestTs, state.latestBy)) {
       state.latestTs = u.ts;
       state.latestBy = u.updateId;
@@ -110,18 +110,25 @@ function merge<K>(into: Map<K, Stamped>, key: K, value: Scalar, u: ClientUpdate)
   if (!cur || newer(u.ts, u.updateId, cur.ts, cur.by)) into.set(key, { value, ts: u.ts, by: u.updateId });
 }
 
-/** The state as known for time `ts`: attributes set after it are left out. */
-function rowAt(state: ClientState, ts: number, updateId: string): ClientRow {
-  const known = (s: Stamped | undefined) => (s && s.ts <= ts ? s : undefined);
-  const field = <T>(f: StandardField) => (known(state.fields.get(f))?.value ?? null) as T | null;
+/**
+ * The state as known for time `ts`: attributes set after it are left out, except those the
+ * patch written at `ts` sets itself.
+ */
+function rowAt(state: ClientState, ts: number, updateId: string, own?: ClientUpdate): ClientRow {
+  const ownStamp = (v: Scalar | undefined): Stamped | undefined =>
+    v === undefined || !own ? undefined : { value: v, ts: own.ts, by: own.updateId };
+  const known = (s: Stamped | undefined, mine?: Stamped) => (s && s.ts <= ts ? s : mine);
+  const fieldStamp = (f: StandardField) => known(state.fields.get(f), ownStamp(own?.fields[f]));
+  const field = <T>(f: StandardField) => (fieldStamp(f)?.value ?? null) as T | null;
   const attributes: Record<string, Scalar> = {};
   const stamps: Record<string, [number, string]> = {};
   for (const f of STANDARD_FIELDS) {
-    const s = known(state.fields.get(f));
+    const s = fieldStamp(f);
     if (s) stamps[f] = [s.ts, s.by];
   }
-  for (const [k, s] of [...state.attributes].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    if (!known(s)) continue;
+  for (const [k, cur] of [...state.attributes].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const s = known(cur, ownStamp(own?.attributes[k]));
+    if (!s) continue;
     stamps[`attributes.${k}`] = [s.ts, s.by];
     if (s.value !== null) attributes[k] = s.value;
   }
