@@ -21,7 +21,7 @@ export class ConfigError extends PulsoError {
   ) {
     super(
       `${source}: ${path || '(root)'}: expected ${expected}` +
-        (actual === undefined ? '' : `, got ${JSON.stringify(actual)}`),
+        (actual === undefined || expected.includes(', got ') ? '' : `, got ${JSON.stringify(actual)}`),
     );
   }
 }

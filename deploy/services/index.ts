@@ -1,0 +1,40 @@
+/** Bring up / take down the services the configuration says Pulso manages. */
+import type { Config } from '../../pipeline/config/types.js';
+import { startNats, stopNats, type ServiceReport } from './nats.js';
+import { answersSql, startQuestDb, stopQuestDb } from './questdb.js';
+
+export type { ServiceReport };
+
+export async function servicesUp(config: Config): Promise<ServiceReport[]> {
+  const s = config.services;
+  const reports: ServiceReport[] = [];
+  reports.push(
+    s.nats === 'managed'
+      ? await startNats({ url: config.nats.url, monitorPort: s.natsMonitorPort, dataDir: s.dataDir, install: s.install })
+      : { service: 'nats', action: 'external', address: config.nats.url },
+  );
+  const q = config.questdb;
+  reports.push(
+    s.questdb === 'managed'
+      ? await startQuestDb({
+          host: q.host, httpPort: q.httpPort, pgPort: q.pgPort, ilpPort: s.questdbIlpPort, healthPort: s.questdbHealthPort,
+          heapMb: s.questdbHeapMb, version: s.questdbVersion, dataDir: s.dataDir, install: s.install,
+          ...(s.cacheDir ? { cacheDir: s.cacheDir } : {}),
+        })
+      : { service: 'questdb', action: 'external', address: `http://${q.host}:${q.httpPort}` },
+  );
+  return reports;
+}
+
+export async function servicesDown(config: Config): Promise<string[]> {
+  return [await stopQuestDb(config.services.dataDir), await stopNats(config.services.dataDir)];
+}
+
+export async function servicesStatus(config: Config): Promise<Record<string, string>> {
+  const { portOpen } = await import('./process.js');
+  const natsPort = Number(new URL(config.nats.url.replace(/^(nats|tls):/, 'http:')).port || 4222);
+  return {
+    nats: `${config.nats.url} ${(await portOpen(natsPort)) ? 'reachable' : 'not reachable'} (${config.services.nats})`,
+    questdb: `http://${config.questdb.host}:${config.questdb.httpPort} ${(await answersSql(config.questdb.host, config.questdb.httpPort)) ? 'answers SQL' : 'not answering'} (${config.services.questdb})`,
+  };
+}

@@ -1,0 +1,110 @@
+/**
+ * The JetStream streams and the durable consumer, with an explicit configuration: created
+ * when absent, read back, and refused on any difference (2.9 silently ignores fields it
+ * does not know, so only the read-back tells what the server really holds).
+ */
+import {
+  AckPolicy, DeliverPolicy, DiscardPolicy, nanos, ReplayPolicy, RetentionPolicy, StorageType,
+  type ConsumerConfig, type JetStreamManager, type StreamConfig,
+} from 'nats';
+import type { Config } from '../../config/types.js';
+import { StreamMismatchError } from '../../errors.js';
+import { DEAD_LETTER_SUBJECT_ROOT } from '../../contract/dead-letter.js';
+
+export const TRACKING_SUBJECTS = 'tracking.>';
+const DAY_NS = 86_400 * 1e9;
+
+export function trackingStreamConfig(c: Config['nats']): Partial<StreamConfig> {
+  const s = c.trackingStream;
+  return {
+    name: s.name,
+    subjects: [TRACKING_SUBJECTS],
+    storage: StorageType.File,
+    retention: RetentionPolicy.Limits,
+    discard: DiscardPolicy.Old,
+    max_age: s.maxAgeDays * DAY_NS,
+    max_bytes: s.maxBytes,
+    max_msg_size: s.maxMessageBytes,
+    duplicate_window: nanos(s.duplicateWindowSeconds * 1000),
+    num_replicas: s.replicas,
+  };
+}
+
+export function deadLetterStreamConfig(c: Config['nats']): Partial<StreamConfig> {
+  const s = c.deadLetterStream;
+  return {
+    name: s.name,
+    subjects: [`${DEAD_LETTER_SUBJECT_ROOT}.>`],
+    storage: StorageType.File,
+    retention: RetentionPolicy.Limits,
+    discard: DiscardPolicy.Old,
+    max_age: s.maxAgeDays * DAY_NS,
+    max_bytes: s.maxBytes,
+    duplicate_window: nanos(c.trackingStream.duplicateWindowSeconds * 1000),
+    num_replicas: s.replicas,
+  };
+}
+
+export function ingestConsumerConfig(c: Config['nats']): Partial<ConsumerConfig> {
+  return {
+    durable_name: c.consumer.durable,
+    ack_policy: AckPolicy.All, // one ack per batch, sent only once QuestDB holds the batch
+    ack_wait: nanos(c.consumer.ackWaitSeconds * 1000),
+    max_ack_pending: c.consumer.maxAckPending,
+    max_deliver: -1, // a message is never given up on: it is written or dead-lettered
+    deliver_policy: DeliverPolicy.All,
+    replay_policy: ReplayPolicy.Instant,
+    filter_subject: TRACKING_SUBJECTS,
+  };
+}
+
+export interface EnsureResult {
+  created: string[];
+  updated: string[];
+}
+
+/** Creates what is missing; refuses (or with `apply`, updates) what differs. */
+export async function ensureStreams(jsm: JetStreamManager, c: Config['nats'], apply = false): Promise<EnsureResult> {
+  const result: EnsureResult = { created: [], updated: [] };
+  for (const want of [trackingStreamConfig(c), deadLetterStreamConfig(c)]) {
+    const name = want.name!;
+    const have = await jsm.streams.info(name).catch((e: Error) => (isNotFound(e) ? undefined : Promise.reject(e)));
+    if (!have) {
+      await jsm.streams.add(want);
+      result.created.push(`stream ${name}`);
+    } else if (differences(want, have.config).length > 0) {
+      if (!apply) throw new StreamMismatchError(`stream ${name}`, differences(want, have.config));
+      await jsm.streams.update(name, want);
+      result.updated.push(`stream ${name}`);
+    }
+    const check = differences(want, (await jsm.streams.info(name)).config);
+    if (check.length > 0) throw new StreamMismatchError(`stream ${name} (as read back from the server)`, check);
+  }
+  const stream = c.trackingStream.name;
+  const want = ingestConsumerConfig(c);
+  const have = await jsm.consumers.info(stream, c.consumer.durable).catch((e: Error) => (isNotFound(e) ? undefined : Promise.reject(e)));
+  if (!have) {
+    await jsm.consumers.add(stream, want);
+    result.created.push(`consumer ${c.consumer.durable}`);
+  } else if (differences(want, have.config).length > 0) {
+    if (!apply) throw new StreamMismatchError(`consumer ${c.consumer.durable}`, differences(want, have.config));
+    await jsm.consumers.update(stream, c.consumer.durable, want);
+    result.updated.push(`consumer ${c.consumer.durable}`);
+  }
+  const check = differences(want, (await jsm.consumers.info(stream, c.consumer.durable)).config);
+  if (check.length > 0) throw new StreamMismatchError(`consumer ${c.consumer.durable} (as read back from the server)`, check);
+  return result;
+}
+
+function differences(want: object, have: object): { key: string; expected: unknown; actual: unknown }[] {
+  const out: { key: string; expected: unknown; actual: unknown }[] = [];
+  for (const [key, expected] of Object.entries(want)) {
+    const actual = (have as Record<string, unknown>)[key];
+    if (JSON.stringify(expected) !== JSON.stringify(actual)) out.push({ key, expected, actual });
+  }
+  return out;
+}
+
+function isNotFound(e: Error): boolean {
+  return /not found/i.test(e.message);
+}

@@ -1,0 +1,62 @@
+/**
+ * SQL over QuestDB's PostgreSQL wire protocol (`pg`). QuestDB returns LONG as text and
+ * timestamps without a zone: both are parsed here once, timestamps as UTC epoch ms.
+ */
+import pg from 'pg';
+import type { Config } from '../../config/types.js';
+
+const TIMESTAMP = 1114;
+const TIMESTAMPTZ = 1184;
+const INT8 = 20;
+
+const types = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === TIMESTAMP || oid === TIMESTAMPTZ) return (s: string) => Date.parse(`${s.replace(' ', 'T').slice(0, 23)}Z`);
+    if (oid === INT8) return (s: string) => Number(s);
+    return pg.types.getTypeParser(oid, format);
+  },
+};
+
+export class QuestSql {
+  private readonly pool: pg.Pool;
+
+  constructor(c: Config['questdb']) {
+    this.pool = new pg.Pool({
+      host: c.host,
+      port: c.pgPort,
+      user: c.user,
+      password: c.password,
+      database: 'qdb',
+      max: 2,
+      idleTimeoutMillis: 10_000,
+      connectionTimeoutMillis: c.requestTimeoutMs,
+      types,
+    });
+    // An idle connection dropped by a QuestDB restart must not crash the process.
+    this.pool.on('error', () => undefined);
+  }
+
+  async query<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
+    const r = await this.pool.query(sql, params);
+    return r.rows as T[];
+  }
+
+  /** Waits until every WAL table has applied what it was sent (visible to queries). */
+  async walApplied(timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const rows = await this.query<{ name: string; suspended: boolean; writerTxn: number; sequencerTxn: number }>(
+        'SELECT name, suspended, writerTxn, sequencerTxn FROM wal_tables()',
+      );
+      const suspended = rows.find((r) => r.suspended);
+      if (suspended) throw new Error(`QuestDB table ${suspended.name} is suspended`);
+      if (rows.every((r) => Number(r.writerTxn) >= Number(r.sequencerTxn))) return;
+      if (Date.now() > deadline) throw new Error('QuestDB WAL not applied in time');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}

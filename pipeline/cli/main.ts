@@ -1,0 +1,162 @@
+#!/usr/bin/env node
+/**
+ * pulso — the command line. Every command takes --config FILE (or PULSO_CONFIG) and reads
+ * PULSO_* environment variables; a bad configuration is refused before anything starts.
+ */
+import { Command, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import { connect } from 'nats';
+import { servicesDown, servicesStatus, servicesUp } from '../../deploy/services/index.js';
+import { ensureStreams } from '../adapters/nats/streams.js';
+import { loadConfig, type Config } from '../config/load.js';
+import { decodeMessage, CONTENT_TYPE_NDJSON } from '../contract/decode.js';
+import { runDemo } from '../demo/publish.js';
+import { PulsoError } from '../errors.js';
+import { createLogger, type Logger } from '../log.js';
+import { limitsOf, startPipeline } from '../run.js';
+
+const program = new Command()
+  .name('pulso')
+  .description('Customer Success stream processing: NATS JetStream → windowed figures → QuestDB → playbooks')
+  .addOption(new Option('-c, --config <file>', 'configuration file (YAML or JSON)').env('PULSO_CONFIG'))
+  .showHelpAfterError();
+
+function setup(overrides: Record<string, unknown> = {}): { config: Config; log: Logger } {
+  const opts = program.opts<{ config?: string }>();
+  const config = loadConfig({ ...(opts.config ? { file: opts.config } : {}), overrides });
+  return { config, log: createLogger(config.log.level) };
+}
+
+/** Runs until SIGINT/SIGTERM; `onStop` then gets to finish cleanly. */
+function untilSignal(onStop: () => Promise<void>): AbortSignal {
+  const ac = new AbortController();
+  let stopping = false;
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(sig, () => {
+      if (stopping) process.exit(130);
+      stopping = true;
+      ac.abort();
+      void onStop().then(() => process.exit(0), () => process.exit(1));
+    });
+  }
+  return ac.signal;
+}
+
+program
+  .command('up')
+  .description('the main job: start NATS and QuestDB (unless external), the pipeline, and the demo stream')
+  .option('--no-demo', 'do not publish the demo stream')
+  .option('--keep-services', 'leave NATS and QuestDB running on exit')
+  .action(async (opts: { demo: boolean; keepServices?: boolean }) => {
+    const { config, log } = setup();
+    const reports = await servicesUp(config);
+    for (const r of reports) log.info(r, `${r.service}: ${r.action}`);
+    const pipeline = await startPipeline(config, log);
+    const signal = untilSignal(async () => {
+      await pipeline.stop();
+      if (!opts.keepServices) for (const line of await servicesDown(config)) log.info(line);
+    });
+    log.info(
+      { sql: `psql -h ${config.questdb.host} -p ${config.questdb.pgPort} -U ${config.questdb.user} qdb`, console: `http://${config.questdb.host}:${config.questdb.httpPort}` },
+      'QuestDB is ready: try SELECT kind, count() FROM events; or SELECT * FROM client_attributes LATEST ON ts PARTITION BY client_id;',
+    );
+    if (opts.demo) await runDemo({ config, log: log.child({ stage: 'demo' }), signal });
+    await pipeline.done;
+  });
+
+program
+  .command('run')
+  .description('run the pipeline against the configured NATS and QuestDB (they must be running)')
+  .action(async () => {
+    const { config, log } = setup();
+    const pipeline = await startPipeline(config, log);
+    untilSignal(() => pipeline.stop());
+    await pipeline.done;
+  });
+
+const services = program.command('services').description('the local NATS and QuestDB that Pulso manages');
+services
+  .command('up')
+  .description('start them (reuses what already runs)')
+  .action(async () => {
+    const { config } = setup();
+    for (const r of await servicesUp(config)) console.log(JSON.stringify(r));
+  });
+services
+  .command('down')
+  .description('stop the ones Pulso started')
+  .action(async () => {
+    const { config } = setup();
+    for (const line of await servicesDown(config)) console.log(line);
+  });
+services
+  .command('status')
+  .description('are they reachable?')
+  .action(async () => {
+    const { config } = setup();
+    for (const [k, v] of Object.entries(await servicesStatus(config))) console.log(`${k}: ${v}`);
+  });
+
+program
+  .command('demo')
+  .description('publish the demo stream: client attributes, past days, then live events')
+  .option('--clients <n>', 'number of clients', Number)
+  .option('--rate <n>', 'live events per second', Number)
+  .option('--history-days <n>', 'days of history published first', Number)
+  .option('--duration <seconds>', 'stop the live stream after this long', Number)
+  .action(async (opts: { clients?: number; rate?: number; historyDays?: number; duration?: number }) => {
+    const { config, log } = setup({ '/demo/clients': opts.clients, '/demo/ratePerSecond': opts.rate, '/demo/historyDays': opts.historyDays });
+    const signal = untilSignal(async () => undefined);
+    await runDemo({ config, log, signal, ...(opts.duration === undefined ? {} : { durationSeconds: opts.duration }) });
+  });
+
+program
+  .command('validate')
+  .description('check an event file (one JSON object, a JSON array, or NDJSON) against the contract')
+  .argument('<file>', 'the file to check')
+  .option('--subject <subject>', 'subject it would be published on', 'tracking.events')
+  .option('--ndjson', 'read the file as NDJSON (default: by its .ndjson/.jsonl extension)')
+  .action((file: string, opts: { subject: string; ndjson?: boolean }) => {
+    const { config } = setup();
+    const ndjson = opts.ndjson ?? /\.(ndjson|jsonl)$/.test(file);
+    const out = decodeMessage(
+      { subject: opts.subject, data: readFileSync(file), streamSeq: 0, storedAt: Date.now(), ...(ndjson ? { headers: { 'Content-Type': CONTENT_TYPE_NDJSON } } : {}) },
+      limitsOf(config),
+    );
+    for (const dl of out.deadLetters) {
+      const where = dl.index === undefined ? file : `${file} item ${dl.index}`;
+      console.log(`INVALID ${where}: ${dl.reason.code}${dl.reason.path ? ` at ${dl.reason.path}` : ''}: ${dl.reason.message}`);
+    }
+    console.log(`${out.events.length + out.clientUpdates.length} valid, ${out.deadLetters.length} invalid`);
+    process.exitCode = out.deadLetters.length > 0 ? 1 : 0;
+  });
+
+program
+  .command('streams')
+  .description('create or verify the JetStream streams and consumer')
+  .option('--apply', 'update them when they differ from the configuration')
+  .action(async (opts: { apply?: boolean }) => {
+    const { config } = setup();
+    const nc = await connect({ servers: config.nats.url });
+    try {
+      console.log(JSON.stringify(await ensureStreams(await nc.jetstreamManager(), config.nats, opts.apply ?? false)));
+    } finally {
+      await nc.close();
+    }
+  });
+
+program
+  .command('config')
+  .description('print the effective configuration (file, environment and defaults)')
+  .action(() => console.log(JSON.stringify(setup().config, null, 2)));
+
+program.parseAsync().catch((e: unknown) => {
+  if (e instanceof PulsoError) {
+    console.error(`pulso: ${e.message}`);
+    const cause = (e.cause as Error | undefined)?.message;
+    if (cause && !e.message.includes(cause)) console.error(`  caused by: ${cause}`);
+  } else {
+    console.error(e);
+  }
+  process.exit(1);
+});

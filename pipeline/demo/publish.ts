@@ -1,0 +1,67 @@
+/**
+ * Publishes the demo stream: client attributes, `historyDays` of past activity as JSON
+ * batches, then live events at a steady rate until stopped.
+ */
+import { connect } from 'nats';
+import type { Config } from '../config/types.js';
+import type { Logger } from '../log.js';
+import { demoClients, demoDay, demoEvent, demoInvalid, isActive, rng } from './stream.js';
+
+export interface DemoOptions {
+  config: Config;
+  log: Logger;
+  signal: AbortSignal;
+  /** Seconds of live traffic; undefined runs until the signal aborts. */
+  durationSeconds?: number;
+}
+
+const enc = new TextEncoder();
+
+export async function runDemo({ config, log, signal, durationSeconds }: DemoOptions): Promise<{ published: number; invalid: number }> {
+  const d = config.demo;
+  const nc = await connect({ servers: config.nats.url, name: 'pulso-demo' });
+  const js = nc.jetstream();
+  const now = Date.now();
+  const clients = demoClients(d.clients, d.usersPerClient, d.seed, now - (d.historyDays + 1) * 86_400_000);
+  let published = 0;
+  let invalid = 0;
+  try {
+    await js.publish('tracking.clients', enc.encode(JSON.stringify(clients.map((c) => c.update))));
+    log.info({ clients: clients.length }, 'demo: client attributes published');
+
+    for (let daysAgo = d.historyDays - 1; daysAgo >= 0 && !signal.aborted; daysAgo--) {
+      const events = demoDay(clients, now, daysAgo, d.seed);
+      for (let i = 0; i < events.length; i += 500) {
+        await js.publish('tracking.events.demo', enc.encode(JSON.stringify(events.slice(i, i + 500))));
+      }
+      published += events.length;
+    }
+    log.info({ events: published, days: d.historyDays }, 'demo: history published; live stream starts');
+
+    const r = rng(d.seed + 7);
+    const active = clients.filter(isActive);
+    const end = durationSeconds === undefined ? Infinity : Date.now() + durationSeconds * 1000;
+    const tick = 100;
+    const perTick = d.ratePerSecond / (1000 / tick);
+    let carry = 0;
+    let seq = 0;
+    while (!signal.aborted && Date.now() < end) {
+      carry += perTick;
+      for (; carry >= 1; carry--) {
+        if (r() < d.invalidRatio) {
+          await js.publish('tracking.events.demo', enc.encode(demoInvalid(r, Date.now())));
+          invalid++;
+        } else {
+          const c = active[Math.floor(r() * active.length)]!;
+          await js.publish('tracking.events.demo', enc.encode(JSON.stringify(demoEvent(r, c, Date.now(), seq++))));
+          published++;
+        }
+      }
+      await new Promise((res) => setTimeout(res, tick));
+    }
+  } finally {
+    await nc.drain();
+  }
+  log.info({ published, invalid }, 'demo: stopped');
+  return { published, invalid };
+}

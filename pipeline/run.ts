@@ -1,0 +1,155 @@
+/**
+ * Starting and stopping the pipeline: connect, make sure streams and tables exist, restore
+ * client state from QuestDB, then ingest until told to stop.
+ */
+import { connect, type NatsConnection } from 'nats';
+import type { Server } from 'node:http';
+import { lastValueFrom, tap } from 'rxjs';
+import { ensureStreams } from './adapters/nats/streams.js';
+import { QuestDbSink } from './adapters/questdb/sink.js';
+import { QuestSql } from './adapters/questdb/sql.js';
+import { CLIENT_ATTRIBUTES_TABLE, createTables } from './adapters/questdb/tables.js';
+import type { Config } from './config/types.js';
+import { ClientDirectory, type ClientRow } from './contract/client-directory.js';
+import type { Limits } from './contract/limits.js';
+import { PulsoError, ServiceError } from './errors.js';
+import { createIngest } from './ingest.js';
+import type { Logger } from './log.js';
+import { IngestMetrics } from './metrics.js';
+
+export interface RunningPipeline {
+  metrics: IngestMetrics;
+  /** Settles when ingest ends (after stop(), or on a fatal error). */
+  done: Promise<void>;
+  stop(): Promise<void>;
+}
+
+const STOP_GRACE_MS = 15_000;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms).unref());
+
+export function limitsOf(c: Config): Limits {
+  return {
+    maxEventBytes: c.ingest.maxEventBytes,
+    maxBatchEvents: c.ingest.maxBatchEvents,
+    maxMessageBytes: c.nats.trackingStream.maxMessageBytes,
+    maxFutureSkewMs: c.ingest.maxFutureSkewSeconds * 1000,
+  };
+}
+
+export async function startPipeline(config: Config, log: Logger): Promise<RunningPipeline> {
+  const nc = await connectNats(config, log);
+  const jsm = await nc.jetstreamManager();
+  const ensured = await ensureStreams(jsm, config.nats);
+  log.info({ ...ensured, stream: config.nats.trackingStream.name, consumer: config.nats.consumer.durable }, 'JetStream streams and consumer verified');
+
+  const sql = new QuestSql(config.questdb);
+  await waitForQuestDb(sql, config, log);
+  await createTables(sql);
+  const directory = await restoreClients(sql);
+  log.info({ clients: directory.size }, 'client attributes restored from QuestDB');
+
+  const metrics = new IngestMetrics();
+  let server: Server | undefined;
+  if (config.metrics.port > 0) {
+    server = await metrics.serve(config.metrics.port).catch((cause: Error) => {
+      throw new PulsoError(`metrics.port ${config.metrics.port}: cannot listen (${cause.message}); choose another port, or 0 to turn metrics off`, { cause });
+    });
+    log.info({ url: `http://127.0.0.1:${config.metrics.port}/metrics` }, 'Prometheus metrics');
+  }
+  const sink = new QuestDbSink(config.questdb, config.ingest.storeRawEvents, log.child({ stage: 'questdb' }), {
+    written: (rows) => metrics.rowsWritten.inc(rows),
+    failed: () => metrics.writeFailures.inc(),
+  });
+  const consumer = await nc.jetstream().consumers.get(config.nats.trackingStream.name, config.nats.consumer.durable);
+  const ingest = createIngest({
+    consumer,
+    js: nc.jetstream(),
+    sink,
+    directory,
+    metrics,
+    log: log.child({ stage: 'ingest' }),
+    limits: limitsOf(config),
+    batchSize: config.ingest.batchSize,
+    batchWaitMs: config.ingest.batchWaitMs,
+    ackWaitMs: config.nats.consumer.ackWaitSeconds * 1000,
+  });
+
+  const stats = config.log.statsIntervalSeconds > 0 ? setInterval(async () => log.info(await metrics.snapshot(), 'ingest totals'), config.log.statsIntervalSeconds * 1000) : undefined;
+  log.info('pipeline running');
+  const done = lastValueFrom(ingest.results$.pipe(tap((r) => log.debug(r, 'batch acknowledged'))), { defaultValue: undefined })
+    .then(() => undefined)
+    .finally(async () => {
+      if (stats) clearInterval(stats);
+      await sink.close();
+      await sql.close().catch(() => undefined);
+      server?.close();
+      await nc.drain().catch(() => undefined);
+    });
+
+  return {
+    metrics,
+    done,
+    async stop() {
+      ingest.stop();
+      // Batches already received get a while to finish; one held by a QuestDB outage is
+      // then abandoned unacknowledged, and JetStream delivers it again on the next start.
+      const drained = await Promise.race([done.then(() => true, () => true), sleep(STOP_GRACE_MS).then(() => false)]);
+      if (!drained) {
+        log.warn({ graceMs: STOP_GRACE_MS }, 'stopping with a batch still unwritten; it will be redelivered');
+        await sink.close();
+      }
+      await done.catch(() => undefined);
+      log.info(await metrics.snapshot(), 'pipeline stopped');
+    },
+  };
+}
+
+async function connectNats(config: Config, log: Logger): Promise<NatsConnection> {
+  try {
+    const nc = await connect({ servers: config.nats.url, name: 'pulso-pipeline', maxReconnectAttempts: -1, reconnectTimeWait: 500 });
+    void (async () => {
+      for await (const s of nc.status()) {
+        if (s.type === 'disconnect' || s.type === 'reconnect') log.warn({ status: s.type, server: s.data }, 'NATS connection');
+      }
+    })();
+    return nc;
+  } catch (cause) {
+    throw new ServiceError('nats', `cannot connect to ${config.nats.url} (is it running? \`pulso services up\` starts one)`, {}, { cause });
+  }
+}
+
+/** At start QuestDB may still be coming up: wait, saying so, rather than fail. */
+async function waitForQuestDb(sql: QuestSql, config: Config, log: Logger): Promise<void> {
+  const address = `${config.questdb.host}:${config.questdb.pgPort}`;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await sql.query('SELECT 1');
+      return;
+    } catch (e) {
+      if (attempt > 120) throw new ServiceError('questdb', `not reachable at ${address} after 120 attempts`, {}, { cause: e });
+      if (attempt === 1 || attempt % 10 === 0) log.warn({ address, attempt, err: (e as Error).message }, 'waiting for QuestDB');
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+}
+
+async function restoreClients(sql: QuestSql): Promise<ClientDirectory> {
+  const directory = new ClientDirectory();
+  const rows = await sql.query<Record<string, unknown>>(`SELECT * FROM ${CLIENT_ATTRIBUTES_TABLE} LATEST ON ts PARTITION BY client_id`);
+  for (const r of rows) {
+    directory.restore({
+      ts: r.ts as number,
+      clientId: r.client_id as string,
+      updateId: r.update_id as string,
+      status: (r.status as string | null) ?? null,
+      name: (r.name as string | null) ?? null,
+      plan: (r.plan as string | null) ?? null,
+      segment: (r.segment as string | null) ?? null,
+      csm: (r.csm as string | null) ?? null,
+      mrr: (r.mrr as number | null) ?? null,
+      attributes: (r.attributes as string | null) ?? '{}',
+      stamps: (r.stamps as string | null) ?? '{}',
+    } satisfies ClientRow);
+  }
+  return directory;
+}
