@@ -1,0 +1,9 @@
+/** Ports and folders of the test services: their own, so tests never meet a running Pulso. */
+export const TEST_PORTS = {
+  nats: 24222,
+  natsMonitor: 28222,
+  questdbHttp: 29000,
+  questdbPg: 28812,
+  questdbIlp: 29009,
+  questdbHealth: 29003,
+};

@@ -1,0 +1,148 @@
+/**
+ * What integration tests share: the configuration pointing at the test services, a clean
+ * slate between tests, publishing, and waiting until the pipeline has caught up.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { connect, headers as natsHeaders, type NatsConnection } from 'nats';
+import { join } from 'node:path';
+import { inject } from 'vitest';
+import { QuestSql } from '../../pipeline/adapters/questdb/sql.js';
+import { loadConfig, type Config } from '../../pipeline/config/load.js';
+import { TEST_PORTS } from './ports.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    pulsoDataDir: string;
+  }
+}
+
+export function testEnv(): Record<string, string> {
+  return {
+    NATS_URL: `nats://127.0.0.1:${TEST_PORTS.nats}`,
+    PULSO_QUESTDB__HTTP_PORT: String(TEST_PORTS.questdbHttp),
+    PULSO_QUESTDB__PG_PORT: String(TEST_PORTS.questdbPg),
+    PULSO_QUESTDB__RETRY_MAX_DELAY_MS: '1000',
+    PULSO_SERVICES__QUESTDB: 'external',
+    PULSO_METRICS__PORT: '0',
+    PULSO_LOG__STATS_INTERVAL_SECONDS: '0',
+    PULSO_LOG__LEVEL: 'info',
+  };
+}
+
+export function testConfig(): Config {
+  return loadConfig({ env: testEnv() });
+}
+
+export function dataDir(): string {
+  return inject('pulsoDataDir');
+}
+
+export class World {
+  readonly config = testConfig();
+  nc!: NatsConnection;
+  sql!: QuestSql;
+  private readonly enc = new TextEncoder();
+
+  async open(): Promise<this> {
+    this.nc = await connect({ servers: this.config.nats.url });
+    this.sql = new QuestSql(this.config.questdb);
+    return this;
+  }
+
+  /** Removes the streams and tables so the next pipeline starts from nothing. */
+  async reset(): Promise<void> {
+    const jsm = await this.nc.jetstreamManager();
+    for (const s of [this.config.nats.trackingStream.name, this.config.nats.deadLetterStream.name]) {
+      await jsm.streams.delete(s).catch(() => undefined);
+    }
+    for (const t of ['events', 'client_attributes']) await this.sql.query(`DROP TABLE IF EXISTS ${t}`);
+  }
+
+  async publish(subject: string, payload: string | Uint8Array | object, hdrs?: Record<string, string>): Promise<void> {
+    const data = typeof payload === 'string' ? this.enc.encode(payload) : payload instanceof Uint8Array ? payload : this.enc.encode(JSON.stringify(payload));
+    let h;
+    if (hdrs) {
+      h = natsHeaders();
+      for (const [k, v] of Object.entries(hdrs)) h.set(k, v);
+    }
+    await this.nc.jetstream().publish(subject, data, h ? { headers: h } : {});
+  }
+
+  /** Publishes many messages without waiting for each acknowledgement in turn. */
+  async publishAll(messages: { subject: string; payload: string | Uint8Array | object; headers?: Record<string, string> }[], window = 500): Promise<void> {
+    for (let i = 0; i < messages.length; i += window) {
+      await Promise.all(messages.slice(i, i + window).map((m) => this.publish(m.subject, m.payload, m.headers)));
+    }
+  }
+
+  /** Waits until the consumer has acknowledged everything and QuestDB shows it. */
+  async caughtUp(timeoutMs = 120_000): Promise<void> {
+    const jsm = await this.nc.jetstreamManager();
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const ci = await jsm.consumers.info(this.config.nats.trackingStream.name, this.config.nats.consumer.durable).catch(() => undefined);
+      if (ci && ci.num_pending === 0 && ci.num_ack_pending === 0) break;
+      if (Date.now() > deadline) throw new Error(`pipeline did not catch up: ${JSON.stringify({ pending: ci?.num_pending, ackPending: ci?.num_ack_pending })}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    await this.sql.walApplied();
+  }
+
+  async scalar(sql: string): Promise<number> {
+    const [row] = await this.sql.query<Record<string, unknown>>(sql);
+    return Number(Object.values(row ?? {})[0]);
+  }
+
+  /** Every dead letter in its stream, parsed. */
+  async deadLetters(): Promise<{ subject: string; body: Record<string, unknown> }[]> {
+    const js = this.nc.jetstream();
+    const jsm = await this.nc.jetstreamManager();
+    const total = (await jsm.streams.info(this.config.nats.deadLetterStream.name)).state.messages;
+    const out: { subject: string; body: Record<string, unknown> }[] = [];
+    if (total === 0) return out;
+    const oc = await js.consumers.get(this.config.nats.deadLetterStream.name);
+    const iter = await oc.consume();
+    for await (const m of iter) {
+      out.push({ subject: m.subject, body: JSON.parse(new TextDecoder().decode(m.data)) as Record<string, unknown> });
+      if (m.info.pending === 0) break;
+    }
+    iter.stop();
+    return out;
+  }
+
+  async close(): Promise<void> {
+    await this.nc.drain();
+    await this.sql.close();
+  }
+}
+
+/** The real pipeline as its own process (`pulso run`), its logs collected. */
+export class PipelineProcess {
+  child!: ChildProcess;
+  logs = '';
+
+  start(extraEnv: Record<string, string> = {}): this {
+    const cli = join(process.cwd(), 'dist', 'pipeline', 'cli', 'main.js');
+    this.child = spawn(process.execPath, [cli, 'run'], { env: { ...process.env, ...testEnv(), ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child.stdout!.on('data', (d: Buffer) => (this.logs += d.toString()));
+    this.child.stderr!.on('data', (d: Buffer) => (this.logs += d.toString()));
+    return this;
+  }
+
+  async untilLog(text: string, timeoutMs = 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.logs.includes(text)) {
+      if (this.child.exitCode !== null) throw new Error(`pipeline exited (${this.child.exitCode}):\n${this.logs}`);
+      if (Date.now() > deadline) throw new Error(`no "${text}" in the pipeline's logs:\n${this.logs.slice(-3000)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  kill(signal: NodeJS.Signals): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.child.once('exit', () => resolve());
+      this.child.kill(signal);
+    });
+  }
+}
