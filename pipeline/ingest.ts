@@ -5,9 +5,9 @@
  *                                                                  └──► QuestDB rows ──┴─► ack
  *
  * RxJS orchestrates batches, never single events: per-event work happens in plain loops.
- * A batch is acknowledged (ack-all, on its last message) only after QuestDB has accepted
- * its rows and JetStream holds its dead letters, so a crash at any point leads to a
- * redelivery, never to a loss; the idempotent sinks turn that into exactly-once results.
+ * A batch's messages are acknowledged only after QuestDB has accepted its rows and
+ * JetStream holds its dead letters, so a crash at any point leads to a redelivery, never
+ * to a loss; the idempotent sinks turn that into exactly-once results.
  */
 import type { Consumer, JetStreamClient, JsMsg } from 'nats';
 import { bufferTime, concatMap, filter, from, type Observable, Subject, takeUntil, tap } from 'rxjs';
@@ -82,6 +82,9 @@ async function processBatch(batch: JsMsg[], o: IngestOptions): Promise<BatchResu
     retrying('publish dead letters', () => publishDeadLetters(o.js, deadLetters), o.log),
     o.sink.write({ events, clients }),
   ]);
+  // A lost ack only means a redelivery, which the sinks absorb: send them without waiting,
+  // then confirm the last so the batch is known settled before the next one.
+  for (let i = 0; i < batch.length - 1; i++) batch[i]!.ack();
   const last = batch[batch.length - 1]!;
   await retrying('acknowledge batch', () => last.ackAck().then(() => undefined), o.log);
 
@@ -124,7 +127,7 @@ class InFlight {
     this.metrics.inFlight.set(this.msgs.length);
   }
 
-  /** Ack-all covers every message up to `seq`. */
+  /** Batches are settled in arrival order: everything up to the batch's last message. */
   settle(seq: number): void {
     let n = 0;
     while (n < this.msgs.length && this.msgs[n]!.m.info.streamSequence <= seq) n++;

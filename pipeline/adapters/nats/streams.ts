@@ -48,7 +48,9 @@ export function deadLetterStreamConfig(c: Config['nats']): Partial<StreamConfig>
 export function ingestConsumerConfig(c: Config['nats']): Partial<ConsumerConfig> {
   return {
     durable_name: c.consumer.durable,
-    ack_policy: AckPolicy.All, // one ack per batch, sent only once QuestDB holds the batch
+    // Explicit, not ack-all: after a crash the messages the dead process held are redelivered
+    // only after ack_wait, and an ack-all for a newer message would acknowledge them unseen.
+    ack_policy: AckPolicy.Explicit,
     ack_wait: nanos(c.consumer.ackWaitSeconds * 1000),
     max_ack_pending: c.consumer.maxAckPending,
     max_deliver: -1, // a message is never given up on: it is written or dead-lettered

@@ -24,6 +24,19 @@ export interface SinkObserver {
   failed(error: QuestDbWriteError): void;
 }
 
+/**
+ * The client's flush can wait forever when QuestDB dies under a kept-alive connection; a
+ * flush past its deadline counts as failed (its late outcome is ignored).
+ */
+function deadline<T>(p: Promise<T>, ms: number): Promise<T> {
+  p.catch(() => undefined);
+  let timer: NodeJS.Timeout;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer from QuestDB within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
 export class QuestDbSink {
   private sender: Sender | undefined;
   private closed = false;
@@ -54,7 +67,7 @@ export class QuestDbSink {
       try {
         this.sender ??= await Sender.fromConfig(this.conf);
         await this.encode(this.sender, batch);
-        await this.sender.flush();
+        await deadline(this.sender.flush(), 2 * this.c.requestTimeoutMs + 1000);
         if (attempt > 1) {
           this.log.info({ rows, attempts: attempt, waitedMs: Date.now() - started }, 'QuestDB accepted the held batch; writing resumes');
         }
