@@ -6,7 +6,13 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['pipeline/**/*.test.ts', 'operators/**/*.test.ts', 'schemas/**/*.test.ts', 'deploy/**/*.test.ts', 'dashboards/**/*.test.ts'],
+          include: [
+            'pipeline/**/*.test.ts',
+            'operators/**/*.test.ts',
+            'schemas/**/*.test.ts',
+            'deploy/**/*.test.ts',
+            'dashboards/**/*.test.ts',
+          ],
         },
       },
       {

@@ -19,8 +19,12 @@ if (!existsSync(stamp) || readFileSync(stamp, 'utf8') !== want) {
 }
 
 if (process.argv.includes('--build')) {
-  execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', root], {
-    cwd: root,
-    stdio: 'inherit',
-  });
+  execFileSync(
+    process.execPath,
+    [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', root],
+    {
+      cwd: root,
+      stdio: 'inherit',
+    },
+  );
 }

@@ -21,7 +21,9 @@ export class ConfigError extends PulsoError {
   ) {
     super(
       `${source}: ${path || '(root)'}: expected ${expected}` +
-        (actual === undefined || expected.includes(', got ') ? '' : `, got ${JSON.stringify(actual)}`),
+        (actual === undefined || expected.includes(', got ')
+          ? ''
+          : `, got ${JSON.stringify(actual)}`),
     );
   }
 }
@@ -54,7 +56,10 @@ export class StreamMismatchError extends PulsoError {
     super(
       `${entity} exists with a different configuration:\n` +
         differences
-          .map((d) => `  - ${d.key}: expected ${JSON.stringify(d.expected)}, found ${JSON.stringify(d.actual)}`)
+          .map(
+            (d) =>
+              `  - ${d.key}: expected ${JSON.stringify(d.expected)}, found ${JSON.stringify(d.actual)}`,
+          )
           .join('\n') +
         `\nRun \`pulso streams --apply\` to update it, or change the configuration to match.`,
     );
@@ -68,6 +73,9 @@ export class QuestDbWriteError extends PulsoError {
     readonly attempt: number,
     options: { cause: unknown },
   ) {
-    super(`QuestDB did not accept ${rows} rows (attempt ${attempt}): ${String((options.cause as Error)?.message ?? options.cause)}`, options);
+    super(
+      `QuestDB did not accept ${rows} rows (attempt ${attempt}): ${String((options.cause as Error)?.message ?? options.cause)}`,
+      options,
+    );
   }
 }

@@ -10,7 +10,16 @@
  * to a loss; the idempotent sinks turn that into exactly-once results.
  */
 import type { Consumer, JetStreamClient, JsMsg } from 'nats';
-import { bufferTime, concatMap, filter, from, type Observable, Subject, takeUntil, tap } from 'rxjs';
+import {
+  bufferTime,
+  concatMap,
+  filter,
+  from,
+  type Observable,
+  Subject,
+  takeUntil,
+  tap,
+} from 'rxjs';
 import { publishDeadLetters } from './adapters/nats/dead-letters.js';
 import { toInbound, trackingMessages } from './adapters/nats/source.js';
 import type { QuestDbSink } from './adapters/questdb/sink.js';
@@ -93,7 +102,13 @@ async function processBatch(batch: JsMsg[], o: IngestOptions): Promise<BatchResu
   for (const e of events) o.metrics.accepted.inc({ kind: e.kind }, 1);
   for (const dl of deadLetters) o.metrics.invalid.inc({ reason: dl.reason.code });
   o.metrics.clientUpdates.inc(updates.length);
-  return { messages: batch.length, events: events.length, clientUpdates: updates.length, deadLetters: deadLetters.length, lastSeq: last.info.streamSequence };
+  return {
+    messages: batch.length,
+    events: events.length,
+    clientUpdates: updates.length,
+    deadLetters: deadLetters.length,
+    lastSeq: last.info.streamSequence,
+  };
 }
 
 /** NATS hiccups (a reconnect, a slow ack) are waited out, not turned into failures. */
@@ -117,7 +132,10 @@ class InFlight {
   private readonly msgs: { m: JsMsg; at: number }[] = [];
   private readonly timer: NodeJS.Timeout;
 
-  constructor(private readonly ackWaitMs: number, private readonly metrics: IngestMetrics) {
+  constructor(
+    private readonly ackWaitMs: number,
+    private readonly metrics: IngestMetrics,
+  ) {
     this.timer = setInterval(() => this.keepAlive(), Math.max(1000, ackWaitMs / 3));
     this.timer.unref();
   }

@@ -40,7 +40,10 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
   const nc = await connectNats(config, log);
   const jsm = await nc.jetstreamManager();
   const ensured = await ensureStreams(jsm, config.nats);
-  log.info({ ...ensured, stream: config.nats.trackingStream.name, consumer: config.nats.consumer.durable }, 'JetStream streams and consumer verified');
+  log.info(
+    { ...ensured, stream: config.nats.trackingStream.name, consumer: config.nats.consumer.durable },
+    'JetStream streams and consumer verified',
+  );
 
   const sql = new QuestSql(config.questdb);
   await waitForQuestDb(sql, config, log);
@@ -52,15 +55,25 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
   let server: Server | undefined;
   if (config.metrics.port > 0) {
     server = await metrics.serve(config.metrics.port).catch((cause: Error) => {
-      throw new PulsoError(`metrics.port ${config.metrics.port}: cannot listen (${cause.message}); choose another port, or 0 to turn metrics off`, { cause });
+      throw new PulsoError(
+        `metrics.port ${config.metrics.port}: cannot listen (${cause.message}); choose another port, or 0 to turn metrics off`,
+        { cause },
+      );
     });
     log.info({ url: `http://127.0.0.1:${config.metrics.port}/metrics` }, 'Prometheus metrics');
   }
-  const sink = new QuestDbSink(config.questdb, config.ingest.storeRawEvents, log.child({ stage: 'questdb' }), {
-    written: (rows) => metrics.rowsWritten.inc(rows),
-    failed: () => metrics.writeFailures.inc(),
-  });
-  const consumer = await nc.jetstream().consumers.get(config.nats.trackingStream.name, config.nats.consumer.durable);
+  const sink = new QuestDbSink(
+    config.questdb,
+    config.ingest.storeRawEvents,
+    log.child({ stage: 'questdb' }),
+    {
+      written: (rows) => metrics.rowsWritten.inc(rows),
+      failed: () => metrics.writeFailures.inc(),
+    },
+  );
+  const consumer = await nc
+    .jetstream()
+    .consumers.get(config.nats.trackingStream.name, config.nats.consumer.durable);
   const ingest = createIngest({
     consumer,
     js: nc.jetstream(),
@@ -74,9 +87,17 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
     ackWaitMs: config.nats.consumer.ackWaitSeconds * 1000,
   });
 
-  const stats = config.log.statsIntervalSeconds > 0 ? setInterval(async () => log.info(await metrics.snapshot(), 'ingest totals'), config.log.statsIntervalSeconds * 1000) : undefined;
+  const stats =
+    config.log.statsIntervalSeconds > 0
+      ? setInterval(
+          async () => log.info(await metrics.snapshot(), 'ingest totals'),
+          config.log.statsIntervalSeconds * 1000,
+        )
+      : undefined;
   log.info('pipeline running');
-  const done = lastValueFrom(ingest.results$.pipe(tap((r) => log.debug(r, 'batch acknowledged'))), { defaultValue: undefined })
+  const done = lastValueFrom(ingest.results$.pipe(tap((r) => log.debug(r, 'batch acknowledged'))), {
+    defaultValue: undefined,
+  })
     .then(() => undefined)
     .finally(async () => {
       if (stats) clearInterval(stats);
@@ -93,9 +114,18 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
       ingest.stop();
       // Batches already received get a while to finish; one held by a QuestDB outage is
       // then abandoned unacknowledged, and JetStream delivers it again on the next start.
-      const drained = await Promise.race([done.then(() => true, () => true), sleep(STOP_GRACE_MS).then(() => false)]);
+      const drained = await Promise.race([
+        done.then(
+          () => true,
+          () => true,
+        ),
+        sleep(STOP_GRACE_MS).then(() => false),
+      ]);
       if (!drained) {
-        log.warn({ graceMs: STOP_GRACE_MS }, 'stopping with a batch still unwritten; it will be redelivered');
+        log.warn(
+          { graceMs: STOP_GRACE_MS },
+          'stopping with a batch still unwritten; it will be redelivered',
+        );
         await sink.close();
       }
       await done.catch(() => undefined);
@@ -106,15 +136,26 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
 
 async function connectNats(config: Config, log: Logger): Promise<NatsConnection> {
   try {
-    const nc = await connect({ servers: config.nats.url, name: 'pulso-pipeline', maxReconnectAttempts: -1, reconnectTimeWait: 500 });
+    const nc = await connect({
+      servers: config.nats.url,
+      name: 'pulso-pipeline',
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 500,
+    });
     void (async () => {
       for await (const s of nc.status()) {
-        if (s.type === 'disconnect' || s.type === 'reconnect') log.warn({ status: s.type, server: s.data }, 'NATS connection');
+        if (s.type === 'disconnect' || s.type === 'reconnect')
+          log.warn({ status: s.type, server: s.data }, 'NATS connection');
       }
     })();
     return nc;
   } catch (cause) {
-    throw new ServiceError('nats', `cannot connect to ${config.nats.url} (is it running? \`pulso services up\` starts one)`, {}, { cause });
+    throw new ServiceError(
+      'nats',
+      `cannot connect to ${config.nats.url} (is it running? \`pulso services up\` starts one)`,
+      {},
+      { cause },
+    );
   }
 }
 
@@ -126,8 +167,15 @@ async function waitForQuestDb(sql: QuestSql, config: Config, log: Logger): Promi
       await sql.query('SELECT 1');
       return;
     } catch (e) {
-      if (attempt > 120) throw new ServiceError('questdb', `not reachable at ${address} after 120 attempts`, {}, { cause: e });
-      if (attempt === 1 || attempt % 10 === 0) log.warn({ address, attempt, err: (e as Error).message }, 'waiting for QuestDB');
+      if (attempt > 120)
+        throw new ServiceError(
+          'questdb',
+          `not reachable at ${address} after 120 attempts`,
+          {},
+          { cause: e },
+        );
+      if (attempt === 1 || attempt % 10 === 0)
+        log.warn({ address, attempt, err: (e as Error).message }, 'waiting for QuestDB');
       await new Promise((r) => setTimeout(r, 1000));
     }
   }
@@ -135,7 +183,9 @@ async function waitForQuestDb(sql: QuestSql, config: Config, log: Logger): Promi
 
 async function restoreClients(sql: QuestSql): Promise<ClientDirectory> {
   const directory = new ClientDirectory();
-  const rows = await sql.query<Record<string, unknown>>(`SELECT * FROM ${CLIENT_ATTRIBUTES_TABLE} LATEST ON ts PARTITION BY client_id`);
+  const rows = await sql.query<Record<string, unknown>>(
+    `SELECT * FROM ${CLIENT_ATTRIBUTES_TABLE} LATEST ON ts PARTITION BY client_id`,
+  );
   for (const r of rows) {
     directory.restore({
       ts: r.ts as number,

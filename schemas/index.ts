@@ -12,11 +12,24 @@ import config from './config.schema.json' with { type: 'json' };
 // ajv-formats ships CommonJS; under NodeNext its default export is the module object.
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
-const strict = new Ajv({ verbose: true, allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true });
+const strict = new Ajv({
+  verbose: true,
+  allErrors: true,
+  strict: true,
+  strictRequired: false,
+  allowUnionTypes: true,
+});
 addFormats(strict);
 
 // The configuration validator fills defaults in place.
-const withDefaults = new Ajv({ verbose: true, allErrors: true, strict: true, strictRequired: false, useDefaults: true, allowUnionTypes: true });
+const withDefaults = new Ajv({
+  verbose: true,
+  allErrors: true,
+  strict: true,
+  strictRequired: false,
+  useDefaults: true,
+  allowUnionTypes: true,
+});
 
 export const validateTrackingEvent: ValidateFunction = strict.compile(trackingEvent);
 export const validateClientUpdate: ValidateFunction = strict.compile(clientUpdate);
@@ -38,14 +51,20 @@ export interface SchemaIssue {
  * Turns ajv's errors into issues: the field at fault and what it should have been.
  * Noise that only restates another error (if/then, anyOf wrappers) is left out.
  */
-export function describeErrors(errors: ErrorObject[] | null | undefined, doc?: unknown): SchemaIssue[] {
+export function describeErrors(
+  errors: ErrorObject[] | null | undefined,
+  doc?: unknown,
+): SchemaIssue[] {
   if (!errors) return [];
   // The errors of each anyOf branch only restate the anyOf itself: keep the anyOf alone.
   const anyOfPaths = errors.filter((e) => e.keyword === 'anyOf').map((e) => `${e.schemaPath}/`);
   const kept = errors
     .filter((e) => e.keyword !== 'if' && !anyOfPaths.some((p) => e.schemaPath.startsWith(p)))
     // A field's own rule says more than a cross-field one (allOf/if/then).
-    .sort((a, b) => Number(a.schemaPath.startsWith('#/allOf')) - Number(b.schemaPath.startsWith('#/allOf')));
+    .sort(
+      (a, b) =>
+        Number(a.schemaPath.startsWith('#/allOf')) - Number(b.schemaPath.startsWith('#/allOf')),
+    );
   const issues: SchemaIssue[] = [];
   const seen = new Set<string>();
   for (const e of kept) {
@@ -63,14 +82,21 @@ function describe(e: ErrorObject, doc: unknown): SchemaIssue {
   const actual = doc === undefined ? undefined : pointerGet(doc, e.instancePath);
   switch (e.keyword) {
     case 'required':
-      return { path: `${e.instancePath}/${String(p.missingProperty)}`, expected: 'a value (required field is missing)' };
+      return {
+        path: `${e.instancePath}/${String(p.missingProperty)}`,
+        expected: 'a value (required field is missing)',
+      };
     case 'additionalProperties':
       return {
         path: `${e.instancePath}/${String(p.additionalProperty)}`,
         expected: `no such field (allowed: ${allowedFields(e)})`,
       };
     case 'type':
-      return { path: e.instancePath, expected: `type ${String(p.type)}, got ${typeName(actual)}`, actual };
+      return {
+        path: e.instancePath,
+        expected: `type ${String(p.type)}, got ${typeName(actual)}`,
+        actual,
+      };
     case 'enum':
       return {
         path: e.instancePath,
@@ -78,7 +104,11 @@ function describe(e: ErrorObject, doc: unknown): SchemaIssue {
         actual,
       };
     case 'const':
-      return { path: e.instancePath, expected: `the value ${JSON.stringify(p.allowedValue)}`, actual };
+      return {
+        path: e.instancePath,
+        expected: `the value ${JSON.stringify(p.allowedValue)}`,
+        actual,
+      };
     case 'pattern':
       return { path: e.instancePath, expected: `a string matching ${String(p.pattern)}`, actual };
     case 'minLength':
@@ -86,19 +116,31 @@ function describe(e: ErrorObject, doc: unknown): SchemaIssue {
       return {
         path: e.instancePath,
         expected: `a string of ${e.keyword === 'minLength' ? 'at least' : 'at most'} ${String(p.limit)} characters`,
-        actual: typeof actual === 'string' && actual.length > 200 ? `${actual.slice(0, 200)}…` : actual,
+        actual:
+          typeof actual === 'string' && actual.length > 200 ? `${actual.slice(0, 200)}…` : actual,
       };
     case 'minimum':
     case 'maximum':
     case 'exclusiveMinimum':
     case 'exclusiveMaximum':
-      return { path: e.instancePath, expected: `a number ${String(p.comparison)} ${String(p.limit)}`, actual };
+      return {
+        path: e.instancePath,
+        expected: `a number ${String(p.comparison)} ${String(p.limit)}`,
+        actual,
+      };
     case 'maxProperties':
     case 'minProperties':
-      return { path: e.instancePath, expected: `an object with ${e.keyword === 'maxProperties' ? 'at most' : 'at least'} ${String(p.limit)} fields` };
+      return {
+        path: e.instancePath,
+        expected: `an object with ${e.keyword === 'maxProperties' ? 'at most' : 'at least'} ${String(p.limit)} fields`,
+      };
     case 'anyOf':
       if (e.instancePath === '' && e.schemaPath === '#/anyOf') {
-        return { path: '', expected: 'at least one attribute to change (status, name, plan, segment, csm, mrr or attributes)' };
+        return {
+          path: '',
+          expected:
+            'at least one attribute to change (status, name, plan, segment, csm, mrr or attributes)',
+        };
       }
       return { path: e.instancePath, expected: anyOfExpectation(e.instancePath), actual };
     default:
@@ -114,7 +156,8 @@ function anyOfExpectation(path: string): string {
 }
 
 function allowedFields(e: ErrorObject): string {
-  const props = (e.parentSchema as { properties?: Record<string, unknown> } | undefined)?.properties;
+  const props = (e.parentSchema as { properties?: Record<string, unknown> } | undefined)
+    ?.properties;
   return props ? Object.keys(props).join(', ') : '?';
 }
 

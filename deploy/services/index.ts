@@ -10,15 +10,27 @@ export async function servicesUp(config: Config): Promise<ServiceReport[]> {
   const reports: ServiceReport[] = [];
   reports.push(
     s.nats === 'managed'
-      ? await startNats({ url: config.nats.url, monitorPort: s.natsMonitorPort, dataDir: s.dataDir, install: s.install })
+      ? await startNats({
+          url: config.nats.url,
+          monitorPort: s.natsMonitorPort,
+          dataDir: s.dataDir,
+          install: s.install,
+        })
       : { service: 'nats', action: 'external', address: config.nats.url },
   );
   const q = config.questdb;
   reports.push(
     s.questdb === 'managed'
       ? await startQuestDb({
-          host: q.host, httpPort: q.httpPort, pgPort: q.pgPort, ilpPort: s.questdbIlpPort, healthPort: s.questdbHealthPort,
-          heapMb: s.questdbHeapMb, version: s.questdbVersion, dataDir: s.dataDir, install: s.install,
+          host: q.host,
+          httpPort: q.httpPort,
+          pgPort: q.pgPort,
+          ilpPort: s.questdbIlpPort,
+          healthPort: s.questdbHealthPort,
+          heapMb: s.questdbHeapMb,
+          version: s.questdbVersion,
+          dataDir: s.dataDir,
+          install: s.install,
           ...(s.cacheDir ? { cacheDir: s.cacheDir } : {}),
         })
       : { service: 'questdb', action: 'external', address: `http://${q.host}:${q.httpPort}` },

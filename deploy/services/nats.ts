@@ -5,7 +5,16 @@
 import { join } from 'node:path';
 import { ServiceError } from '../../pipeline/errors.js';
 import {
-  aptInstall, isAlive, portOpen, readRecord, removeRecord, spawnDetached, stopPid, waitUntil, which, writeRecord,
+  aptInstall,
+  isAlive,
+  portOpen,
+  readRecord,
+  removeRecord,
+  spawnDetached,
+  stopPid,
+  waitUntil,
+  which,
+  writeRecord,
 } from './process.js';
 
 export interface NatsServiceOptions {
@@ -36,14 +45,28 @@ export async function startNats(o: NatsServiceOptions): Promise<ServiceReport> {
   const recordFile = join(dir, 'service.json');
   const logFile = join(dir, 'nats-server.log');
   if (!['127.0.0.1', 'localhost', '::1'].includes(host)) {
-    throw new ServiceError('nats', `cannot start a server for ${o.url}: the host is not this machine (set services.nats: external to use it as it is)`);
+    throw new ServiceError(
+      'nats',
+      `cannot start a server for ${o.url}: the host is not this machine (set services.nats: external to use it as it is)`,
+    );
   }
   const rec = readRecord(recordFile);
   if (rec && isAlive(rec.pid) && (await portOpen(port))) {
-    return { service: 'nats', action: 'reused', pid: rec.pid, address: o.url, dataDir: dir, logFile };
+    return {
+      service: 'nats',
+      action: 'reused',
+      pid: rec.pid,
+      address: o.url,
+      dataDir: dir,
+      logFile,
+    };
   }
   if (await portOpen(port)) {
-    throw new ServiceError('nats', `port ${port} is taken by another process; choose another port in nats.url or stop that process`, { port });
+    throw new ServiceError(
+      'nats',
+      `port ${port} is taken by another process; choose another port in nats.url or stop that process`,
+      { port },
+    );
   }
   let bin = which('nats-server');
   if (!bin) {
@@ -53,7 +76,19 @@ export async function startNats(o: NatsServiceOptions): Promise<ServiceReport> {
     if (!bin) throw new ServiceError('nats', 'nats-server still not found after installing it');
   }
   const store = join(dir, 'store');
-  const args = ['-a', '127.0.0.1', '-p', String(port), '-m', String(o.monitorPort), '-js', '-sd', store, '-l', logFile];
+  const args = [
+    '-a',
+    '127.0.0.1',
+    '-p',
+    String(port),
+    '-m',
+    String(o.monitorPort),
+    '-js',
+    '-sd',
+    store,
+    '-l',
+    logFile,
+  ];
   const pid = spawnDetached(bin, args, join(dir, 'stdout.log'));
   writeRecord(recordFile, { pid, startedAt: new Date().toISOString(), port, store });
   try {

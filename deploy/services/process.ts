@@ -24,20 +24,32 @@ export function portOpen(port: number, host = '127.0.0.1'): Promise<boolean> {
   });
 }
 
-export async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs: number, abortIf?: () => string | undefined): Promise<void> {
+export async function waitUntil(
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+  abortIf?: () => string | undefined,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await check()) return;
     const abort = abortIf?.();
     if (abort) throw new Error(`${what}: ${abort}`);
-    if (Date.now() > deadline) throw new Error(`${what}: not ready after ${Math.round(timeoutMs / 1000)} s`);
+    if (Date.now() > deadline)
+      throw new Error(`${what}: not ready after ${Math.round(timeoutMs / 1000)} s`);
     await new Promise((r) => setTimeout(r, 200));
   }
 }
 
 /** Finds an executable on PATH or in the usual system folders. */
 export function which(cmd: string): string | undefined {
-  const dirs = [...(process.env.PATH ?? '').split(':'), '/usr/sbin', '/usr/local/bin', '/usr/bin', '/sbin'];
+  const dirs = [
+    ...(process.env.PATH ?? '').split(':'),
+    '/usr/sbin',
+    '/usr/local/bin',
+    '/usr/bin',
+    '/sbin',
+  ];
   for (const d of dirs) {
     if (d && existsSync(`${d}/${cmd}`)) return `${d}/${cmd}`;
   }
@@ -45,7 +57,12 @@ export function which(cmd: string): string | undefined {
 }
 
 /** Starts a long-running server detached from this process, its output in `logFile`. */
-export function spawnDetached(cmd: string, args: string[], logFile: string, env: NodeJS.ProcessEnv = process.env): number {
+export function spawnDetached(
+  cmd: string,
+  args: string[],
+  logFile: string,
+  env: NodeJS.ProcessEnv = process.env,
+): number {
   mkdirSync(dirname(logFile), { recursive: true });
   const out = openSync(logFile, 'a');
   const child = spawn(cmd, args, { detached: true, stdio: ['ignore', out, out], env });
@@ -75,7 +92,10 @@ export function writeRecord(file: string, record: ServiceRecord): void {
   writeFileSync(file, JSON.stringify(record, null, 2));
 }
 
-export async function stopPid(pid: number, graceMs = 15_000): Promise<'stopped' | 'killed' | 'not running'> {
+export async function stopPid(
+  pid: number,
+  graceMs = 15_000,
+): Promise<'stopped' | 'killed' | 'not running'> {
   if (!isAlive(pid)) return 'not running';
   process.kill(pid, 'SIGTERM');
   const deadline = Date.now() + graceMs;
@@ -93,9 +113,11 @@ export function removeRecord(file: string): void {
 
 /** apt-get install, when allowed and possible; otherwise says why not. */
 export function aptInstall(pkgs: string[], allowed: boolean): string | undefined {
-  if (!allowed) return `installing is turned off (services.install = false); install ${pkgs.join(' ')} yourself`;
+  if (!allowed)
+    return `installing is turned off (services.install = false); install ${pkgs.join(' ')} yourself`;
   if (!which('apt-get')) return `apt-get is not available; install ${pkgs.join(' ')} yourself`;
-  if (process.getuid?.() !== 0) return `not running as root; run: sudo apt-get install -y ${pkgs.join(' ')}`;
+  if (process.getuid?.() !== 0)
+    return `not running as root; run: sudo apt-get install -y ${pkgs.join(' ')}`;
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   const update = spawnSync('apt-get', ['update', '-q'], { stdio: 'inherit', env });
   if (update.status !== 0) return 'apt-get update failed';

@@ -9,7 +9,16 @@ import { join, resolve } from 'node:path';
 import { ServiceError } from '../../pipeline/errors.js';
 import type { ServiceReport } from './nats.js';
 import {
-  aptInstall, isAlive, portOpen, readRecord, removeRecord, spawnDetached, stopPid, waitUntil, which, writeRecord,
+  aptInstall,
+  isAlive,
+  portOpen,
+  readRecord,
+  removeRecord,
+  spawnDetached,
+  stopPid,
+  waitUntil,
+  which,
+  writeRecord,
 } from './process.js';
 
 export interface QuestDbServiceOptions {
@@ -36,17 +45,32 @@ export function questDbJar(version: string, cacheDir: string, install: boolean):
   if (existsSync(jar)) return jar;
   if (!which('mvn')) {
     const why = aptInstall(['maven'], install);
-    if (why) throw new ServiceError('questdb', `Maven (mvn) is needed to fetch the QuestDB jar: ${why}`);
+    if (why)
+      throw new ServiceError('questdb', `Maven (mvn) is needed to fetch the QuestDB jar: ${why}`);
   }
   mkdirSync(dir, { recursive: true });
   const r = spawnSync(
     'mvn',
-    ['-q', '-B', '-U', 'org.apache.maven.plugins:maven-dependency-plugin:3.6.1:copy', `-Dartifact=org.questdb:questdb:${version}`, `-DoutputDirectory=${dir}`],
+    [
+      '-q',
+      '-B',
+      '-U',
+      'org.apache.maven.plugins:maven-dependency-plugin:3.6.1:copy',
+      `-Dartifact=org.questdb:questdb:${version}`,
+      `-DoutputDirectory=${dir}`,
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' },
   );
   if (r.status !== 0 || !existsSync(jar)) {
-    const detail = `${r.stdout}${r.stderr}`.split('\n').filter((l) => l.includes('ERROR')).slice(0, 3).join(' ');
-    throw new ServiceError('questdb', `could not fetch org.questdb:questdb:${version} from Maven Central: ${detail || `mvn exit ${r.status}`}`);
+    const detail = `${r.stdout}${r.stderr}`
+      .split('\n')
+      .filter((l) => l.includes('ERROR'))
+      .slice(0, 3)
+      .join(' ');
+    throw new ServiceError(
+      'questdb',
+      `could not fetch org.questdb:questdb:${version} from Maven Central: ${detail || `mvn exit ${r.status}`}`,
+    );
   }
   return jar;
 }
@@ -67,9 +91,18 @@ export async function startQuestDb(o: QuestDbServiceOptions): Promise<ServiceRep
   if (rec && isAlive(rec.pid) && (await answersSql(o.host, o.httpPort))) {
     return { service: 'questdb', action: 'reused', pid: rec.pid, address, dataDir: dir, logFile };
   }
-  for (const [key, port] of [['questdb.httpPort', o.httpPort], ['questdb.pgPort', o.pgPort], ['services.questdbIlpPort', o.ilpPort], ['services.questdbHealthPort', o.healthPort]] as const) {
+  for (const [key, port] of [
+    ['questdb.httpPort', o.httpPort],
+    ['questdb.pgPort', o.pgPort],
+    ['services.questdbIlpPort', o.ilpPort],
+    ['services.questdbHealthPort', o.healthPort],
+  ] as const) {
     if (await portOpen(port)) {
-      throw new ServiceError('questdb', `port ${port} (${key}) is taken by another process; choose another port or stop that process`, { port, key });
+      throw new ServiceError(
+        'questdb',
+        `port ${port} (${key}) is taken by another process; choose another port or stop that process`,
+        { port, key },
+      );
     }
   }
   let major = javaMajor();
@@ -78,7 +111,8 @@ export async function startQuestDb(o: QuestDbServiceOptions): Promise<ServiceRep
     if (why) throw new ServiceError('questdb', `Java 17 or newer is needed: ${why}`);
     major = javaMajor();
   }
-  if (major === undefined || major < 17) throw new ServiceError('questdb', `Java 17 or newer is needed, found ${major ?? 'none'}`);
+  if (major === undefined || major < 17)
+    throw new ServiceError('questdb', `Java 17 or newer is needed, found ${major ?? 'none'}`);
   const jar = questDbJar(o.version, o.cacheDir ?? defaultCacheDir(), o.install);
 
   const root = join(dir, 'root');
@@ -97,16 +131,39 @@ export async function startQuestDb(o: QuestDbServiceOptions): Promise<ServiceRep
     QDB_SHARED_WORKER_COUNT: '2',
   };
   const args = [
-    '-XX:+UnlockExperimentalVMOptions', '-XX:+UseParallelGC', '-Xms256m', `-Xmx${o.heapMb}m`,
-    `-Djava.io.tmpdir=${tmp}`, '-DQuestDB-Runtime-66535', '-Dcontainerized=false', '-ea', '-Dnoebug',
-    '--add-exports', 'java.base/jdk.internal.math=io.questdb',
-    '-p', jar, '-m', 'io.questdb/io.questdb.ServerMain', '-d', root,
+    '-XX:+UnlockExperimentalVMOptions',
+    '-XX:+UseParallelGC',
+    '-Xms256m',
+    `-Xmx${o.heapMb}m`,
+    `-Djava.io.tmpdir=${tmp}`,
+    '-DQuestDB-Runtime-66535',
+    '-Dcontainerized=false',
+    '-ea',
+    '-Dnoebug',
+    '--add-exports',
+    'java.base/jdk.internal.math=io.questdb',
+    '-p',
+    jar,
+    '-m',
+    'io.questdb/io.questdb.ServerMain',
+    '-d',
+    root,
   ];
   const pid = spawnDetached('java', args, logFile, env);
-  writeRecord(recordFile, { pid, startedAt: new Date().toISOString(), root, jar, httpPort: o.httpPort, pgPort: o.pgPort });
+  writeRecord(recordFile, {
+    pid,
+    startedAt: new Date().toISOString(),
+    root,
+    jar,
+    httpPort: o.httpPort,
+    pgPort: o.pgPort,
+  });
   try {
-    await waitUntil(`QuestDB on port ${o.httpPort}`, () => answersSql(o.host, o.httpPort), 90_000, () =>
-      isAlive(pid) ? undefined : `exited at start; see ${logFile}`,
+    await waitUntil(
+      `QuestDB on port ${o.httpPort}`,
+      () => answersSql(o.host, o.httpPort),
+      90_000,
+      () => (isAlive(pid) ? undefined : `exited at start; see ${logFile}`),
     );
   } catch (cause) {
     throw new ServiceError('questdb', (cause as Error).message, { logFile }, { cause });
@@ -116,7 +173,9 @@ export async function startQuestDb(o: QuestDbServiceOptions): Promise<ServiceRep
 
 export async function answersSql(host: string, httpPort: number): Promise<boolean> {
   try {
-    const r = await fetch(`http://${host}:${httpPort}/exec?query=SELECT%201`, { signal: AbortSignal.timeout(2000) });
+    const r = await fetch(`http://${host}:${httpPort}/exec?query=SELECT%201`, {
+      signal: AbortSignal.timeout(2000),
+    });
     return r.ok;
   } catch {
     return false;

@@ -17,8 +17,12 @@ import { limitsOf, startPipeline } from '../run.js';
 
 const program = new Command()
   .name('pulso')
-  .description('Customer Success stream processing: NATS JetStream → windowed figures → QuestDB → playbooks')
-  .addOption(new Option('-c, --config <file>', 'configuration file (YAML or JSON)').env('PULSO_CONFIG'))
+  .description(
+    'Customer Success stream processing: NATS JetStream → windowed figures → QuestDB → playbooks',
+  )
+  .addOption(
+    new Option('-c, --config <file>', 'configuration file (YAML or JSON)').env('PULSO_CONFIG'),
+  )
   .showHelpAfterError();
 
 function setup(overrides: Record<string, unknown> = {}): { config: Config; log: Logger } {
@@ -36,7 +40,10 @@ function untilSignal(onStop: () => Promise<void>): AbortSignal {
       if (stopping) process.exit(130);
       stopping = true;
       ac.abort();
-      void onStop().then(() => process.exit(0), () => process.exit(1));
+      void onStop().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
     });
   }
   return ac.signal;
@@ -44,7 +51,9 @@ function untilSignal(onStop: () => Promise<void>): AbortSignal {
 
 program
   .command('up')
-  .description('the main job: start NATS and QuestDB (unless external), the pipeline, and the demo stream')
+  .description(
+    'the main job: start NATS and QuestDB (unless external), the pipeline, and the demo stream',
+  )
   .option('--no-demo', 'do not publish the demo stream')
   .option('--keep-services', 'leave NATS and QuestDB running on exit')
   .action(async (opts: { demo: boolean; keepServices?: boolean }) => {
@@ -57,7 +66,10 @@ program
       if (!opts.keepServices) for (const line of await servicesDown(config)) log.info(line);
     });
     log.info(
-      { sql: `psql -h ${config.questdb.host} -p ${config.questdb.pgPort} -U ${config.questdb.user} qdb`, console: `http://${config.questdb.host}:${config.questdb.httpPort}` },
+      {
+        sql: `psql -h ${config.questdb.host} -p ${config.questdb.pgPort} -U ${config.questdb.user} qdb`,
+        console: `http://${config.questdb.host}:${config.questdb.httpPort}`,
+      },
       'QuestDB is ready: try SELECT kind, count() FROM events; or SELECT * FROM client_attributes LATEST ON ts PARTITION BY client_id;',
     );
     if (opts.demo) await runDemo({ config, log: log.child({ stage: 'demo' }), signal });
@@ -74,7 +86,9 @@ program
     await pipeline.done;
   });
 
-const services = program.command('services').description('the local NATS and QuestDB that Pulso manages');
+const services = program
+  .command('services')
+  .description('the local NATS and QuestDB that Pulso manages');
 services
   .command('up')
   .description('start them (reuses what already runs)')
@@ -104,15 +118,28 @@ program
   .option('--rate <n>', 'live events per second', Number)
   .option('--history-days <n>', 'days of history published first', Number)
   .option('--duration <seconds>', 'stop the live stream after this long', Number)
-  .action(async (opts: { clients?: number; rate?: number; historyDays?: number; duration?: number }) => {
-    const { config, log } = setup({ '/demo/clients': opts.clients, '/demo/ratePerSecond': opts.rate, '/demo/historyDays': opts.historyDays });
-    const signal = untilSignal(async () => undefined);
-    await runDemo({ config, log, signal, ...(opts.duration === undefined ? {} : { durationSeconds: opts.duration }) });
-  });
+  .action(
+    async (opts: { clients?: number; rate?: number; historyDays?: number; duration?: number }) => {
+      const { config, log } = setup({
+        '/demo/clients': opts.clients,
+        '/demo/ratePerSecond': opts.rate,
+        '/demo/historyDays': opts.historyDays,
+      });
+      const signal = untilSignal(async () => undefined);
+      await runDemo({
+        config,
+        log,
+        signal,
+        ...(opts.duration === undefined ? {} : { durationSeconds: opts.duration }),
+      });
+    },
+  );
 
 program
   .command('validate')
-  .description('check an event file (one JSON object, a JSON array, or NDJSON) against the contract')
+  .description(
+    'check an event file (one JSON object, a JSON array, or NDJSON) against the contract',
+  )
   .argument('<file>', 'the file to check')
   .option('--subject <subject>', 'subject it would be published on', 'tracking.events')
   .option('--ndjson', 'read the file as NDJSON (default: by its .ndjson/.jsonl extension)')
@@ -120,14 +147,24 @@ program
     const { config } = setup();
     const ndjson = opts.ndjson ?? /\.(ndjson|jsonl)$/.test(file);
     const out = decodeMessage(
-      { subject: opts.subject, data: readFileSync(file), streamSeq: 0, storedAt: Date.now(), ...(ndjson ? { headers: { 'Content-Type': CONTENT_TYPE_NDJSON } } : {}) },
+      {
+        subject: opts.subject,
+        data: readFileSync(file),
+        streamSeq: 0,
+        storedAt: Date.now(),
+        ...(ndjson ? { headers: { 'Content-Type': CONTENT_TYPE_NDJSON } } : {}),
+      },
       limitsOf(config),
     );
     for (const dl of out.deadLetters) {
       const where = dl.index === undefined ? file : `${file} item ${dl.index}`;
-      console.log(`INVALID ${where}: ${dl.reason.code}${dl.reason.path ? ` at ${dl.reason.path}` : ''}: ${dl.reason.message}`);
+      console.log(
+        `INVALID ${where}: ${dl.reason.code}${dl.reason.path ? ` at ${dl.reason.path}` : ''}: ${dl.reason.message}`,
+      );
     }
-    console.log(`${out.events.length + out.clientUpdates.length} valid, ${out.deadLetters.length} invalid`);
+    console.log(
+      `${out.events.length + out.clientUpdates.length} valid, ${out.deadLetters.length} invalid`,
+    );
     process.exitCode = out.deadLetters.length > 0 ? 1 : 0;
   });
 
@@ -139,7 +176,11 @@ program
     const { config } = setup();
     const nc = await connect({ servers: config.nats.url });
     try {
-      console.log(JSON.stringify(await ensureStreams(await nc.jetstreamManager(), config.nats, opts.apply ?? false)));
+      console.log(
+        JSON.stringify(
+          await ensureStreams(await nc.jetstreamManager(), config.nats, opts.apply ?? false),
+        ),
+      );
     } finally {
       await nc.close();
     }

@@ -34,7 +34,10 @@ describe('loadConfig', () => {
 
   it('reads YAML, then environment variables over it', () => {
     const p = file('ok.yaml', 'ingest:\n  batchSize: 500\nquestdb:\n  httpPort: 9000\n');
-    const c = loadConfig({ file: p, env: { PULSO_INGEST__BATCH_SIZE: '250', PULSO_LOG__LEVEL: 'warn' } });
+    const c = loadConfig({
+      file: p,
+      env: { PULSO_INGEST__BATCH_SIZE: '250', PULSO_LOG__LEVEL: 'warn' },
+    });
     expect(c.ingest.batchSize).toBe(250);
     expect(c.questdb.httpPort).toBe(9000);
     expect(c.log.level).toBe('warn');
@@ -70,18 +73,28 @@ describe('loadConfig', () => {
 
   it('refuses an unknown environment key and an unreadable or malformed file', () => {
     expect(refusal(() => loadConfig({ env: { PULSO_NOPE__X: '1' } }))[0]!.path).toBe('/nope');
-    expect(refusal(() => loadConfig({ file: join(dir, 'missing.yaml'), env: {} }))[0]!.expected).toBe('a readable configuration file');
+    expect(
+      refusal(() => loadConfig({ file: join(dir, 'missing.yaml'), env: {} }))[0]!.expected,
+    ).toBe('a readable configuration file');
     const p = file('broken.yaml', 'ingest: [1,\n');
-    expect(refusal(() => loadConfig({ file: p, env: {} }))[0]!.expected).toMatch(/valid YAML or JSON/);
+    expect(refusal(() => loadConfig({ file: p, env: {} }))[0]!.expected).toMatch(
+      /valid YAML or JSON/,
+    );
   });
 
   it('reports every problem at once', () => {
     const p = file('many.yaml', 'ingest:\n  batchSize: 0\nquestdb:\n  httpPort: 70000\n');
-    expect(refusal(() => loadConfig({ file: p, env: {} })).map((e) => e.path).sort()).toEqual(['/ingest/batchSize', '/questdb/httpPort']);
+    expect(
+      refusal(() => loadConfig({ file: p, env: {} }))
+        .map((e) => e.path)
+        .sort(),
+    ).toEqual(['/ingest/batchSize', '/questdb/httpPort']);
   });
 
   it('maps environment names onto the schema spelling', () => {
-    expect(envNameToPointer('PULSO_NATS__TRACKING_STREAM__MAX_AGE_DAYS')).toBe('/nats/trackingStream/maxAgeDays');
+    expect(envNameToPointer('PULSO_NATS__TRACKING_STREAM__MAX_AGE_DAYS')).toBe(
+      '/nats/trackingStream/maxAgeDays',
+    );
     expect(envNameToPointer('PULSO_BAD___X')).toBeUndefined();
   });
 });

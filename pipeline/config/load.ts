@@ -44,7 +44,13 @@ export function loadConfig(options: LoadOptions = {}): Config {
     if (!name.startsWith(ENV_PREFIX) || ENV_RESERVED.has(name)) continue;
     const pointer = envNameToPointer(name);
     if (!pointer) {
-      errors.push(new ConfigError(`environment ${name}`, '', 'PULSO_<SECTION>__<KEY>, e.g. PULSO_INGEST__BATCH_SIZE'));
+      errors.push(
+        new ConfigError(
+          `environment ${name}`,
+          '',
+          'PULSO_<SECTION>__<KEY>, e.g. PULSO_INGEST__BATCH_SIZE',
+        ),
+      );
       continue;
     }
     setPointer(doc, pointer, parseEnvValue(raw));
@@ -58,7 +64,9 @@ export function loadConfig(options: LoadOptions = {}): Config {
 
   if (!validateConfig(doc)) {
     for (const issue of describeErrors(validateConfig.errors, doc)) {
-      errors.push(new ConfigError(sourceOf(issue.path, origin), issue.path, issue.expected, issue.actual));
+      errors.push(
+        new ConfigError(sourceOf(issue.path, origin), issue.path, issue.expected, issue.actual),
+      );
     }
   }
   if (errors.length > 0) throw new ConfigErrors(errors);
@@ -70,18 +78,34 @@ function readConfigFile(file: string): Record<string, unknown> {
   try {
     text = readFileSync(file, 'utf8');
   } catch (cause) {
-    throw new ConfigError(resolve(file), '', 'a readable configuration file', (cause as Error).message);
+    throw new ConfigError(
+      resolve(file),
+      '',
+      'a readable configuration file',
+      (cause as Error).message,
+    );
   }
   let doc: unknown;
   try {
     doc = parseYaml(text); // YAML is a superset of JSON: one parser for both.
   } catch (cause) {
-    const where = cause instanceof YAMLParseError && cause.linePos ? ` at line ${cause.linePos[0].line}` : '';
-    throw new ConfigError(resolve(file), '', `valid YAML or JSON${where}`, (cause as Error).message.split('\n')[0]);
+    const where =
+      cause instanceof YAMLParseError && cause.linePos ? ` at line ${cause.linePos[0].line}` : '';
+    throw new ConfigError(
+      resolve(file),
+      '',
+      `valid YAML or JSON${where}`,
+      (cause as Error).message.split('\n')[0],
+    );
   }
   if (doc === null || doc === undefined) return {};
   if (typeof doc !== 'object' || Array.isArray(doc)) {
-    throw new ConfigError(resolve(file), '', 'a mapping of sections (nats, questdb, ingest, …)', doc);
+    throw new ConfigError(
+      resolve(file),
+      '',
+      'a mapping of sections (nats, questdb, ingest, …)',
+      doc,
+    );
   }
   return doc as Record<string, unknown>;
 }
@@ -90,7 +114,9 @@ function readConfigFile(file: string): Record<string, unknown> {
 export function envNameToPointer(name: string): string | undefined {
   const parts = name.slice(ENV_PREFIX.length).split('__');
   if (parts.some((p) => p === '' || p.startsWith('_') || p.endsWith('_'))) return undefined;
-  const keys = parts.map((p) => p.toLowerCase().replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase()));
+  const keys = parts.map((p) =>
+    p.toLowerCase().replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase()),
+  );
   // Map onto the schema's spelling so that e.g. PULSO_NATS__URL finds "url".
   type SchemaNode = { properties?: Record<string, unknown> } | undefined;
   let node = schemas.config as unknown as SchemaNode;
@@ -123,7 +149,12 @@ function setPointer(doc: Record<string, unknown>, pointer: string, value: unknow
   cur[keys[keys.length - 1]!] = value;
 }
 
-function markOrigins(node: unknown, pointer: string, source: string, origin: Map<string, string>): void {
+function markOrigins(
+  node: unknown,
+  pointer: string,
+  source: string,
+  origin: Map<string, string>,
+): void {
   if (node === null || typeof node !== 'object' || Array.isArray(node)) {
     origin.set(pointer, source);
     return;

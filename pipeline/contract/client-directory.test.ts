@@ -2,8 +2,18 @@ import { describe, expect, it } from 'vitest';
 import { ClientDirectory, type ClientRow } from './client-directory.js';
 import type { ClientUpdate } from './types.js';
 
-const u = (id: string, ts: number, fields: ClientUpdate['fields'], attributes: ClientUpdate['attributes'] = {}): ClientUpdate => ({
-  updateId: id, ts, clientId: 'acme', fields, attributes, receivedAt: ts,
+const u = (
+  id: string,
+  ts: number,
+  fields: ClientUpdate['fields'],
+  attributes: ClientUpdate['attributes'] = {},
+): ClientUpdate => ({
+  updateId: id,
+  ts,
+  clientId: 'acme',
+  fields,
+  attributes,
+  receivedAt: ts,
 });
 
 const patches = [
@@ -22,7 +32,9 @@ function latest(rows: ClientRow[]): ClientRow {
 
 function permutations<T>(xs: T[]): T[][] {
   if (xs.length <= 1) return [xs];
-  return xs.flatMap((x, i) => permutations([...xs.slice(0, i), ...xs.slice(i + 1)]).map((p) => [x, ...p]));
+  return xs.flatMap((x, i) =>
+    permutations([...xs.slice(0, i), ...xs.slice(i + 1)]).map((p) => [x, ...p]),
+  );
 }
 
 describe('ClientDirectory', () => {

@@ -60,10 +60,17 @@ export class ClientDirectory {
   apply(u: ClientUpdate): ClientRow[] {
     let state = this.clients.get(u.clientId);
     if (!state) {
-      state = { clientId: u.clientId, latestTs: u.ts, latestBy: u.updateId, fields: new Map(), attributes: new Map() };
+      state = {
+        clientId: u.clientId,
+        latestTs: u.ts,
+        latestBy: u.updateId,
+        fields: new Map(),
+        attributes: new Map(),
+      };
       this.clients.set(u.clientId, state);
     }
-    for (const [k, v] of Object.entries(u.fields) as [StandardField, Scalar][]) merge(state.fields, k, v, u);
+    for (const [k, v] of Object.entries(u.fields) as [StandardField, Scalar][])
+      merge(state.fields, k, v, u);
     for (const [k, v] of Object.entries(u.attributes)) merge(state.attributes, k, v, u);
 
     const rows = [rowAt(state, u.ts, u.updateId, u)];
@@ -107,7 +114,8 @@ function newer(ts: number, by: string, thanTs: number, thanBy: string): boolean 
 
 function merge<K>(into: Map<K, Stamped>, key: K, value: Scalar, u: ClientUpdate): void {
   const cur = into.get(key);
-  if (!cur || newer(u.ts, u.updateId, cur.ts, cur.by)) into.set(key, { value, ts: u.ts, by: u.updateId });
+  if (!cur || newer(u.ts, u.updateId, cur.ts, cur.by))
+    into.set(key, { value, ts: u.ts, by: u.updateId });
 }
 
 /**

@@ -21,7 +21,10 @@ function msg(payload: string | Uint8Array, over: Partial<InboundMessage> = {}): 
 
 describe('decodeMessage: invalid inputs become dead letters with a precise reason', () => {
   it.each(INVALID)('$name → $expect.code', (c) => {
-    const out = decodeMessage(msg(c.payload, { subject: c.subject, ...(c.headers ? { headers: c.headers } : {}) }), DEFAULT_LIMITS);
+    const out = decodeMessage(
+      msg(c.payload, { subject: c.subject, ...(c.headers ? { headers: c.headers } : {}) }),
+      DEFAULT_LIMITS,
+    );
     expect(out.events).toHaveLength(0);
     expect(out.clientUpdates).toHaveLength(0);
     expect(out.deadLetters).toHaveLength(1);
@@ -30,7 +33,9 @@ describe('decodeMessage: invalid inputs become dead letters with a precise reaso
     if (c.expect.path !== undefined) expect(dl.reason.path).toBe(c.expect.path);
     if (c.expect.expected) expect(dl.reason.expected).toMatch(c.expect.expected);
     // The exact bytes refused travel with the reason.
-    expect(Buffer.from(dl.payload)).toEqual(Buffer.from(typeof c.payload === 'string' ? enc.encode(c.payload) : c.payload));
+    expect(Buffer.from(dl.payload)).toEqual(
+      Buffer.from(typeof c.payload === 'string' ? enc.encode(c.payload) : c.payload),
+    );
     // And the message published for it satisfies its own schema.
     const body = JSON.parse(Buffer.from(deadLetterMessage(dl).body).toString('utf8'));
     expect(validateDeadLetter(body), JSON.stringify(validateDeadLetter.errors)).toBe(true);
@@ -42,7 +47,8 @@ describe('decodeMessage: invalid inputs become dead letters with a precise reaso
     const codes = schemas.deadLetter.properties.reason.properties.code.enum;
     const covered = new Set(INVALID.map((c) => c.expect.code));
     // batch_too_large and event_too_large need a batch; they are tested below.
-    for (const code of codes) if (!['batch_too_large', 'event_too_large'].includes(code)) expect(covered).toContain(code);
+    for (const code of codes)
+      if (!['batch_too_large', 'event_too_large'].includes(code)) expect(covered).toContain(code);
   });
 });
 
@@ -60,21 +66,39 @@ describe('decodeMessage: valid events are normalized', () => {
   });
 
   it('keeps the producer id, or derives one from the stream position', () => {
-    const withId = decodeMessage(msg(JSON.stringify({ id: 'e-1', kind: 'login', client_id: 'c' })), DEFAULT_LIMITS);
+    const withId = decodeMessage(
+      msg(JSON.stringify({ id: 'e-1', kind: 'login', client_id: 'c' })),
+      DEFAULT_LIMITS,
+    );
     expect(withId.events[0]!.eventId).toBe('e-1');
-    const without = decodeMessage(msg(JSON.stringify({ kind: 'login', client_id: 'c' }), { streamSeq: 42 }), DEFAULT_LIMITS);
+    const without = decodeMessage(
+      msg(JSON.stringify({ kind: 'login', client_id: 'c' }), { streamSeq: 42 }),
+      DEFAULT_LIMITS,
+    );
     expect(without.events[0]!.eventId).toBe('js-42');
   });
 
   it('accepts an event up to the allowed clock skew and refuses one just beyond it', () => {
-    const at = (ms: number) => decodeMessage(msg(JSON.stringify({ kind: 'login', client_id: 'c', timestamp: ms })), DEFAULT_LIMITS);
+    const at = (ms: number) =>
+      decodeMessage(
+        msg(JSON.stringify({ kind: 'login', client_id: 'c', timestamp: ms })),
+        DEFAULT_LIMITS,
+      );
     expect(at(STORED_AT + DEFAULT_LIMITS.maxFutureSkewMs).events).toHaveLength(1);
-    expect(at(STORED_AT + DEFAULT_LIMITS.maxFutureSkewMs + 1).deadLetters[0]!.reason.code).toBe('timestamp_in_future');
+    expect(at(STORED_AT + DEFAULT_LIMITS.maxFutureSkewMs + 1).deadLetters[0]!.reason.code).toBe(
+      'timestamp_in_future',
+    );
   });
 });
 
 describe('decodeMessage: batches', () => {
-  const good = (i: number) => ({ id: `b-${i}`, kind: 'screen', name: 'tela:pedidos', client_id: `c${i % 3}`, timestamp: STORED_AT - i });
+  const good = (i: number) => ({
+    id: `b-${i}`,
+    kind: 'screen',
+    name: 'tela:pedidos',
+    client_id: `c${i % 3}`,
+    timestamp: STORED_AT - i,
+  });
 
   it('a JSON array: bad elements become dead letters with their index, good ones pass', () => {
     const items = [good(0), { kind: 'nope', client_id: 'x' }, good(2), 17, good(4)];
@@ -89,14 +113,20 @@ describe('decodeMessage: batches', () => {
   });
 
   it('derives distinct ids for elements without one', () => {
-    const items = [{ kind: 'login', client_id: 'a' }, { kind: 'login', client_id: 'a' }];
+    const items = [
+      { kind: 'login', client_id: 'a' },
+      { kind: 'login', client_id: 'a' },
+    ];
     const out = decodeMessage(msg(JSON.stringify(items), { streamSeq: 5 }), DEFAULT_LIMITS);
     expect(out.events.map((e) => e.eventId)).toEqual(['js-5-0', 'js-5-1']);
   });
 
   it('NDJSON: one event per line, blank lines ignored, bad lines refused alone', () => {
     const text = [JSON.stringify(good(0)), '', '{oops', JSON.stringify(good(3))].join('\n');
-    const out = decodeMessage(msg(text, { headers: { 'Content-Type': CONTENT_TYPE_NDJSON } }), DEFAULT_LIMITS);
+    const out = decodeMessage(
+      msg(text, { headers: { 'Content-Type': CONTENT_TYPE_NDJSON } }),
+      DEFAULT_LIMITS,
+    );
     expect(out.events.map((e) => e.eventId)).toEqual(['b-0', 'b-3']);
     expect(out.deadLetters).toHaveLength(1);
     expect(out.deadLetters[0]!.index).toBe(2);
@@ -113,7 +143,12 @@ describe('decodeMessage: batches', () => {
   });
 
   it('refuses an oversized element alone', () => {
-    const big = { ...good(1), properties: Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`k${i}`, 'x'.repeat(900)])) };
+    const big = {
+      ...good(1),
+      properties: Object.fromEntries(
+        Array.from({ length: 10 }, (_, i) => [`k${i}`, 'x'.repeat(900)]),
+      ),
+    };
     const out = decodeMessage(msg(JSON.stringify([good(0), big])), DEFAULT_LIMITS);
     expect(out.events).toHaveLength(1);
     expect(out.deadLetters.map((d) => [d.index, d.reason.code])).toEqual([[1, 'event_too_large']]);
@@ -128,7 +163,18 @@ describe('decodeMessage: batches', () => {
 describe('decodeMessage: client updates', () => {
   it('normalizes a full update', () => {
     const out = decodeMessage(
-      msg(JSON.stringify({ client_id: 'acme', status: 'active', plan: 'pro', csm: 'carla', mrr: 4200, attributes: { seats: 25 }, timestamp: '2026-11-01T00:00:00Z' }), { subject: 'tracking.clients' }),
+      msg(
+        JSON.stringify({
+          client_id: 'acme',
+          status: 'active',
+          plan: 'pro',
+          csm: 'carla',
+          mrr: 4200,
+          attributes: { seats: 25 },
+          timestamp: '2026-11-01T00:00:00Z',
+        }),
+        { subject: 'tracking.clients' },
+      ),
       DEFAULT_LIMITS,
     );
     expect(out.deadLetters).toEqual([]);

@@ -4,7 +4,11 @@
  * out as a dead letter carrying its exact bytes and a precise reason, and one bad element
  * of a batch never holds back the good ones.
  */
-import { describeErrors, validateClientUpdate, validateTrackingEvent } from '../../schemas/index.js';
+import {
+  describeErrors,
+  validateClientUpdate,
+  validateTrackingEvent,
+} from '../../schemas/index.js';
 import { parseEventTime } from './event-time.js';
 import type { Limits } from './limits.js';
 import type {
@@ -58,7 +62,11 @@ export function decodeMessage(msg: InboundMessage, limits: Limits): Decoded {
     return out;
   }
   const contentType = msg.headers?.['Content-Type']?.split(';')[0]?.trim().toLowerCase();
-  if (contentType !== undefined && contentType !== 'application/json' && contentType !== CONTENT_TYPE_NDJSON) {
+  if (
+    contentType !== undefined &&
+    contentType !== 'application/json' &&
+    contentType !== CONTENT_TYPE_NDJSON
+  ) {
     refuse({
       code: 'unsupported_content_type',
       message: `Content-Type ${contentType} is not understood`,
@@ -71,12 +79,19 @@ export function decodeMessage(msg: InboundMessage, limits: Limits): Decoded {
   try {
     text = utf8.decode(msg.data);
   } catch {
-    refuse({ code: 'invalid_utf8', message: 'payload is not valid UTF-8', expected: 'UTF-8 encoded JSON' });
+    refuse({
+      code: 'invalid_utf8',
+      message: 'payload is not valid UTF-8',
+      expected: 'UTF-8 encoded JSON',
+    });
     return out;
   }
 
   const accept = (value: unknown, bytes: Uint8Array, index?: number) => {
-    const result = route === 'events' ? toEvent(value, msg, limits, index) : toClientUpdate(value, msg, limits, index);
+    const result =
+      route === 'events'
+        ? toEvent(value, msg, limits, index)
+        : toClientUpdate(value, msg, limits, index);
     if ('code' in result) refuse(result, bytes, index);
     else if (route === 'events') out.events.push(result as TrackingEvent);
     else out.clientUpdates.push(result as ClientUpdate);
@@ -91,7 +106,11 @@ export function decodeMessage(msg: InboundMessage, limits: Limits): Decoded {
   try {
     doc = JSON.parse(text);
   } catch (e) {
-    refuse({ code: 'invalid_json', message: (e as Error).message, expected: 'a JSON object, or an array of them' });
+    refuse({
+      code: 'invalid_json',
+      message: (e as Error).message,
+      expected: 'a JSON object, or an array of them',
+    });
     return out;
   }
   if (Array.isArray(doc)) {
@@ -124,12 +143,21 @@ function decodeNdjson(
   lines.forEach((line, index) => {
     if (line.trim() === '') return;
     const bytes = encoder.encode(line);
-    if (bytes.length > limits.maxEventBytes) return refuse(tooLarge(bytes.length, limits), bytes, index);
+    if (bytes.length > limits.maxEventBytes)
+      return refuse(tooLarge(bytes.length, limits), bytes, index);
     let value: unknown;
     try {
       value = JSON.parse(line);
     } catch (e) {
-      return refuse({ code: 'invalid_json', message: `line ${index + 1}: ${(e as Error).message}`, expected: 'one JSON object per line' }, bytes, index);
+      return refuse(
+        {
+          code: 'invalid_json',
+          message: `line ${index + 1}: ${(e as Error).message}`,
+          expected: 'one JSON object per line',
+        },
+        bytes,
+        index,
+      );
     }
     if (!isObject(value)) return refuse(notAnObject(value), bytes, index);
     accept(value, bytes, index);
@@ -153,11 +181,22 @@ function batchSizeOk(n: number, limits: Limits, refuse: (r: Reason) => void): bo
   return true;
 }
 
-function toEvent(value: unknown, msg: InboundMessage, limits: Limits, index?: number): TrackingEvent | Reason {
+function toEvent(
+  value: unknown,
+  msg: InboundMessage,
+  limits: Limits,
+  index?: number,
+): TrackingEvent | Reason {
   if (!validateTrackingEvent(value)) return schemaReason(validateTrackingEvent.errors, value);
   const e = value as {
-    id?: string; kind: EventKind; name?: string; client_id: string; user_id?: string;
-    timestamp?: string | number; value?: number; properties?: Record<string, Scalar>;
+    id?: string;
+    kind: EventKind;
+    name?: string;
+    client_id: string;
+    user_id?: string;
+    timestamp?: string | number;
+    value?: number;
+    properties?: Record<string, Scalar>;
   };
   const ts = parseEventTime(e.timestamp, msg.storedAt, limits.maxFutureSkewMs);
   if (typeof ts !== 'number') return ts;
@@ -176,10 +215,18 @@ function toEvent(value: unknown, msg: InboundMessage, limits: Limits, index?: nu
   };
 }
 
-function toClientUpdate(value: unknown, msg: InboundMessage, limits: Limits, index?: number): ClientUpdate | Reason {
+function toClientUpdate(
+  value: unknown,
+  msg: InboundMessage,
+  limits: Limits,
+  index?: number,
+): ClientUpdate | Reason {
   if (!validateClientUpdate(value)) return schemaReason(validateClientUpdate.errors, value);
   const { id, client_id, timestamp, attributes, ...fields } = value as {
-    id?: string; client_id: string; timestamp?: string | number; attributes?: Record<string, Scalar>;
+    id?: string;
+    client_id: string;
+    timestamp?: string | number;
+    attributes?: Record<string, Scalar>;
   } & ClientUpdate['fields'];
   const ts = parseEventTime(timestamp, msg.storedAt, limits.maxFutureSkewMs);
   if (typeof ts !== 'number') return ts;
@@ -232,7 +279,12 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
-function deadLetter(msg: InboundMessage, reason: Reason, payload: Uint8Array, index?: number): DeadLetter {
+function deadLetter(
+  msg: InboundMessage,
+  reason: Reason,
+  payload: Uint8Array,
+  index?: number,
+): DeadLetter {
   return {
     reason,
     subject: msg.subject,

@@ -9,13 +9,18 @@ import type { Reason } from './types.js';
 export const EARLIEST_EVENT_TIME = Date.UTC(2000, 0, 1);
 export const LATEST_EVENT_TIME = Date.UTC(2100, 0, 1);
 
-const ISO = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|([+-])(\d{2}):(\d{2}))$/;
+const ISO =
+  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|([+-])(\d{2}):(\d{2}))$/;
 
 /**
  * Epoch ms for a schema-valid timestamp (ISO-8601 with zone, or epoch ms), or a reason.
  * Fractions finer than a millisecond are truncated.
  */
-export function parseEventTime(raw: string | number | undefined, storedAt: number, maxFutureSkewMs: number): number | Reason {
+export function parseEventTime(
+  raw: string | number | undefined,
+  storedAt: number,
+  maxFutureSkewMs: number,
+): number | Reason {
   if (raw === undefined) return storedAt;
   const ms = typeof raw === 'number' ? raw : parseIso(raw);
   if (ms === undefined) {
@@ -23,7 +28,8 @@ export function parseEventTime(raw: string | number | undefined, storedAt: numbe
       code: 'invalid_timestamp',
       message: `timestamp ${JSON.stringify(raw)} is not a real calendar time`,
       path: '/timestamp',
-      expected: 'an existing date and time (month 01–12, a day that month has, hour 00–23, minute and second 00–59, offset ≤ 18:00)',
+      expected:
+        'an existing date and time (month 01–12, a day that month has, hour 00–23, minute and second 00–59, offset ≤ 18:00)',
       actual: raw,
     };
   }
@@ -32,7 +38,8 @@ export function parseEventTime(raw: string | number | undefined, storedAt: numbe
       code: 'invalid_timestamp',
       message: `timestamp ${JSON.stringify(raw)} is outside 2000-01-01 … 2100-01-01`,
       path: '/timestamp',
-      expected: 'a time between 2000-01-01T00:00:00Z and 2100-01-01T00:00:00Z (epoch milliseconds, not seconds)',
+      expected:
+        'a time between 2000-01-01T00:00:00Z and 2100-01-01T00:00:00Z (epoch milliseconds, not seconds)',
       actual: raw,
     };
   }
@@ -52,13 +59,18 @@ function parseIso(s: string): number | undefined {
   const m = ISO.exec(s);
   if (!m) return undefined;
   const [, y, mo, d, h, mi, sec = '0', frac = '', zone, sign, oh, om] = m;
-  const year = Number(y), month = Number(mo), day = Number(d);
-  const hour = Number(h), minute = Number(mi), second = Number(sec);
+  const year = Number(y),
+    month = Number(mo),
+    day = Number(d);
+  const hour = Number(h),
+    minute = Number(mi),
+    second = Number(sec);
   if (month < 1 || month > 12 || day < 1 || day > daysIn(year, month)) return undefined;
   if (hour > 23 || minute > 59 || second > 59) return undefined;
   let offsetMin = 0;
   if (zone !== 'Z') {
-    const ohN = Number(oh), omN = Number(om);
+    const ohN = Number(oh),
+      omN = Number(om);
     if (ohN > 18 || omN > 59) return undefined;
     offsetMin = (sign === '-' ? -1 : 1) * (ohN * 60 + omN);
   }

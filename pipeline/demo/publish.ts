@@ -17,12 +17,22 @@ export interface DemoOptions {
 
 const enc = new TextEncoder();
 
-export async function runDemo({ config, log, signal, durationSeconds }: DemoOptions): Promise<{ published: number; invalid: number }> {
+export async function runDemo({
+  config,
+  log,
+  signal,
+  durationSeconds,
+}: DemoOptions): Promise<{ published: number; invalid: number }> {
   const d = config.demo;
   const nc = await connect({ servers: config.nats.url, name: 'pulso-demo' });
   const js = nc.jetstream();
   const now = Date.now();
-  const clients = demoClients(d.clients, d.usersPerClient, d.seed, now - (d.historyDays + 1) * 86_400_000);
+  const clients = demoClients(
+    d.clients,
+    d.usersPerClient,
+    d.seed,
+    now - (d.historyDays + 1) * 86_400_000,
+  );
   let published = 0;
   let invalid = 0;
   try {
@@ -32,11 +42,17 @@ export async function runDemo({ config, log, signal, durationSeconds }: DemoOpti
     for (let daysAgo = d.historyDays - 1; daysAgo >= 0 && !signal.aborted; daysAgo--) {
       const events = demoDay(clients, now, daysAgo, d.seed);
       for (let i = 0; i < events.length; i += 500) {
-        await js.publish('tracking.events.demo', enc.encode(JSON.stringify(events.slice(i, i + 500))));
+        await js.publish(
+          'tracking.events.demo',
+          enc.encode(JSON.stringify(events.slice(i, i + 500))),
+        );
       }
       published += events.length;
     }
-    log.info({ events: published, days: d.historyDays }, 'demo: history published; live stream starts');
+    log.info(
+      { events: published, days: d.historyDays },
+      'demo: history published; live stream starts',
+    );
 
     const r = rng(d.seed + 7);
     const active = clients.filter(isActive);
@@ -53,7 +69,10 @@ export async function runDemo({ config, log, signal, durationSeconds }: DemoOpti
           invalid++;
         } else {
           const c = active[Math.floor(r() * active.length)]!;
-          await js.publish('tracking.events.demo', enc.encode(JSON.stringify(demoEvent(r, c, Date.now(), seq++))));
+          await js.publish(
+            'tracking.events.demo',
+            enc.encode(JSON.stringify(demoEvent(r, c, Date.now(), seq++))),
+          );
           published++;
         }
       }

@@ -12,12 +12,29 @@ export interface DemoClient {
   update: Record<string, unknown>;
 }
 
-const SCREENS = ['tela:pedidos', 'tela:faturamento', 'tela:criar_produto', 'tela:relatorios', 'tela:dashboard', 'tela:clientes'];
-const ACTIONS = ['acao:emitir_relatorio', 'acao:criar_produto', 'acao:enviar_pedido', 'acao:emitir_nota'];
+const SCREENS = [
+  'tela:pedidos',
+  'tela:faturamento',
+  'tela:criar_produto',
+  'tela:relatorios',
+  'tela:dashboard',
+  'tela:clientes',
+];
+const ACTIONS = [
+  'acao:emitir_relatorio',
+  'acao:criar_produto',
+  'acao:enviar_pedido',
+  'acao:emitir_nota',
+];
 const METRICS = ['metrica:volume_vendas', 'metrica:pedidos_emitidos'];
 const PLANS = ['starter', 'pro', 'enterprise'];
 const SEGMENTS = ['smb', 'mid-market', 'enterprise'];
-const CSMS = ['carla@pulso.example', 'diego@pulso.example', 'elisa@pulso.example', 'fabio@pulso.example'];
+const CSMS = [
+  'carla@pulso.example',
+  'diego@pulso.example',
+  'elisa@pulso.example',
+  'fabio@pulso.example',
+];
 const DAY = 86_400_000;
 
 /** mulberry32: small, fast, good enough for demo data, and reproducible from a seed. */
@@ -34,13 +51,22 @@ export function rng(seed: number): () => number {
 
 const pick = <T>(r: () => number, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
 
-export function demoClients(n: number, usersPerClient: number, seed: number, at: number): DemoClient[] {
+export function demoClients(
+  n: number,
+  usersPerClient: number,
+  seed: number,
+  at: number,
+): DemoClient[] {
   const r = rng(seed);
   return Array.from({ length: n }, (_, i) => {
     const x = r();
-    const profile: Profile = x < 0.6 ? 'healthy' : x < 0.8 ? 'declining' : x < 0.93 ? 'inactive' : 'cancelled';
+    const profile: Profile =
+      x < 0.6 ? 'healthy' : x < 0.8 ? 'declining' : x < 0.93 ? 'inactive' : 'cancelled';
     const clientId = `cliente-${String(i + 1).padStart(4, '0')}`;
-    const users = Array.from({ length: 1 + Math.floor(r() * usersPerClient) }, (_, u) => `user${u + 1}@${clientId}.example`);
+    const users = Array.from(
+      { length: 1 + Math.floor(r() * usersPerClient) },
+      (_, u) => `user${u + 1}@${clientId}.example`,
+    );
     const segment = pick(r, SEGMENTS);
     return {
       clientId,
@@ -55,8 +81,13 @@ export function demoClients(n: number, usersPerClient: number, seed: number, at:
         plan: pick(r, PLANS),
         segment,
         csm: pick(r, CSMS),
-        mrr: Math.round((segment === 'enterprise' ? 8000 : segment === 'mid-market' ? 2500 : 600) * (0.5 + r())),
-        attributes: { sector: pick(r, ['varejo', 'industria', 'servicos', 'financas']), seats: users.length * 2 },
+        mrr: Math.round(
+          (segment === 'enterprise' ? 8000 : segment === 'mid-market' ? 2500 : 600) * (0.5 + r()),
+        ),
+        attributes: {
+          sector: pick(r, ['varejo', 'industria', 'servicos', 'financas']),
+          seats: users.length * 2,
+        },
       },
     };
   });
@@ -76,10 +107,20 @@ function intensity(c: DemoClient, daysAgo: number): number {
   }
 }
 
-export function demoEvent(r: () => number, c: DemoClient, ts: number, seq: number): Record<string, unknown> {
+export function demoEvent(
+  r: () => number,
+  c: DemoClient,
+  ts: number,
+  seq: number,
+): Record<string, unknown> {
   const user = pick(r, c.users);
   const x = r();
-  const base = { id: `demo-${c.clientId}-${ts}-${seq}`, client_id: c.clientId, user_id: user, timestamp: ts };
+  const base = {
+    id: `demo-${c.clientId}-${ts}-${seq}`,
+    client_id: c.clientId,
+    user_id: user,
+    timestamp: ts,
+  };
   if (x < 0.15) return { ...base, kind: 'login' };
   if (x < 0.7) {
     // Pedidos far more than faturamento: the seeds' imbalance playbook has something to find.
@@ -88,11 +129,22 @@ export function demoEvent(r: () => number, c: DemoClient, ts: number, seq: numbe
   }
   if (x < 0.93) return { ...base, kind: 'action', name: pick(r, ACTIONS) };
   const name = pick(r, METRICS);
-  return { ...base, kind: 'metric', name, value: name === 'metrica:volume_vendas' ? Math.round(r() * 500000) / 100 : Math.floor(r() * 40) };
+  return {
+    ...base,
+    kind: 'metric',
+    name,
+    value: name === 'metrica:volume_vendas' ? Math.round(r() * 500000) / 100 : Math.floor(r() * 40),
+  };
 }
 
 /** A day's worth of events for every client, `daysAgo` days before `now`. */
-export function demoDay(clients: DemoClient[], now: number, daysAgo: number, seed: number, eventsPerActiveClient = 12): Record<string, unknown>[] {
+export function demoDay(
+  clients: DemoClient[],
+  now: number,
+  daysAgo: number,
+  seed: number,
+  eventsPerActiveClient = 12,
+): Record<string, unknown>[] {
   const r = rng(seed * 1000 + daysAgo);
   const dayStart = now - (daysAgo + 1) * DAY;
   const out: Record<string, unknown>[] = [];

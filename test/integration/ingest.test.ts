@@ -19,7 +19,14 @@ function event(i: number) {
   return {
     id: `ev-${i}`,
     kind,
-    ...(kind === 'login' ? {} : { name: kind === 'metric' ? 'metrica:volume_vendas' : `${kind === 'screen' ? 'tela' : 'acao'}:n${i % 7}` }),
+    ...(kind === 'login'
+      ? {}
+      : {
+          name:
+            kind === 'metric'
+              ? 'metrica:volume_vendas'
+              : `${kind === 'screen' ? 'tela' : 'acao'}:n${i % 7}`,
+        }),
     client_id: `c-${i % CLIENTS}`,
     user_id: `u-${i % 1000}`,
     timestamp: BASE + i * 60_000,
@@ -29,7 +36,10 @@ function event(i: number) {
 
 /** Half as single-event messages, half as JSON-array batches of 100. */
 function validMessages() {
-  const singles = Array.from({ length: VALID / 2 }, (_, i) => ({ subject: 'tracking.events', payload: event(i) }));
+  const singles = Array.from({ length: VALID / 2 }, (_, i) => ({
+    subject: 'tracking.events',
+    payload: event(i),
+  }));
   const batches = Array.from({ length: VALID / 2 / 100 }, (_, b) => ({
     subject: 'tracking.events.batch',
     payload: Array.from({ length: 100 }, (_, j) => event(VALID / 2 + b * 100 + j)),
@@ -53,17 +63,39 @@ describe('ingest into QuestDB', () => {
 
   it(`stores exactly ${VALID} valid events and dead-letters exactly ${INVALID_COUNT} invalid ones, each with its reason`, async () => {
     const invalid = Array.from({ length: INVALID_COUNT }, (_, i) => INVALID[i % INVALID.length]!);
-    const messages = [...validMessages(), ...invalid.map((c) => ({ subject: c.subject, payload: c.payload, ...(c.headers ? { headers: c.headers } : {}) }))];
+    const messages = [
+      ...validMessages(),
+      ...invalid.map((c) => ({
+        subject: c.subject,
+        payload: c.payload,
+        ...(c.headers ? { headers: c.headers } : {}),
+      })),
+    ];
     // Interleave so bad messages land inside the same micro-batches as good ones.
     messages.sort((a, b) => (JSON.stringify(a).length % 7) - (JSON.stringify(b).length % 7));
     await world.publishAll(messages);
-    await world.publish('tracking.clients', Array.from({ length: CLIENTS }, (_, i) => ({ client_id: `c-${i}`, status: i % 10 === 0 ? 'cancelled' : 'active', csm: `csm-${i % 4}`, mrr: i * 10, timestamp: BASE })));
+    await world.publish(
+      'tracking.clients',
+      Array.from({ length: CLIENTS }, (_, i) => ({
+        client_id: `c-${i}`,
+        status: i % 10 === 0 ? 'cancelled' : 'active',
+        csm: `csm-${i % 4}`,
+        mrr: i * 10,
+        timestamp: BASE,
+      })),
+    );
     await world.caughtUp();
 
     expect(await world.scalar('SELECT count() FROM events')).toBe(VALID);
-    const rows = await world.sql.query<{ event_id: string; client_id: string; kind: string; name: string; user_id: string; value: number; ts: number }>(
-      'SELECT event_id, client_id, kind, name, user_id, value, ts FROM events',
-    );
+    const rows = await world.sql.query<{
+      event_id: string;
+      client_id: string;
+      kind: string;
+      name: string;
+      user_id: string;
+      value: number;
+      ts: number;
+    }>('SELECT event_id, client_id, kind, name, user_id, value, ts FROM events');
     const byId = new Map(rows.map((r) => [r.event_id, r]));
     expect(byId.size).toBe(VALID);
     for (let i = 0; i < VALID; i++) {

@@ -14,7 +14,14 @@ function batchesOf(from: number, count: number, size: number) {
     subject: 'tracking.events',
     payload: Array.from({ length: Math.min(size, count - b * size) }, (_, j) => {
       const i = from + b * size + j;
-      return { id: `r-${i}`, kind: 'screen', name: `tela:t${i % 30}`, client_id: `c-${i % 500}`, user_id: `u-${i % 2000}`, timestamp: BASE + i * 1000 };
+      return {
+        id: `r-${i}`,
+        kind: 'screen',
+        name: `tela:t${i % 30}`,
+        client_id: `c-${i % 500}`,
+        user_id: `u-${i % 2000}`,
+        timestamp: BASE + i * 1000,
+      };
     }),
   }));
 }
@@ -22,7 +29,16 @@ function batchesOf(from: number, count: number, size: number) {
 function singlesOf(from: number, count: number) {
   return Array.from({ length: count }, (_, j) => {
     const i = from + j;
-    return { subject: 'tracking.events', payload: { id: `r-${i}`, kind: 'action', name: 'acao:enviar_pedido', client_id: `c-${i % 500}`, timestamp: BASE + i * 1000 } };
+    return {
+      subject: 'tracking.events',
+      payload: {
+        id: `r-${i}`,
+        kind: 'action',
+        name: 'acao:enviar_pedido',
+        client_id: `c-${i % 500}`,
+        timestamp: BASE + i * 1000,
+      },
+    };
   });
 }
 
@@ -41,7 +57,10 @@ describe('recovery', () => {
     pipeline = new PipelineProcess().start();
     await pipeline.untilLog('pipeline running');
     // Single-event messages make the run long enough to be killed in its middle.
-    const publishing = world.publishAll([...singlesOf(0, 20_000), ...batchesOf(20_000, 30_000, 50)]);
+    const publishing = world.publishAll([
+      ...singlesOf(0, 20_000),
+      ...batchesOf(20_000, 30_000, 50),
+    ]);
     for (;;) {
       const stored = await world.scalar('SELECT count() FROM events').catch(() => 0);
       if (stored >= 5_000) break;
@@ -72,7 +91,10 @@ describe('recovery', () => {
     await pipeline.untilLog('QuestDB unavailable: holding the batch and retrying');
     // Nothing is acknowledged while QuestDB is down.
     const jsm = await world.nc.jetstreamManager();
-    const ci = await jsm.consumers.info(world.config.nats.trackingStream.name, world.config.nats.consumer.durable);
+    const ci = await jsm.consumers.info(
+      world.config.nats.trackingStream.name,
+      world.config.nats.consumer.durable,
+    );
     expect(ci.num_pending + ci.num_ack_pending).toBeGreaterThan(0);
     await new Promise((r) => setTimeout(r, 3000));
 

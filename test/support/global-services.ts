@@ -35,7 +35,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
   await stop();
   mkdirSync(dataDir, { recursive: true });
   try {
-    await startNats({ url: `nats://127.0.0.1:${TEST_PORTS.nats}`, monitorPort: TEST_PORTS.natsMonitor, dataDir, install: true });
+    await startNats({
+      url: `nats://127.0.0.1:${TEST_PORTS.nats}`,
+      monitorPort: TEST_PORTS.natsMonitor,
+      dataDir,
+      install: true,
+    });
     await startQuestDb(questDbOptions(dataDir));
   } catch (e) {
     await stop();

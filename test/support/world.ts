@@ -52,14 +52,27 @@ export class World {
   /** Removes the streams and tables so the next pipeline starts from nothing. */
   async reset(): Promise<void> {
     const jsm = await this.nc.jetstreamManager();
-    for (const s of [this.config.nats.trackingStream.name, this.config.nats.deadLetterStream.name]) {
+    for (const s of [
+      this.config.nats.trackingStream.name,
+      this.config.nats.deadLetterStream.name,
+    ]) {
       await jsm.streams.delete(s).catch(() => undefined);
     }
-    for (const t of ['events', 'client_attributes']) await this.sql.query(`DROP TABLE IF EXISTS ${t}`);
+    for (const t of ['events', 'client_attributes'])
+      await this.sql.query(`DROP TABLE IF EXISTS ${t}`);
   }
 
-  async publish(subject: string, payload: string | Uint8Array | object, hdrs?: Record<string, string>): Promise<void> {
-    const data = typeof payload === 'string' ? this.enc.encode(payload) : payload instanceof Uint8Array ? payload : this.enc.encode(JSON.stringify(payload));
+  async publish(
+    subject: string,
+    payload: string | Uint8Array | object,
+    hdrs?: Record<string, string>,
+  ): Promise<void> {
+    const data =
+      typeof payload === 'string'
+        ? this.enc.encode(payload)
+        : payload instanceof Uint8Array
+          ? payload
+          : this.enc.encode(JSON.stringify(payload));
     let h;
     if (hdrs) {
       h = natsHeaders();
@@ -69,9 +82,18 @@ export class World {
   }
 
   /** Publishes many messages without waiting for each acknowledgement in turn. */
-  async publishAll(messages: { subject: string; payload: string | Uint8Array | object; headers?: Record<string, string> }[], window = 500): Promise<void> {
+  async publishAll(
+    messages: {
+      subject: string;
+      payload: string | Uint8Array | object;
+      headers?: Record<string, string>;
+    }[],
+    window = 500,
+  ): Promise<void> {
     for (let i = 0; i < messages.length; i += window) {
-      await Promise.all(messages.slice(i, i + window).map((m) => this.publish(m.subject, m.payload, m.headers)));
+      await Promise.all(
+        messages.slice(i, i + window).map((m) => this.publish(m.subject, m.payload, m.headers)),
+      );
     }
   }
 
@@ -80,9 +102,14 @@ export class World {
     const jsm = await this.nc.jetstreamManager();
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const ci = await jsm.consumers.info(this.config.nats.trackingStream.name, this.config.nats.consumer.durable).catch(() => undefined);
+      const ci = await jsm.consumers
+        .info(this.config.nats.trackingStream.name, this.config.nats.consumer.durable)
+        .catch(() => undefined);
       if (ci && ci.num_pending === 0 && ci.num_ack_pending === 0) break;
-      if (Date.now() > deadline) throw new Error(`pipeline did not catch up: ${JSON.stringify({ pending: ci?.num_pending, ackPending: ci?.num_ack_pending })}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `pipeline did not catch up: ${JSON.stringify({ pending: ci?.num_pending, ackPending: ci?.num_ack_pending })}`,
+        );
       await new Promise((r) => setTimeout(r, 200));
     }
     await this.sql.walApplied();
@@ -103,7 +130,10 @@ export class World {
     const oc = await js.consumers.get(this.config.nats.deadLetterStream.name);
     const iter = await oc.consume();
     for await (const m of iter) {
-      out.push({ subject: m.subject, body: JSON.parse(new TextDecoder().decode(m.data)) as Record<string, unknown> });
+      out.push({
+        subject: m.subject,
+        body: JSON.parse(new TextDecoder().decode(m.data)) as Record<string, unknown>,
+      });
       if (m.info.pending === 0) break;
     }
     iter.stop();
@@ -123,7 +153,10 @@ export class PipelineProcess {
 
   start(extraEnv: Record<string, string> = {}): this {
     const cli = join(process.cwd(), 'dist', 'pipeline', 'cli', 'main.js');
-    this.child = spawn(process.execPath, [cli, 'run'], { env: { ...process.env, ...testEnv(), ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(process.execPath, [cli, 'run'], {
+      env: { ...process.env, ...testEnv(), ...extraEnv },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     this.child.stdout!.on('data', (d: Buffer) => (this.logs += d.toString()));
     this.child.stderr!.on('data', (d: Buffer) => (this.logs += d.toString()));
     return this;
@@ -132,8 +165,10 @@ export class PipelineProcess {
   async untilLog(text: string, timeoutMs = 60_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!this.logs.includes(text)) {
-      if (this.child.exitCode !== null) throw new Error(`pipeline exited (${this.child.exitCode}):\n${this.logs}`);
-      if (Date.now() > deadline) throw new Error(`no "${text}" in the pipeline's logs:\n${this.logs.slice(-3000)}`);
+      if (this.child.exitCode !== null)
+        throw new Error(`pipeline exited (${this.child.exitCode}):\n${this.logs}`);
+      if (Date.now() > deadline)
+        throw new Error(`no "${text}" in the pipeline's logs:\n${this.logs.slice(-3000)}`);
       await new Promise((r) => setTimeout(r, 100));
     }
   }

@@ -3,7 +3,10 @@ import { headers as natsHeaders, type JetStreamClient } from 'nats';
 import { deadLetterMessage } from '../../contract/dead-letter.js';
 import type { DeadLetter } from '../../contract/types.js';
 
-export async function publishDeadLetters(js: JetStreamClient, deadLetters: DeadLetter[]): Promise<void> {
+export async function publishDeadLetters(
+  js: JetStreamClient,
+  deadLetters: DeadLetter[],
+): Promise<void> {
   await Promise.all(
     deadLetters.map((dl) => {
       const m = deadLetterMessage(dl);

@@ -4,8 +4,16 @@
  * does not know, so only the read-back tells what the server really holds).
  */
 import {
-  AckPolicy, DeliverPolicy, DiscardPolicy, nanos, ReplayPolicy, RetentionPolicy, StorageType,
-  type ConsumerConfig, type JetStreamManager, type StreamConfig,
+  AckPolicy,
+  DeliverPolicy,
+  DiscardPolicy,
+  nanos,
+  ReplayPolicy,
+  RetentionPolicy,
+  StorageType,
+  type ConsumerConfig,
+  type JetStreamManager,
+  type StreamConfig,
 } from 'nats';
 import type { Config } from '../../config/types.js';
 import { StreamMismatchError } from '../../errors.js';
@@ -66,11 +74,17 @@ export interface EnsureResult {
 }
 
 /** Creates what is missing; refuses (or with `apply`, updates) what differs. */
-export async function ensureStreams(jsm: JetStreamManager, c: Config['nats'], apply = false): Promise<EnsureResult> {
+export async function ensureStreams(
+  jsm: JetStreamManager,
+  c: Config['nats'],
+  apply = false,
+): Promise<EnsureResult> {
   const result: EnsureResult = { created: [], updated: [] };
   for (const want of [trackingStreamConfig(c), deadLetterStreamConfig(c)]) {
     const name = want.name!;
-    const have = await jsm.streams.info(name).catch((e: Error) => (isNotFound(e) ? undefined : Promise.reject(e)));
+    const have = await jsm.streams
+      .info(name)
+      .catch((e: Error) => (isNotFound(e) ? undefined : Promise.reject(e)));
     if (!have) {
       await jsm.streams.add(want);
       result.created.push(`stream ${name}`);
@@ -80,25 +94,39 @@ export async function ensureStreams(jsm: JetStreamManager, c: Config['nats'], ap
       result.updated.push(`stream ${name}`);
     }
     const check = differences(want, (await jsm.streams.info(name)).config);
-    if (check.length > 0) throw new StreamMismatchError(`stream ${name} (as read back from the server)`, check);
+    if (check.length > 0)
+      throw new StreamMismatchError(`stream ${name} (as read back from the server)`, check);
   }
   const stream = c.trackingStream.name;
   const want = ingestConsumerConfig(c);
-  const have = await jsm.consumers.info(stream, c.consumer.durable).catch((e: Error) => (isNotFound(e) ? undefined : Promise.reject(e)));
+  const have = await jsm.consumers
+    .info(stream, c.consumer.durable)
+    .catch((e: Error) => (isNotFound(e) ? undefined : Promise.reject(e)));
   if (!have) {
     await jsm.consumers.add(stream, want);
     result.created.push(`consumer ${c.consumer.durable}`);
   } else if (differences(want, have.config).length > 0) {
-    if (!apply) throw new StreamMismatchError(`consumer ${c.consumer.durable}`, differences(want, have.config));
+    if (!apply)
+      throw new StreamMismatchError(
+        `consumer ${c.consumer.durable}`,
+        differences(want, have.config),
+      );
     await jsm.consumers.update(stream, c.consumer.durable, want);
     result.updated.push(`consumer ${c.consumer.durable}`);
   }
   const check = differences(want, (await jsm.consumers.info(stream, c.consumer.durable)).config);
-  if (check.length > 0) throw new StreamMismatchError(`consumer ${c.consumer.durable} (as read back from the server)`, check);
+  if (check.length > 0)
+    throw new StreamMismatchError(
+      `consumer ${c.consumer.durable} (as read back from the server)`,
+      check,
+    );
   return result;
 }
 
-function differences(want: object, have: object): { key: string; expected: unknown; actual: unknown }[] {
+function differences(
+  want: object,
+  have: object,
+): { key: string; expected: unknown; actual: unknown }[] {
   const out: { key: string; expected: unknown; actual: unknown }[] = [];
   for (const [key, expected] of Object.entries(want)) {
     const actual = (have as Record<string, unknown>)[key];

@@ -69,7 +69,10 @@ export class QuestDbSink {
         await this.encode(this.sender, batch);
         await deadline(this.sender.flush(), 2 * this.c.requestTimeoutMs + 1000);
         if (attempt > 1) {
-          this.log.info({ rows, attempts: attempt, waitedMs: Date.now() - started }, 'QuestDB accepted the held batch; writing resumes');
+          this.log.info(
+            { rows, attempts: attempt, waitedMs: Date.now() - started },
+            'QuestDB accepted the held batch; writing resumes',
+          );
         }
         this.observer?.written(rows);
         return;
@@ -81,7 +84,10 @@ export class QuestDbSink {
         const delay = Math.min(this.c.retryMaxDelayMs, 100 * 2 ** Math.min(attempt - 1, 10));
         // Every attempt is logged at first, then one in ten, so a long outage stays readable.
         if (attempt <= 5 || attempt % 10 === 0) {
-          this.log.warn({ rows, attempt, retryInMs: delay, err: String((cause as Error)?.message ?? cause) }, 'QuestDB unavailable: holding the batch and retrying; nothing is acknowledged meanwhile');
+          this.log.warn(
+            { rows, attempt, retryInMs: delay, err: String((cause as Error)?.message ?? cause) },
+            'QuestDB unavailable: holding the batch and retrying; nothing is acknowledged meanwhile',
+          );
         }
         await new Promise((r) => setTimeout(r, delay));
       }
@@ -91,7 +97,11 @@ export class QuestDbSink {
   private async encode(s: Sender, b: SinkBatch): Promise<void> {
     if (this.storeRawEvents) {
       for (const e of b.events) {
-        s.table(EVENTS_TABLE).symbol('client_id', e.clientId).symbol('kind', e.kind).symbol('name', e.name).symbol('subject', e.subject);
+        s.table(EVENTS_TABLE)
+          .symbol('client_id', e.clientId)
+          .symbol('kind', e.kind)
+          .symbol('name', e.name)
+          .symbol('subject', e.subject);
         s.stringColumn('event_id', e.eventId);
         if (e.userId !== null) s.stringColumn('user_id', e.userId);
         s.floatColumn('value', e.value);

@@ -11,7 +11,8 @@ const INT8 = 20;
 
 const types = {
   getTypeParser(oid: number, format?: 'text' | 'binary') {
-    if (oid === TIMESTAMP || oid === TIMESTAMPTZ) return (s: string) => Date.parse(`${s.replace(' ', 'T').slice(0, 23)}Z`);
+    if (oid === TIMESTAMP || oid === TIMESTAMPTZ)
+      return (s: string) => Date.parse(`${s.replace(' ', 'T').slice(0, 23)}Z`);
     if (oid === INT8) return (s: string) => Number(s);
     return pg.types.getTypeParser(oid, format);
   },
@@ -45,9 +46,12 @@ export class QuestSql {
   async walApplied(timeoutMs = 30_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const rows = await this.query<{ name: string; suspended: boolean; writerTxn: number; sequencerTxn: number }>(
-        'SELECT name, suspended, writerTxn, sequencerTxn FROM wal_tables()',
-      );
+      const rows = await this.query<{
+        name: string;
+        suspended: boolean;
+        writerTxn: number;
+        sequencerTxn: number;
+      }>('SELECT name, suspended, writerTxn, sequencerTxn FROM wal_tables()');
       const suspended = rows.find((r) => r.suspended);
       if (suspended) throw new Error(`QuestDB table ${suspended.name} is suspended`);
       if (rows.every((r) => Number(r.writerTxn) >= Number(r.sequencerTxn))) return;
