@@ -7,48 +7,32 @@ import { Counter, Gauge, Registry } from 'prom-client';
 
 export class IngestMetrics {
   readonly registry = new Registry();
-  readonly accepted = new Counter({
-    name: 'pulso_events_accepted_total',
-    help: 'Valid tracking events written',
-    labelNames: ['kind'],
-    registers: [this.registry],
-  });
-  readonly clientUpdates = new Counter({
-    name: 'pulso_client_updates_total',
-    help: 'Valid client attribute updates applied',
-    registers: [this.registry],
-  });
-  readonly invalid = new Counter({
-    name: 'pulso_dead_letters_total',
-    help: 'Inputs refused and dead-lettered',
-    labelNames: ['reason'],
-    registers: [this.registry],
-  });
-  readonly messages = new Counter({
-    name: 'pulso_messages_total',
-    help: 'JetStream messages processed',
-    registers: [this.registry],
-  });
-  readonly batches = new Counter({
-    name: 'pulso_batches_total',
-    help: 'Micro-batches acknowledged',
-    registers: [this.registry],
-  });
-  readonly rowsWritten = new Counter({
-    name: 'pulso_questdb_rows_written_total',
-    help: 'Rows QuestDB accepted',
-    registers: [this.registry],
-  });
-  readonly writeFailures = new Counter({
-    name: 'pulso_questdb_write_failures_total',
-    help: 'Failed QuestDB write attempts (retried)',
-    registers: [this.registry],
-  });
+  readonly accepted = this.counter('pulso_events_accepted_total', 'Valid tracking events written', [
+    'kind',
+  ]);
+  readonly clientUpdates = this.counter(
+    'pulso_client_updates_total',
+    'Valid client attribute updates applied',
+  );
+  readonly invalid = this.counter('pulso_dead_letters_total', 'Inputs refused and dead-lettered', [
+    'reason',
+  ]);
+  readonly messages = this.counter('pulso_messages_total', 'JetStream messages processed');
+  readonly batches = this.counter('pulso_batches_total', 'Micro-batches acknowledged');
+  readonly rowsWritten = this.counter('pulso_questdb_rows_written_total', 'Rows QuestDB accepted');
+  readonly writeFailures = this.counter(
+    'pulso_questdb_write_failures_total',
+    'Failed QuestDB write attempts (retried)',
+  );
   readonly inFlight = new Gauge({
     name: 'pulso_messages_in_flight',
     help: 'Messages received and not yet acknowledged',
     registers: [this.registry],
   });
+
+  private counter(name: string, help: string, labelNames: string[] = []): Counter {
+    return new Counter({ name, help, labelNames, registers: [this.registry] });
+  }
 
   /** Plain totals, for logs and tests. */
   async snapshot(): Promise<{
