@@ -68,7 +68,7 @@ export function createIngest(o: IngestOptions): Ingest {
     filter((batch) => batch.length > 0),
     concatMap((batch) => from(processBatch(batch, o))),
     tap({
-      next: (r) => inFlight.settle(r.lastSeq),
+      next: (r) => inFlight.settle(r.messages),
       finalize: () => inFlight.close(),
     }),
   );
@@ -79,9 +79,13 @@ async function processBatch(batch: JsMsg[], o: IngestOptions): Promise<BatchResu
   const events: TrackingEvent[] = [];
   const updates: ClientUpdate[] = [];
   const deadLetters: DeadLetter[] = [];
+  const byKind: Record<string, number> = {};
   for (const m of batch) {
     const d = decodeMessage(toInbound(m), o.limits);
-    for (const e of d.events) events.push(e);
+    for (const e of d.events) {
+      events.push(e);
+      byKind[e.kind] = (byKind[e.kind] ?? 0) + 1;
+    }
     for (const u of d.clientUpdates) updates.push(u);
     for (const dl of d.deadLetters) deadLetters.push(dl);
   }
@@ -99,7 +103,7 @@ async function processBatch(batch: JsMsg[], o: IngestOptions): Promise<BatchResu
 
   o.metrics.messages.inc(batch.length);
   o.metrics.batches.inc();
-  for (const e of events) o.metrics.accepted.inc({ kind: e.kind }, 1);
+  for (const [kind, n] of Object.entries(byKind)) o.metrics.accepted.inc({ kind }, n);
   for (const dl of deadLetters) o.metrics.invalid.inc({ reason: dl.reason.code });
   o.metrics.clientUpdates.inc(updates.length);
   return {
@@ -145,10 +149,8 @@ class InFlight {
     this.metrics.inFlight.set(this.msgs.length);
   }
 
-  /** Batches are settled in arrival order: everything up to the batch's last message. */
-  settle(seq: number): void {
-    let n = 0;
-    while (n < this.msgs.length && this.msgs[n]!.m.info.streamSequence <= seq) n++;
+  /** Batches are cut from the front, in arrival order: a settled batch is the first `n`. */
+  settle(n: number): void {
     this.msgs.splice(0, n);
     this.metrics.inFlight.set(this.msgs.length);
   }

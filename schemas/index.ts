@@ -4,6 +4,7 @@
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
+import common from './common.schema.json' with { type: 'json' };
 import trackingEvent from './tracking-event.schema.json' with { type: 'json' };
 import clientUpdate from './client-update.schema.json' with { type: 'json' };
 import deadLetter from './dead-letter.schema.json' with { type: 'json' };
@@ -20,6 +21,7 @@ const strict = new Ajv({
   allowUnionTypes: true,
 });
 addFormats(strict);
+strict.addSchema(common);
 
 // The configuration validator fills defaults in place.
 const withDefaults = new Ajv({
@@ -36,7 +38,7 @@ export const validateClientUpdate: ValidateFunction = strict.compile(clientUpdat
 export const validateDeadLetter: ValidateFunction = strict.compile(deadLetter);
 export const validateConfig: ValidateFunction = withDefaults.compile(config);
 
-export const schemas = { trackingEvent, clientUpdate, deadLetter, config };
+export const schemas = { common, trackingEvent, clientUpdate, deadLetter, config };
 
 /** One schema error, said the way a person fixing the input needs it. */
 export interface SchemaIssue {

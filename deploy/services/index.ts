@@ -1,6 +1,7 @@
 /** Bring up / take down the services the configuration says Pulso manages. */
 import type { Config } from '../../pipeline/config/types.js';
-import { startNats, stopNats, type ServiceReport } from './nats.js';
+import { startNats, stopNats } from './nats.js';
+import { portOpen, type ServiceReport } from './process.js';
 import { answersSql, startQuestDb, stopQuestDb } from './questdb.js';
 
 export type { ServiceReport };
@@ -43,7 +44,6 @@ export async function servicesDown(config: Config): Promise<string[]> {
 }
 
 export async function servicesStatus(config: Config): Promise<Record<string, string>> {
-  const { portOpen } = await import('./process.js');
   const natsPort = Number(new URL(config.nats.url.replace(/^(nats|tls):/, 'http:')).port || 4222);
   return {
     nats: `${config.nats.url} ${(await portOpen(natsPort)) ? 'reachable' : 'not reachable'} (${config.services.nats})`,

@@ -15,6 +15,7 @@ import {
   waitUntil,
   which,
   writeRecord,
+  type ServiceReport,
 } from './process.js';
 
 export interface NatsServiceOptions {
@@ -23,15 +24,6 @@ export interface NatsServiceOptions {
   monitorPort: number;
   dataDir: string;
   install: boolean;
-}
-
-export interface ServiceReport {
-  service: 'nats' | 'questdb';
-  action: 'started' | 'reused' | 'external';
-  pid?: number;
-  address: string;
-  dataDir?: string;
-  logFile?: string;
 }
 
 function portOf(url: string): { host: string; port: number } {

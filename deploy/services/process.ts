@@ -71,6 +71,16 @@ export function spawnDetached(
   return child.pid;
 }
 
+/** What bringing a service up did, for the logs and the person reading them. */
+export interface ServiceReport {
+  service: 'nats' | 'questdb';
+  action: 'started' | 'reused' | 'external';
+  pid?: number;
+  address: string;
+  dataDir?: string;
+  logFile?: string;
+}
+
 /** What Pulso remembers of a service it started, so another run can reuse or stop it. */
 export interface ServiceRecord {
   pid: number;

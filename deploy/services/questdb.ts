@@ -7,7 +7,6 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ServiceError } from '../../pipeline/errors.js';
-import type { ServiceReport } from './nats.js';
 import {
   aptInstall,
   isAlive,
@@ -19,6 +18,7 @@ import {
   waitUntil,
   which,
   writeRecord,
+  type ServiceReport,
 } from './process.js';
 
 export interface QuestDbServiceOptions {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { INVALID, VALID_EVENTS } from '../../test/fixtures/contract-corpus.js';
 import { validateDeadLetter } from '../../schemas/index.js';
 import { deadLetterMessage } from './dead-letter.js';
-import { decodeMessage, CONTENT_TYPE_NDJSON } from './decode.js';
+import { BOUNDED_ITEM_BYTES, decodeMessage, CONTENT_TYPE_NDJSON } from './decode.js';
 import { DEFAULT_LIMITS } from './limits.js';
 import type { InboundMessage } from './types.js';
 
@@ -152,6 +152,53 @@ describe('decodeMessage: batches', () => {
     const out = decodeMessage(msg(JSON.stringify([good(0), big])), DEFAULT_LIMITS);
     expect(out.events).toHaveLength(1);
     expect(out.deadLetters.map((d) => [d.index, d.reason.code])).toEqual([[1, 'event_too_large']]);
+  });
+
+  it('NDJSON over the item limit is refused whole, with the exact bytes received', () => {
+    const text = [good(0), good(1), good(2), good(3)].map((g) => JSON.stringify(g)).join('\n');
+    const data = enc.encode(text);
+    const out = decodeMessage(msg(data, { headers: { 'Content-Type': CONTENT_TYPE_NDJSON } }), {
+      ...DEFAULT_LIMITS,
+      maxBatchEvents: 3,
+    });
+    expect(out.deadLetters.map((d) => [d.index, d.reason.code])).toEqual([
+      [undefined, 'batch_too_large'],
+    ]);
+    expect(out.deadLetters[0]!.payload).toBe(data);
+  });
+
+  it('a valid item without a free-form map stays under the size that spares measuring it', () => {
+    // Worst cases the schema allows: escaped control characters and 4-byte letters everywhere.
+    const ctl = (n: number) => '\u0001'.repeat(n);
+    const wide = (n: number) => '𝔸'.repeat(n);
+    const event = {
+      id: ctl(128),
+      kind: 'metric',
+      name: wide(100),
+      client_id: wide(128),
+      user_id: wide(128),
+      timestamp: '2026-11-20T08:00:00.123456789-03:00',
+      value: -123456789012345.67,
+    };
+    const update = {
+      id: ctl(128),
+      client_id: wide(128),
+      timestamp: '2026-11-20T08:00:00.123456789-03:00',
+      status: 'onboarding',
+      name: ctl(200),
+      plan: ctl(100),
+      segment: ctl(100),
+      csm: ctl(200),
+      mrr: 999999999999.99,
+    };
+    for (const [subject, item] of [
+      ['tracking.events', event],
+      ['tracking.clients', update],
+    ] as const) {
+      const out = decodeMessage(msg(JSON.stringify([item]), { subject }), DEFAULT_LIMITS);
+      expect(out.deadLetters).toEqual([]);
+      expect(enc.encode(JSON.stringify(item)).length).toBeLessThan(BOUNDED_ITEM_BYTES);
+    }
   });
 
   it('refuses a message larger than the stream allows', () => {

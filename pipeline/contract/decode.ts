@@ -87,12 +87,13 @@ export function decodeMessage(msg: InboundMessage, limits: Limits): Decoded {
     return out;
   }
 
-  const accept = (value: unknown, bytes: Uint8Array, index?: number) => {
+  // `bytes` is called only to dead-letter an item: valid items are never re-serialized.
+  const accept = (value: unknown, bytes: () => Uint8Array, index?: number) => {
     const result =
       route === 'events'
         ? toEvent(value, msg, limits, index)
         : toClientUpdate(value, msg, limits, index);
-    if ('code' in result) refuse(result, bytes, index);
+    if ('code' in result) refuse(result, bytes(), index);
     else if (route === 'events') out.events.push(result as TrackingEvent);
     else out.clientUpdates.push(result as ClientUpdate);
   };
@@ -101,6 +102,7 @@ export function decodeMessage(msg: InboundMessage, limits: Limits): Decoded {
     decodeNdjson(text, limits, accept, refuse);
     return out;
   }
+  const whole = () => msg.data;
 
   let doc: unknown;
   try {
@@ -116,35 +118,49 @@ export function decodeMessage(msg: InboundMessage, limits: Limits): Decoded {
   if (Array.isArray(doc)) {
     if (!batchSizeOk(doc.length, limits, refuse)) return out;
     doc.forEach((item, index) => {
-      const bytes = encoder.encode(JSON.stringify(item));
-      if (bytes.length > limits.maxEventBytes) refuse(tooLarge(bytes.length, limits), bytes, index);
-      else if (!isObject(item)) refuse(notAnObject(item), bytes, index);
-      else accept(item, bytes, index);
+      const bytes = () => encoder.encode(JSON.stringify(item));
+      if (!isObject(item)) return refuse(notAnObject(item), bytes(), index);
+      if (mayExceed(item, limits)) {
+        const b = bytes();
+        if (b.length > limits.maxEventBytes) return refuse(tooLarge(b.length, limits), b, index);
+      }
+      accept(item, bytes, index);
     });
   } else if (!isObject(doc)) {
     refuse(notAnObject(doc));
   } else if (msg.data.length > limits.maxEventBytes) {
     refuse({ ...tooLarge(msg.data.length, limits), code: 'payload_too_large' });
   } else {
-    accept(doc, msg.data);
+    accept(doc, whole);
   }
   return out;
+}
+
+/**
+ * The schema bounds every field of an item but its free-form map (`properties`,
+ * `attributes`): without one, even a worst case (every character escaped) stays under
+ * this many bytes, and then the item need not be serialized to be measured.
+ */
+export const BOUNDED_ITEM_BYTES = 8192;
+
+function mayExceed(item: Record<string, unknown>, limits: Limits): boolean {
+  return limits.maxEventBytes < BOUNDED_ITEM_BYTES || 'properties' in item || 'attributes' in item;
 }
 
 function decodeNdjson(
   text: string,
   limits: Limits,
-  accept: (value: unknown, bytes: Uint8Array, index: number) => void,
-  refuse: (reason: Reason, payload: Uint8Array, index: number) => void,
+  accept: (value: unknown, bytes: () => Uint8Array, index: number) => void,
+  refuse: (reason: Reason, payload?: Uint8Array, index?: number) => void,
 ): void {
   const lines = text.split('\n');
   const nonBlank = lines.filter((l) => l.trim() !== '').length;
-  if (!batchSizeOk(nonBlank, limits, (r) => refuse(r, encoder.encode(text), -1))) return;
+  if (!batchSizeOk(nonBlank, limits, (r) => refuse(r))) return;
   lines.forEach((line, index) => {
     if (line.trim() === '') return;
-    const bytes = encoder.encode(line);
-    if (bytes.length > limits.maxEventBytes)
-      return refuse(tooLarge(bytes.length, limits), bytes, index);
+    const bytes = () => encoder.encode(line);
+    const size = Buffer.byteLength(line, 'utf8');
+    if (size > limits.maxEventBytes) return refuse(tooLarge(size, limits), bytes(), index);
     let value: unknown;
     try {
       value = JSON.parse(line);
@@ -155,11 +171,11 @@ function decodeNdjson(
           message: `line ${index + 1}: ${(e as Error).message}`,
           expected: 'one JSON object per line',
         },
-        bytes,
+        bytes(),
         index,
       );
     }
-    if (!isObject(value)) return refuse(notAnObject(value), bytes, index);
+    if (!isObject(value)) return refuse(notAnObject(value), bytes(), index);
     accept(value, bytes, index);
   });
 }
@@ -289,7 +305,7 @@ function deadLetter(
     reason,
     subject: msg.subject,
     streamSeq: msg.streamSeq,
-    ...(index === undefined || index < 0 ? {} : { index }),
+    ...(index === undefined ? {} : { index }),
     storedAt: msg.storedAt,
     ...(msg.headers ? { headers: msg.headers } : {}),
     payload,

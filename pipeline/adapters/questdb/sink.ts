@@ -55,7 +55,7 @@ export class QuestDbSink {
     return `http::addr=${this.c.host}:${this.c.httpPort};username=${this.c.user};password=${this.c.password};auto_flush=off;request_timeout=${t};retry_timeout=${t};`;
   }
 
-  rowCount(b: SinkBatch): number {
+  private rowCount(b: SinkBatch): number {
     return (this.storeRawEvents ? b.events.length : 0) + b.clients.length;
   }
 
