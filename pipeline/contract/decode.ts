@@ -227,6 +227,7 @@ function toEvent(
     properties: e.properties === undefined ? null : JSON.stringify(e.properties),
     receivedAt: msg.storedAt,
     streamSeq: msg.streamSeq,
+    index: index ?? 0,
     subject: msg.subject,
   };
 }

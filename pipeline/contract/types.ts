@@ -27,6 +27,8 @@ export interface TrackingEvent {
   properties: string | null;
   receivedAt: number;
   streamSeq: number;
+  /** Position inside its message (0 for a single event): with streamSeq, where it came from. */
+  index: number;
   subject: string;
 }
 
@@ -64,7 +66,9 @@ export type ReasonCode =
   | 'invalid_timestamp'
   | 'timestamp_in_future'
   | 'unknown_subject'
-  | 'unsupported_content_type';
+  | 'unsupported_content_type'
+  | 'invalid_arrow'
+  | 'too_late';
 
 /** Why an input was refused: machine-readable code plus what a person needs to fix it. */
 export interface Reason {

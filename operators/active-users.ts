@@ -1,0 +1,174 @@
+/**
+ * `activeUsers` — distinct active users per client over the rolling windows: with the
+ * default windows, DAU (1 day), WAU (7) and MAU (30), with their previous periods.
+ *
+ * Each (client, user) keeps one bit per day over the ring of days, so a user costs a few
+ * bytes whatever they do. Emits one `RollingRow[]` per input batch (figure "users",
+ * subject "active"): at each `boundary` step, per client and window, the users with at
+ * least one event in the window and in the previous period. Users idle for twice the
+ * longest window are evicted.
+ */
+import { map, type OperatorFunction } from 'rxjs';
+import { previousDays, windowDays } from './calendar.js';
+import { Members } from './members.js';
+import { periodChange } from './period-change.js';
+import type { RollingRow } from './rolling-counts.js';
+import { isBoundary, ringDaysFor, type WindowedBatch, type WindowSpec } from './types.js';
+
+export interface ActiveUsersSnapshot {
+  members: { clients: string[]; users: string[] };
+  bits: Uint32Array;
+  lastDay: Int32Array;
+}
+
+export class ActiveUsers {
+  private members = new Members();
+  private readonly ringDays: number;
+  private readonly words: number;
+  private bits: Uint32Array;
+  private lastDay: Int32Array;
+  /** Members of each client still holding activity. */
+  private readonly byClient = new Map<string, Set<number>>();
+  private readonly longest: number;
+
+  constructor(
+    private readonly spec: WindowSpec,
+    snapshot?: ActiveUsersSnapshot,
+  ) {
+    this.ringDays = ringDaysFor(spec);
+    this.words = Math.ceil(this.ringDays / 32);
+    this.longest = Math.max(...spec.days);
+    this.bits = new Uint32Array(1024 * this.words);
+    this.lastDay = new Int32Array(1024);
+    if (snapshot) {
+      this.members = Members.restore(snapshot.members);
+      this.ensure(this.members.size);
+      this.bits.set(snapshot.bits);
+      this.lastDay.set(snapshot.lastDay);
+      for (let m = 0; m < this.members.size; m++)
+        if (this.lastDay[m] !== 0) this.clientSet(this.members.clientOf[m]!).add(m);
+    }
+  }
+
+  apply(batch: WindowedBatch): RollingRow[] {
+    const rows: RollingRow[] = [];
+    for (const step of batch.steps) {
+      if (isBoundary(step)) {
+        this.evaluate(step.boundary.day, step.boundary.at, rows);
+        continue;
+      }
+      for (const e of step.events) {
+        if (e.userId === null) continue;
+        const m = this.members.id(e.clientId, e.userId);
+        this.ensure(m + 1);
+        this.mark(m, this.spec.calendar.dayOf(e.ts));
+        if (this.lastDay[m] !== 0) this.clientSet(e.clientId).add(m);
+      }
+    }
+    return rows;
+  }
+
+  /** Distinct users of a client active on days [from, to). */
+  activeOf(clientId: string, from: number, to: number): number {
+    let n = 0;
+    for (const m of this.byClient.get(clientId) ?? []) if (this.activeIn(m, from, to)) n++;
+    return n;
+  }
+
+  private mark(m: number, day: number): void {
+    const R = this.ringDays;
+    const last = this.lastDay[m]!;
+    if (last === 0) this.lastDay[m] = day;
+    else if (day > last) {
+      for (let d = last + 1, n = 0; d <= day && n < R; d++, n++) this.setBit(m, d % R, false);
+      this.lastDay[m] = day;
+    } else if (day <= last - R) return;
+    this.setBit(m, day % R, true);
+  }
+
+  private setBit(m: number, i: number, on: boolean): void {
+    const w = m * this.words + (i >>> 5);
+    const bit = 1 << (i & 31);
+    this.bits[w] = on ? this.bits[w]! | bit : this.bits[w]! & ~bit;
+  }
+
+  private activeIn(m: number, from: number, to: number): boolean {
+    const last = this.lastDay[m]!;
+    const lo = Math.max(from, last - this.ringDays + 1);
+    const hi = Math.min(to - 1, last);
+    for (let d = lo; d <= hi; d++) {
+      const i = d % this.ringDays;
+      if ((this.bits[m * this.words + (i >>> 5)]! & (1 << (i & 31))) !== 0) return true;
+    }
+    return false;
+  }
+
+  private evaluate(evalDay: number, at: number, rows: RollingRow[]): void {
+    const idleBefore = evalDay - 2 * this.longest;
+    for (const [clientId, members] of this.byClient) {
+      for (const m of members) {
+        if (this.lastDay[m]! < idleBefore) {
+          members.delete(m);
+          this.lastDay[m] = 0;
+          this.bits.fill(0, m * this.words, (m + 1) * this.words);
+        }
+      }
+      if (members.size === 0) {
+        this.byClient.delete(clientId);
+        continue;
+      }
+      for (const n of this.spec.days) {
+        const w = windowDays(evalDay, n);
+        const p = previousDays(evalDay, n);
+        let value = 0;
+        let previous = 0;
+        for (const m of members) {
+          if (this.activeIn(m, w.from, w.to)) value++;
+          if (this.activeIn(m, p.from, p.to)) previous++;
+        }
+        if (value === 0 && previous === 0) continue;
+        rows.push({
+          ts: at,
+          clientId,
+          figure: 'users',
+          kind: '*',
+          subject: 'active',
+          windowDays: n,
+          value,
+          previous,
+          ...periodChange(value, previous),
+        });
+      }
+    }
+  }
+
+  private clientSet(clientId: string): Set<number> {
+    let s = this.byClient.get(clientId);
+    if (!s) this.byClient.set(clientId, (s = new Set()));
+    return s;
+  }
+
+  private ensure(n: number): void {
+    if (n <= this.lastDay.length) return;
+    const cap = Math.max(n, this.lastDay.length * 2);
+    const bits = new Uint32Array(cap * this.words);
+    bits.set(this.bits);
+    const lastDay = new Int32Array(cap);
+    lastDay.set(this.lastDay);
+    this.bits = bits;
+    this.lastDay = lastDay;
+  }
+
+  snapshot(): ActiveUsersSnapshot {
+    const n = this.members.size;
+    return {
+      members: this.members.snapshot(),
+      bits: this.bits.slice(0, n * this.words),
+      lastDay: this.lastDay.slice(0, n),
+    };
+  }
+}
+
+export function activeUsers(state: ActiveUsers): OperatorFunction<WindowedBatch, RollingRow[]> {
+  return map((batch) => state.apply(batch));
+}

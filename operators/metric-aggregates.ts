@@ -1,0 +1,129 @@
+/**
+ * `metricAggregates` — sum, count, average and last value of each business metric
+ * (events of kind "metric") per client over the rolling windows.
+ *
+ * Emits one `MetricRow[]` per input batch: at each `boundary` step, per (client, metric)
+ * and window, the aggregates of the values whose event time falls in the window; "last" is
+ * the value of the latest event in it (the later arrival wins a tie). Metrics idle for
+ * twice the longest window are evicted. Metric keys are few, so each day entry simply
+ * records which day it holds.
+ */
+import { map, type OperatorFunction } from 'rxjs';
+import { windowDays } from './calendar.js';
+import { isBoundary, ringDaysFor, type WindowedBatch, type WindowSpec } from './types.js';
+
+export interface MetricRow {
+  ts: number;
+  clientId: string;
+  name: string;
+  windowDays: number;
+  count: number;
+  sum: number;
+  avg: number | null;
+  last: number | null;
+}
+
+interface Entry {
+  day: number;
+  count: number;
+  sum: number;
+  lastTs: number;
+  last: number;
+}
+
+export interface MetricAggregatesSnapshot {
+  keys: [string, string, Entry[]][];
+}
+
+export class MetricAggregates {
+  private readonly ringDays: number;
+  private readonly longest: number;
+  /** clientId → metric name → ring of day entries. */
+  private readonly keys = new Map<string, Map<string, Entry[]>>();
+
+  constructor(
+    private readonly spec: WindowSpec,
+    snapshot?: MetricAggregatesSnapshot,
+  ) {
+    this.ringDays = ringDaysFor(spec);
+    this.longest = Math.max(...spec.days);
+    for (const [c, n, ring] of snapshot?.keys ?? []) this.metricsOf(c).set(n, ring);
+  }
+
+  apply(batch: WindowedBatch): MetricRow[] {
+    const rows: MetricRow[] = [];
+    for (const step of batch.steps) {
+      if (isBoundary(step)) {
+        this.evaluate(step.boundary.day, step.boundary.at, rows);
+        continue;
+      }
+      for (const e of step.events) {
+        if (e.kind !== 'metric') continue;
+        const metrics = this.metricsOf(e.clientId);
+        let ring = metrics.get(e.name);
+        if (!ring) metrics.set(e.name, (ring = []));
+        const day = this.spec.calendar.dayOf(e.ts);
+        const i = day % this.ringDays;
+        let entry = ring[i];
+        if (!entry || entry.day !== day)
+          ring[i] = entry = { day, count: 0, sum: 0, lastTs: -Infinity, last: 0 };
+        entry.count++;
+        entry.sum += e.value;
+        if (e.ts >= entry.lastTs) {
+          entry.lastTs = e.ts;
+          entry.last = e.value;
+        }
+      }
+    }
+    return rows;
+  }
+
+  private evaluate(evalDay: number, at: number, rows: MetricRow[]): void {
+    for (const [clientId, metrics] of this.keys) {
+      for (const [name, ring] of metrics) {
+        const newest = ring.reduce((m, e) => (e && e.day > m ? e.day : m), 0);
+        if (newest < evalDay - 2 * this.longest) {
+          metrics.delete(name);
+          continue;
+        }
+        for (const n of this.spec.days) {
+          const w = windowDays(evalDay, n);
+          let count = 0;
+          let sum = 0;
+          let lastTs = -Infinity;
+          let last: number | null = null;
+          for (const e of ring) {
+            if (!e || e.day < w.from || e.day >= w.to) continue;
+            count += e.count;
+            sum += e.sum;
+            if (e.lastTs >= lastTs) {
+              lastTs = e.lastTs;
+              last = e.last;
+            }
+          }
+          if (count === 0) continue;
+          rows.push({ ts: at, clientId, name, windowDays: n, count, sum, avg: sum / count, last });
+        }
+      }
+      if (metrics.size === 0) this.keys.delete(clientId);
+    }
+  }
+
+  private metricsOf(clientId: string): Map<string, Entry[]> {
+    let m = this.keys.get(clientId);
+    if (!m) this.keys.set(clientId, (m = new Map()));
+    return m;
+  }
+
+  snapshot(): MetricAggregatesSnapshot {
+    const keys: [string, string, Entry[]][] = [];
+    for (const [c, metrics] of this.keys) for (const [n, ring] of metrics) keys.push([c, n, ring]);
+    return { keys };
+  }
+}
+
+export function metricAggregates(
+  state: MetricAggregates,
+): OperatorFunction<WindowedBatch, MetricRow[]> {
+  return map((batch) => state.apply(batch));
+}

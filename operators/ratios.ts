@@ -1,0 +1,168 @@
+/**
+ * `ratios` — how much more event A is used than event B, for each configured pair, per
+ * client and (when the pair asks for it) per user: "Comparativo entre indicadores".
+ *
+ * "A is used 80% more than B" means (A − B) / B × 100 > 80. With B = 0 and A > 0 the ratio
+ * is infinite (it fires any "more than" rule); with both at 0 it is undefined (it fires
+ * nothing). Emits one `RatioRow[]` per input batch: at each `boundary` step, per pair and
+ * client (and user), the counts of A and B over the pair's window ending at that midnight.
+ */
+import { map, type OperatorFunction } from 'rxjs';
+import { windowDays } from './calendar.js';
+import { DayRings, type DayRingsSnapshot } from './day-rings.js';
+import { Interner, ownerOf, pairKey, subjectOf } from './keys.js';
+import { Members } from './members.js';
+import { isBoundary, ringDaysFor, type WindowedBatch, type WindowSpec } from './types.js';
+
+export type RatioState = 'finite' | 'infinite' | 'undefined';
+
+export interface PercentMore {
+  percentMore: number | null;
+  state: RatioState;
+}
+
+export function percentMore(a: number, b: number): PercentMore {
+  if (b > 0) return { percentMore: ((a - b) / b) * 100, state: 'finite' };
+  if (a > 0) return { percentMore: null, state: 'infinite' };
+  return { percentMore: null, state: 'undefined' };
+}
+
+export interface RatioRow extends PercentMore {
+  ts: number;
+  clientId: string;
+  /** Empty for the client-level figure. */
+  userId: string;
+  pair: string;
+  windowDays: number;
+  a: number;
+  b: number;
+}
+
+export interface RatiosSnapshot {
+  clients: string[];
+  members: { clients: string[]; users: string[] };
+  clientKeys: [number, number][];
+  memberKeys: [number, number][];
+  rings: DayRingsSnapshot;
+}
+
+export class Ratios {
+  private clients = new Interner();
+  private members = new Members();
+  private rings: DayRings;
+  private readonly clientKeys = new Map<number, number>();
+  private readonly memberKeys = new Map<number, number>();
+  /** Event name → the (pair, side) codes it feeds: side A is 2p, side B 2p + 1. */
+  private readonly sides = new Map<string, number[]>();
+
+  constructor(
+    private readonly spec: WindowSpec,
+    snapshot?: RatiosSnapshot,
+  ) {
+    spec.ratios.forEach((r, p) => {
+      for (const [name, code] of [
+        [r.a, 2 * p],
+        [r.b, 2 * p + 1],
+      ] as const)
+        this.sides.set(name, [...(this.sides.get(name) ?? []), code]);
+    });
+    this.rings = snapshot ? DayRings.restore(snapshot.rings) : new DayRings(ringDaysFor(spec), 256);
+    if (snapshot) {
+      this.clients = Interner.restore(snapshot.clients);
+      this.members = Members.restore(snapshot.members);
+      for (const [k, s] of snapshot.clientKeys) this.clientKeys.set(k, s);
+      for (const [k, s] of snapshot.memberKeys) this.memberKeys.set(k, s);
+    }
+  }
+
+  apply(batch: WindowedBatch): RatioRow[] {
+    const rows: RatioRow[] = [];
+    for (const step of batch.steps) {
+      if (isBoundary(step)) {
+        this.evaluate(step.boundary.day, step.boundary.at, rows);
+        continue;
+      }
+      for (const e of step.events) {
+        const codes = this.sides.get(e.name);
+        if (!codes) continue;
+        const day = this.spec.calendar.dayOf(e.ts);
+        const client = this.clients.id(e.clientId);
+        for (const code of codes) {
+          this.count(this.clientKeys, pairKey(client, code), day);
+          if (e.userId !== null && this.spec.ratios[code >> 1]!.perUser)
+            this.count(this.memberKeys, pairKey(this.members.id(e.clientId, e.userId), code), day);
+        }
+      }
+    }
+    return rows;
+  }
+
+  private count(keys: Map<number, number>, key: number, day: number): void {
+    let slot = keys.get(key);
+    if (slot === undefined) keys.set(key, (slot = this.rings.allocate()));
+    this.rings.add(slot, day, 1);
+  }
+
+  private evaluate(evalDay: number, at: number, rows: RatioRow[]): void {
+    this.evaluateOwners(this.clientKeys, evalDay, at, rows, (o) => [this.clients.name(o), '']);
+    this.evaluateOwners(this.memberKeys, evalDay, at, rows, (o) => [
+      this.members.clientOf[o]!,
+      this.members.userOf[o]!,
+    ]);
+  }
+
+  private evaluateOwners(
+    keys: Map<number, number>,
+    evalDay: number,
+    at: number,
+    rows: RatioRow[],
+    who: (owner: number) => [string, string],
+  ): void {
+    const owners = new Set<number>();
+    for (const [key, slot] of keys) {
+      const pair = this.spec.ratios[subjectOf(key) >> 1]!;
+      if (this.rings.last(slot) < evalDay - pair.windowDays) {
+        this.rings.release(slot);
+        keys.delete(key);
+      } else owners.add(ownerOf(key));
+    }
+    for (const owner of owners) {
+      const [clientId, userId] = who(owner);
+      this.spec.ratios.forEach((pair, p) => {
+        const w = windowDays(evalDay, pair.windowDays);
+        const a = this.countOf(keys, pairKey(owner, 2 * p), w.from, w.to);
+        const b = this.countOf(keys, pairKey(owner, 2 * p + 1), w.from, w.to);
+        if (a === 0 && b === 0) return;
+        rows.push({
+          ts: at,
+          clientId,
+          userId,
+          pair: pair.id,
+          windowDays: pair.windowDays,
+          a,
+          b,
+          ...percentMore(a, b),
+        });
+      });
+    }
+  }
+
+  private countOf(keys: Map<number, number>, key: number, from: number, to: number): number {
+    const slot = keys.get(key);
+    return slot === undefined ? 0 : this.rings.count(slot, from, to);
+  }
+
+  snapshot(): RatiosSnapshot {
+    return {
+      clients: [...this.clients.names],
+      members: this.members.snapshot(),
+      clientKeys: [...this.clientKeys],
+      memberKeys: [...this.memberKeys],
+      rings: this.rings.snapshot(),
+    };
+  }
+}
+
+export function ratios(state: Ratios): OperatorFunction<WindowedBatch, RatioRow[]> {
+  return map((batch) => state.apply(batch));
+}

@@ -1,0 +1,191 @@
+/**
+ * `rollingCounts` — events per client over rolling windows, at three grains: per
+ * (client, event name), per (client, kind) and per client (all activity).
+ *
+ * Emits one `RollingRow[]` per input batch: nothing for plain event steps; at each
+ * `boundary` step, for every key and window N, the count over the N days before that
+ * midnight, the count over the N days before those, and the change between them. Keys
+ * with both counts at zero are left out. A key idle for twice the longest window counts
+ * zero everywhere and is evicted (its last-seen lives on in `lastSeen`).
+ */
+import { map, type OperatorFunction } from 'rxjs';
+import type { EventKind, TrackingEvent } from '../pipeline/contract/types.js';
+import { previousDays, windowDays } from './calendar.js';
+import { DayRings, type DayRingsSnapshot } from './day-rings.js';
+import { Interner, ownerOf, pairKey, subjectOf } from './keys.js';
+import { periodChange } from './period-change.js';
+import { isBoundary, ringDaysFor, type WindowedBatch, type WindowSpec } from './types.js';
+
+export type Figure = 'all' | 'kind' | 'event' | 'users';
+
+export interface RollingRow {
+  /** Evaluation time: the midnight the windows end at. */
+  ts: number;
+  clientId: string;
+  figure: Figure;
+  kind: EventKind | '*';
+  subject: string;
+  windowDays: number;
+  value: number;
+  previous: number;
+  change: number;
+  changePct: number | null;
+}
+
+interface Subject {
+  figure: Figure;
+  kind: EventKind | '*';
+  name: string;
+}
+
+const KINDS: EventKind[] = ['login', 'screen', 'action', 'metric'];
+
+export interface RollingCountsSnapshot {
+  clients: string[];
+  subjects: Subject[];
+  keys: Float64Array;
+  slots: Int32Array;
+  rings: DayRingsSnapshot;
+}
+
+export class RollingCounts {
+  private clients = new Interner();
+  private subjects: Subject[] = [];
+  private readonly subjectIds = new Map<string, number>();
+  private readonly kindSubject = new Map<string, number>();
+  /** Event name → subject; an event name keeps the kind it was first seen with. */
+  private readonly eventIds = new Map<string, number>();
+  private keys = new Map<number, number>();
+  private rings: DayRings;
+  private readonly longest: number;
+
+  constructor(
+    private readonly spec: WindowSpec,
+    snapshot?: RollingCountsSnapshot,
+  ) {
+    this.longest = Math.max(...spec.days);
+    this.rings = snapshot ? DayRings.restore(snapshot.rings) : new DayRings(ringDaysFor(spec));
+    const subjects: Subject[] = snapshot?.subjects ?? [
+      { figure: 'all', kind: '*', name: '*' },
+      ...KINDS.map((k): Subject => ({ figure: 'kind', kind: k, name: k })),
+    ];
+    for (const s of subjects) {
+      const id = this.subjectId(s);
+      if (s.figure === 'event') this.eventIds.set(s.name, id);
+    }
+    for (const k of KINDS)
+      this.kindSubject.set(k, this.subjectId({ figure: 'kind', kind: k, name: k }));
+    if (snapshot) {
+      this.clients = Interner.restore(snapshot.clients);
+      for (let i = 0; i < snapshot.keys.length; i++)
+        this.keys.set(snapshot.keys[i]!, snapshot.slots[i]!);
+    }
+  }
+
+  /** Active keys at all three grains. */
+  get size(): number {
+    return this.keys.size;
+  }
+
+  apply(batch: WindowedBatch): RollingRow[] {
+    const rows: RollingRow[] = [];
+    const day = this.spec.calendar;
+    for (const step of batch.steps) {
+      if (isBoundary(step)) {
+        this.evaluate(step.boundary.day, step.boundary.at, rows);
+        continue;
+      }
+      for (const e of step.events) {
+        const client = this.clients.id(e.clientId);
+        const d = day.dayOf(e.ts);
+        this.count(pairKey(client, 0), d, e);
+        this.count(pairKey(client, this.kindSubject.get(e.kind)!), d, e);
+        this.count(pairKey(client, this.eventSubject(e)), d, e);
+      }
+    }
+    return rows;
+  }
+
+  /** The count of one figure over days [from, to), for tests and the rules stage. */
+  countOf(clientId: string, figure: Figure, name: string, from: number, to: number): number {
+    const client = this.clients.find(clientId);
+    const subject = this.subjectIds.get(`${figure}\u0000${name}`);
+    if (client === undefined || subject === undefined) return 0;
+    const slot = this.keys.get(pairKey(client, subject));
+    return slot === undefined ? 0 : this.rings.count(slot, from, to);
+  }
+
+  private count(key: number, day: number, e: TrackingEvent): void {
+    let slot = this.keys.get(key);
+    if (slot === undefined) {
+      slot = this.rings.allocate();
+      this.keys.set(key, slot);
+    }
+    this.rings.add(slot, day, e.value);
+  }
+
+  private eventSubject(e: TrackingEvent): number {
+    let id = this.eventIds.get(e.name);
+    if (id === undefined) {
+      id = this.subjectId({ figure: 'event', kind: e.kind, name: e.name });
+      this.eventIds.set(e.name, id);
+    }
+    return id;
+  }
+
+  private subjectId(s: Subject): number {
+    const k = `${s.figure}\u0000${s.name}`;
+    let id = this.subjectIds.get(k);
+    if (id === undefined) {
+      id = this.subjects.length;
+      this.subjects.push(s);
+      this.subjectIds.set(k, id);
+    }
+    return id;
+  }
+
+  private evaluate(evalDay: number, at: number, rows: RollingRow[]): void {
+    const idleBefore = evalDay - 2 * this.longest;
+    for (const [key, slot] of this.keys) {
+      if (this.rings.last(slot) < idleBefore) {
+        this.rings.release(slot);
+        this.keys.delete(key);
+        continue;
+      }
+      const subject = this.subjects[subjectOf(key)]!;
+      const clientId = this.clients.name(ownerOf(key));
+      for (const n of this.spec.days) {
+        const w = windowDays(evalDay, n);
+        const p = previousDays(evalDay, n);
+        const value = this.rings.count(slot, w.from, w.to);
+        const previous = this.rings.count(slot, p.from, p.to);
+        if (value === 0 && previous === 0) continue;
+        rows.push({
+          ts: at,
+          clientId,
+          figure: subject.figure,
+          kind: subject.kind,
+          subject: subject.name,
+          windowDays: n,
+          value,
+          previous,
+          ...periodChange(value, previous),
+        });
+      }
+    }
+  }
+
+  snapshot(): RollingCountsSnapshot {
+    return {
+      clients: [...this.clients.names],
+      subjects: [...this.subjects],
+      keys: Float64Array.from(this.keys.keys()),
+      slots: Int32Array.from(this.keys.values()),
+      rings: this.rings.snapshot(),
+    };
+  }
+}
+
+export function rollingCounts(state: RollingCounts): OperatorFunction<WindowedBatch, RollingRow[]> {
+  return map((batch) => state.apply(batch));
+}

@@ -1,0 +1,55 @@
+/** The shapes the windowed operators share. */
+import type { TrackingEvent } from '../pipeline/contract/types.js';
+import type { Calendar } from './calendar.js';
+
+export interface RatioPair {
+  /** Name used in the ratios table, e.g. "pedidos_vs_faturamento". */
+  id: string;
+  a: string;
+  b: string;
+  windowDays: number;
+  /** Also keep the pair per user (for "any user" / "share of users" conditions). */
+  perUser: boolean;
+}
+
+export interface WindowSpec {
+  calendar: Calendar;
+  /** Rolling windows in days, e.g. [1, 7, 30]. */
+  days: number[];
+  allowedLatenessMs: number;
+  ratios: RatioPair[];
+}
+
+/** Days of history every key must keep: the longest window and its previous period, plus the lateness. */
+export function ringDaysFor(
+  spec: Pick<WindowSpec, 'days' | 'allowedLatenessMs' | 'ratios'>,
+): number {
+  const longest = Math.max(...spec.days, ...spec.ratios.map((r) => r.windowDays));
+  return 2 * longest + Math.ceil(spec.allowedLatenessMs / 86_400_000) + 2;
+}
+
+/** A micro-batch of valid events, in arrival order, with the stream position it ends at. */
+export interface EventBatch {
+  events: TrackingEvent[];
+  lastSeq: number;
+}
+
+/**
+ * One step of a windowed batch. Events are applied in order; a `boundary` step says the
+ * watermark has passed the start of local day `day` (time `at`): every window ending there
+ * is final and is evaluated now, before the events that follow.
+ */
+export type Step = { events: TrackingEvent[] } | { boundary: { day: number; at: number } };
+
+export interface WindowedBatch {
+  steps: Step[];
+  /** Events older than the watermark allows: counted nowhere, reported as too late. */
+  tooLate: TrackingEvent[];
+  /** Event time below which every window is final. */
+  watermark: number;
+  lastSeq: number;
+}
+
+export function isBoundary(s: Step): s is { boundary: { day: number; at: number } } {
+  return 'boundary' in s;
+}
