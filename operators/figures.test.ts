@@ -143,7 +143,8 @@ describe('metricAggregates', () => {
       last: 50,
     });
     expect(rows.find((r) => r.ts === T && r.windowDays === 1)).toMatchObject({
-      count: 1,
+      count: 2,
+      sum: 80,
       last: 50,
     });
   });
