@@ -45,7 +45,7 @@ describe('ratios', () => {
     events.push(ev(d0 + 31 * DAY, 'acme', 'login'));
     const rows = flat(runAll(s, events), (b) => b.ratios);
     const T = Date.parse('2026-03-31T00:00:00Z'); // 30 days: March 1st to 30th
-    const client = rows.find((r) => r.ts === T && r.userId === '');
+    const client = rows.find((r) => r.ts === T && r.userId === '*');
     expect(client).toMatchObject({
       a: 500,
       b: 10,
@@ -64,7 +64,7 @@ describe('ratios', () => {
       percentMore: 2400,
     });
     // March 1st leaves the window at April 1st: the pedidos of day 1 are gone.
-    const next = rows.filter((r) => r.ts === Date.parse('2026-04-01T00:00:00Z') && r.userId === '');
+    const next = rows.filter((r) => r.ts === Date.parse('2026-04-01T00:00:00Z') && r.userId === '*');
     expect(next[0]).toMatchObject({ b: 10 });
     expect(next[0]!.a).toBeLessThan(500);
   });

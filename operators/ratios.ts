@@ -30,7 +30,7 @@ export function percentMore(a: number, b: number): PercentMore {
 export interface RatioRow extends PercentMore {
   ts: number;
   clientId: string;
-  /** Empty for the client-level figure. */
+  /** "*" for the client-level figure. */
   userId: string;
   pair: string;
   windowDays: number;
@@ -104,7 +104,7 @@ export class Ratios {
   }
 
   private evaluate(evalDay: number, at: number, rows: RatioRow[]): void {
-    this.evaluateOwners(this.clientKeys, evalDay, at, rows, (o) => [this.clients.name(o), '']);
+    this.evaluateOwners(this.clientKeys, evalDay, at, rows, (o) => [this.clients.name(o), '*']);
     this.evaluateOwners(this.memberKeys, evalDay, at, rows, (o) => [
       this.members.clientOf[o]!,
       this.members.userOf[o]!,

@@ -45,6 +45,8 @@ export interface UsageSnapshot {
 }
 
 export class UsageState {
+  /** The stream sequence the state reflects (kept by the pipeline, saved with checkpoints). */
+  seq = 0;
   readonly watermark: Watermark;
   readonly daily: DailyUsage;
   readonly rolling: RollingCounts;

@@ -18,17 +18,28 @@ export class IngestMetrics {
     'reason',
   ]);
   readonly messages = this.counter('pulso_messages_total', 'JetStream messages processed');
-  readonly batches = this.counter('pulso_batches_total', 'Micro-batches acknowledged');
+  readonly batches = this.counter('pulso_batches_total', 'Micro-batches processed');
   readonly rowsWritten = this.counter('pulso_questdb_rows_written_total', 'Rows QuestDB accepted');
   readonly writeFailures = this.counter(
     'pulso_questdb_write_failures_total',
     'Failed QuestDB write attempts (retried)',
   );
-  readonly inFlight = new Gauge({
-    name: 'pulso_messages_in_flight',
-    help: 'Messages received and not yet acknowledged',
-    registers: [this.registry],
-  });
+  readonly tooLate = this.counter(
+    'pulso_events_too_late_total',
+    'Events older than the watermark allowed: counted nowhere, dead-lettered as too_late',
+  );
+  readonly evaluations = this.counter(
+    'pulso_window_evaluations_total',
+    'Midnights passed by the watermark (windows evaluated)',
+  );
+  readonly figureRows = this.counter('pulso_figure_rows_written_total', 'Figure rows QuestDB accepted');
+  readonly watermark = this.gauge('pulso_watermark_seconds', 'Event time below which windows are final');
+  readonly writtenSeq = this.gauge('pulso_written_stream_seq', 'Stream sequence whose effects are in QuestDB');
+  readonly checkpointSeq = this.gauge('pulso_checkpoint_stream_seq', 'Stream sequence of the last checkpoint');
+
+  private gauge(name: string, help: string): Gauge {
+    return new Gauge({ name, help, registers: [this.registry] });
+  }
 
   private counter(name: string, help: string, labelNames: string[] = []): Counter {
     return new Counter({ name, help, labelNames, registers: [this.registry] });
@@ -40,6 +51,7 @@ export class IngestMetrics {
     invalid: number;
     clientUpdates: number;
     messages: number;
+    tooLate: number;
     byReason: Record<string, number>;
   }> {
     const sum = async (c: Counter) => (await c.get()).values.reduce((a, v) => a + v.value, 0);
@@ -50,6 +62,7 @@ export class IngestMetrics {
       invalid: await sum(this.invalid),
       clientUpdates: await sum(this.clientUpdates),
       messages: await sum(this.messages),
+      tooLate: await sum(this.tooLate),
       byReason,
     };
   }

@@ -3,6 +3,11 @@
  * client state from QuestDB, then ingest until told to stop.
  */
 import { connect, type NatsConnection } from 'nats';
+import { join } from 'node:path';
+import { Calendar } from '../operators/calendar.js';
+import type { WindowSpec } from '../operators/types.js';
+import { UsageState } from '../operators/usage-figures.js';
+import { CheckpointStore, settingsFingerprint } from './checkpoint.js';
 import type { Server } from 'node:http';
 import { lastValueFrom, tap } from 'rxjs';
 import { ensureStreams } from './adapters/nats/streams.js';
@@ -36,14 +41,20 @@ export function limitsOf(c: Config): Limits {
   };
 }
 
+export function windowSpecOf(c: Config): WindowSpec {
+  return {
+    calendar: new Calendar(c.windows.timeZone),
+    days: [...c.windows.days].sort((a, b) => a - b),
+    allowedLatenessMs: c.windows.allowedLatenessSeconds * 1000,
+    ratios: c.windows.ratios,
+  };
+}
+
 export async function startPipeline(config: Config, log: Logger): Promise<RunningPipeline> {
   const nc = await connectNats(config, log);
   const jsm = await nc.jetstreamManager();
   const ensured = await ensureStreams(jsm, config.nats);
-  log.info(
-    { ...ensured, stream: config.nats.trackingStream.name, consumer: config.nats.consumer.durable },
-    'JetStream streams and consumer verified',
-  );
+  log.info({ ...ensured, stream: config.nats.trackingStream.name }, 'JetStream streams verified');
 
   const sql = new QuestSql(config.questdb);
   await waitForQuestDb(sql, config, log);
@@ -71,20 +82,39 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
       failed: () => metrics.writeFailures.inc(),
     },
   );
-  const consumer = await nc
-    .jetstream()
-    .consumers.get(config.nats.trackingStream.name, config.nats.consumer.durable);
+  const checkpoints = new CheckpointStore(
+    config.checkpoint.dir ?? join(config.services.dataDir, 'state'),
+    settingsFingerprint(config),
+  );
+  const restoredAt = Date.now();
+  const saved = await checkpoints.load();
+  const usage = new UsageState(windowSpecOf(config), 'state' in saved ? saved.state : undefined);
+  usage.seq = 'state' in saved ? saved.seq : 0;
+  if ('state' in saved)
+    log.info(
+      { seq: saved.seq, file: checkpoints.file, ms: Date.now() - restoredAt },
+      'operator state restored from checkpoint; reading the stream after it',
+    );
+  else log.info({ reason: saved.missing }, 'no usable checkpoint: figures are rebuilt from the whole stream');
+
   const ingest = createIngest({
-    consumer,
     js: nc.jetstream(),
+    stream: config.nats.trackingStream.name,
     sink,
     directory,
+    usage,
+    checkpoints,
+    afterSeq: usage.seq,
     metrics,
     log: log.child({ stage: 'ingest' }),
     limits: limitsOf(config),
     batchSize: config.ingest.batchSize,
     batchWaitMs: config.ingest.batchWaitMs,
-    ackWaitMs: config.nats.consumer.ackWaitSeconds * 1000,
+    pullMessages: config.nats.consumer.pullMessages,
+    flushIntervalMs: config.ingest.flushIntervalMs,
+    checkpointMs: config.checkpoint.intervalSeconds * 1000,
+    allowedLatenessMs: config.windows.allowedLatenessSeconds * 1000,
+    storeRawEvents: config.ingest.storeRawEvents,
   });
 
   const stats =
@@ -95,7 +125,7 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
         )
       : undefined;
   log.info('pipeline running');
-  const done = lastValueFrom(ingest.results$.pipe(tap((r) => log.debug(r, 'batch acknowledged'))), {
+  const done = lastValueFrom(ingest.results$.pipe(tap((r) => log.debug(r, 'written to QuestDB'))), {
     defaultValue: undefined,
   })
     .then(() => undefined)

@@ -50,10 +50,10 @@ describe('loadConfig', () => {
   });
 
   it('refuses a bad value naming the file, the path and what was expected', () => {
-    const p = file('bad.yaml', 'nats:\n  consumer:\n    ackWaitSeconds: soon\n');
+    const p = file('bad.yaml', 'nats:\n  consumer:\n    pullMessages: soon\n');
     const [e] = refusal(() => loadConfig({ file: p, env: {} }));
     expect(e!.source).toBe(p);
-    expect(e!.path).toBe('/nats/consumer/ackWaitSeconds');
+    expect(e!.path).toBe('/nats/consumer/pullMessages');
     expect(e!.message).toContain('expected type integer, got string');
   });
 
@@ -62,6 +62,13 @@ describe('loadConfig', () => {
     const [e] = refusal(() => loadConfig({ file: p, env: {} }));
     expect(e!.path).toBe('/ingest/batchSise');
     expect(e!.expected).toMatch(/no such field \(allowed: batchSize, /);
+  });
+
+  it('refuses an unknown time zone, and takes lists from the environment as JSON', () => {
+    const [e] = refusal(() => loadConfig({ env: { PULSO_WINDOWS__TIME_ZONE: 'America/Sao_Paolo' } }));
+    expect(e!.path).toBe('/windows/timeZone');
+    expect(e!.source).toBe('environment PULSO_WINDOWS__TIME_ZONE');
+    expect(loadConfig({ env: { PULSO_WINDOWS__DAYS: '[1,7,30,90]' } }).windows.days).toEqual([1, 7, 30, 90]);
   });
 
   it('names the environment variable that set a bad value', () => {

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { IANAZone } from 'luxon';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { describeErrors, schemas, validateConfig } from '../../schemas/index.js';
 import { ConfigError, ConfigErrors } from '../errors.js';
@@ -68,6 +69,17 @@ export function loadConfig(options: LoadOptions = {}): Config {
         new ConfigError(sourceOf(issue.path, origin), issue.path, issue.expected, issue.actual),
       );
     }
+  }
+  const windows = doc.windows as Config['windows'] | undefined;
+  if (errors.length === 0 && windows && !IANAZone.isValidZone(windows.timeZone)) {
+    errors.push(
+      new ConfigError(
+        sourceOf('/windows/timeZone', origin),
+        '/windows/timeZone',
+        'an IANA time zone such as UTC, America/Sao_Paulo or Europe/Lisbon',
+        windows.timeZone,
+      ),
+    );
   }
   if (errors.length > 0) throw new ConfigErrors(errors);
   return doc as unknown as Config;
@@ -135,6 +147,13 @@ function parseEnvValue(raw: string): unknown {
   if (t === 'true') return true;
   if (t === 'false') return false;
   if (/^-?\d+(\.\d+)?$/.test(t)) return Number(t);
+  if (t.startsWith('[') || t.startsWith('{')) {
+    try {
+      return JSON.parse(t) as unknown;
+    } catch {
+      return raw;
+    }
+  }
   return raw;
 }
 

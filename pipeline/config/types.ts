@@ -11,7 +11,7 @@ export interface Config {
       replicas: number;
     };
     deadLetterStream: { name: string; maxAgeDays: number; maxBytes: number; replicas: number };
-    consumer: { durable: string; ackWaitSeconds: number; maxAckPending: number };
+    consumer: { pullMessages: number };
   };
   questdb: {
     host: string;
@@ -29,7 +29,15 @@ export interface Config {
     maxBatchEvents: number;
     maxFutureSkewSeconds: number;
     storeRawEvents: boolean;
+    flushIntervalMs: number;
   };
+  windows: {
+    timeZone: string;
+    days: number[];
+    allowedLatenessSeconds: number;
+    ratios: { id: string; a: string; b: string; windowDays: number; perUser: boolean }[];
+  };
+  checkpoint: { intervalSeconds: number; dir?: string };
   services: {
     nats: 'managed' | 'external';
     questdb: 'managed' | 'external';

@@ -9,6 +9,7 @@ import {
   validateClientUpdate,
   validateTrackingEvent,
 } from '../../schemas/index.js';
+import { CONTENT_TYPE_ARROW, decodeArrow } from './arrow.js';
 import { parseEventTime } from './event-time.js';
 import type { Limits } from './limits.js';
 import type {
@@ -62,6 +63,7 @@ export function decodeMessage(msg: InboundMessage, limits: Limits): Decoded {
     return out;
   }
   const contentType = msg.headers?.['Content-Type']?.split(';')[0]?.trim().toLowerCase();
+  if (contentType === CONTENT_TYPE_ARROW && route === 'events') return decodeArrow(msg, limits);
   if (
     contentType !== undefined &&
     contentType !== 'application/json' &&
@@ -70,7 +72,7 @@ export function decodeMessage(msg: InboundMessage, limits: Limits): Decoded {
     refuse({
       code: 'unsupported_content_type',
       message: `Content-Type ${contentType} is not understood`,
-      expected: `application/json (one item or an array) or ${CONTENT_TYPE_NDJSON}`,
+      expected: `application/json (one item or an array) or ${CONTENT_TYPE_NDJSON}${route === 'events' ? ` or ${CONTENT_TYPE_ARROW}` : ''}`,
       actual: contentType,
     });
     return out;
@@ -296,7 +298,7 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
-function deadLetter(
+export function deadLetter(
   msg: InboundMessage,
   reason: Reason,
   payload: Uint8Array,

@@ -39,7 +39,12 @@ export async function runDemo({
     await js.publish('tracking.clients', enc.encode(JSON.stringify(clients.map((c) => c.update))));
     log.info({ clients: clients.length }, 'demo: client attributes published');
 
-    for (let daysAgo = d.historyDays - 1; daysAgo >= 0 && !signal.aborted; daysAgo--) {
+    // Event time is final once the watermark passes it: history published after live
+    // events would all be too late, so a stream that already holds events keeps its own.
+    const held = (await (await nc.jetstreamManager()).streams.info(config.nats.trackingStream.name)).state.messages;
+    const historyDays = held > 1 ? 0 : d.historyDays;
+    if (historyDays === 0) log.info({ held }, 'demo: the stream already holds history; publishing live events only');
+    for (let daysAgo = historyDays - 1; daysAgo >= 0 && !signal.aborted; daysAgo--) {
       const events = demoDay(clients, now, daysAgo, d.seed);
       for (let i = 0; i < events.length; i += 500) {
         await js.publish(
@@ -50,7 +55,7 @@ export async function runDemo({
       published += events.length;
     }
     log.info(
-      { events: published, days: d.historyDays },
+      { events: published, days: historyDays },
       'demo: history published; live stream starts',
     );
 

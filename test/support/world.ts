@@ -4,9 +4,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { connect, headers as natsHeaders, type NatsConnection } from 'nats';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { inject } from 'vitest';
 import { QuestSql } from '../../pipeline/adapters/questdb/sql.js';
+import { DDL } from '../../pipeline/adapters/questdb/tables.js';
 import { loadConfig, type Config } from '../../pipeline/config/load.js';
 import { TEST_PORTS } from './ports.js';
 
@@ -26,7 +28,12 @@ export function testEnv(): Record<string, string> {
     PULSO_METRICS__PORT: '0',
     PULSO_LOG__STATS_INTERVAL_SECONDS: '0',
     PULSO_LOG__LEVEL: 'info',
+    PULSO_CHECKPOINT__DIR: checkpointDir(),
   };
+}
+
+export function checkpointDir(): string {
+  return join(dataDir(), 'checkpoints');
 }
 
 export function testConfig(): Config {
@@ -58,8 +65,11 @@ export class World {
     ]) {
       await jsm.streams.delete(s).catch(() => undefined);
     }
-    for (const t of ['events', 'client_attributes'])
-      await this.sql.query(`DROP TABLE IF EXISTS ${t}`);
+    for (const ddl of DDL) {
+      const table = /CREATE TABLE IF NOT EXISTS (\w+)/.exec(ddl)![1]!;
+      await this.sql.query(`DROP TABLE IF EXISTS ${table}`);
+    }
+    await rm(checkpointDir(), { recursive: true, force: true });
   }
 
   async publish(
@@ -97,19 +107,17 @@ export class World {
     }
   }
 
-  /** Waits until the consumer has acknowledged everything and QuestDB shows it. */
+  /** Waits until QuestDB holds the effects of every message in the tracking stream. */
   async caughtUp(timeoutMs = 120_000): Promise<void> {
     const jsm = await this.nc.jetstreamManager();
+    const last = (await jsm.streams.info(this.config.nats.trackingStream.name)).state.last_seq;
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const ci = await jsm.consumers
-        .info(this.config.nats.trackingStream.name, this.config.nats.consumer.durable)
-        .catch(() => undefined);
-      if (ci && ci.num_pending === 0 && ci.num_ack_pending === 0) break;
+      await this.sql.walApplied();
+      const written = await this.scalar('SELECT max(written_seq) FROM ingest_progress').catch(() => 0);
+      if (written >= last) break;
       if (Date.now() > deadline)
-        throw new Error(
-          `pipeline did not catch up: ${JSON.stringify({ pending: ci?.num_pending, ackPending: ci?.num_ack_pending })}`,
-        );
+        throw new Error(`pipeline did not catch up: written ${written} of ${last}`);
       await new Promise((r) => setTimeout(r, 200));
     }
     await this.sql.walApplied();

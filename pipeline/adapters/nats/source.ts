@@ -1,22 +1,69 @@
 /**
- * The tracking messages as an Observable. The server bounds how many unacknowledged
- * messages Pulso holds (the consumer's max_ack_pending): RxJS has no backpressure, so that
- * bound is the flow control. Unsubscribing stops the pull; messages already delivered
- * still flow out so they can be finished and acknowledged.
+ * The tracking stream as an Observable of message batches, read with an ordered consumer
+ * that starts right after a given stream sequence (the last checkpoint). An ordered
+ * consumer needs no acknowledgements and re-creates itself on any gap, so messages come
+ * exactly once and in stream order — what a deterministic fold over the stream needs.
+ *
+ * RxJS has no backpressure, so the pull loop is the flow control: a batch is handed on
+ * with a `done` callback, and the loop does not cut the next full batch until the previous
+ * one is done. A partial batch goes out after `waitMs`.
  */
+import type { JetStreamClient, JsMsg } from 'nats';
 import { Observable } from 'rxjs';
-import type { Consumer, JsMsg } from 'nats';
 import type { InboundMessage } from '../../contract/types.js';
 
-export function trackingMessages(consumer: Consumer, pullSize: number): Observable<JsMsg> {
-  return new Observable<JsMsg>((subscriber) => {
+export interface MessageBatch {
+  msgs: JsMsg[];
+  /** Call once the batch is processed: the next one may then be cut. */
+  done(): void;
+}
+
+export interface BatchOptions {
+  afterSeq: number;
+  size: number;
+  waitMs: number;
+  pullMessages: number;
+}
+
+export function messageBatches(js: JetStreamClient, stream: string, o: BatchOptions): Observable<MessageBatch> {
+  return new Observable<MessageBatch>((subscriber) => {
     let stopped = false;
-    let iter: Awaited<ReturnType<Consumer['consume']>> | undefined;
+    let iter: { stop(): void } | undefined;
+    let buf: JsMsg[] = [];
+    let timer: NodeJS.Timeout | undefined;
+    let credit: Promise<void> = Promise.resolve();
+    let chain: Promise<void> = Promise.resolve();
+
+    const cut = () =>
+      (chain = chain.then(async () => {
+        await credit;
+        clearTimeout(timer);
+        timer = undefined;
+        if (buf.length === 0 || subscriber.closed) return;
+        const msgs = buf;
+        buf = [];
+        let release!: () => void;
+        credit = new Promise<void>((r) => (release = r));
+        subscriber.next({ msgs, done: release });
+      }));
+
     void (async () => {
       try {
-        iter = await consumer.consume({ max_messages: pullSize });
-        if (stopped) iter.stop();
-        for await (const m of iter) subscriber.next(m);
+        // nats.js starts ordered consumers by sequence; naming a deliver policy besides
+        // opt_start_seq makes the server refuse the consumer, silently retried forever.
+        const consumer = await js.consumers.get(
+          stream,
+          o.afterSeq > 0 ? { opt_start_seq: o.afterSeq + 1 } : {},
+        );
+        const messages = await consumer.consume({ max_messages: o.pullMessages });
+        iter = messages;
+        if (stopped) messages.stop();
+        for await (const m of messages) {
+          buf.push(m);
+          if (buf.length >= o.size) await cut();
+          else timer ??= setTimeout(() => void cut(), o.waitMs);
+        }
+        await cut();
         subscriber.complete();
       } catch (e) {
         subscriber.error(e);
@@ -24,6 +71,7 @@ export function trackingMessages(consumer: Consumer, pullSize: number): Observab
     })();
     return () => {
       stopped = true;
+      clearTimeout(timer);
       iter?.stop();
     };
   });

@@ -1,17 +1,14 @@
 /**
- * The JetStream streams and the durable consumer, with an explicit configuration: created
- * when absent, read back, and refused on any difference (2.9 silently ignores fields it
- * does not know, so only the read-back tells what the server really holds).
+ * The JetStream streams, with an explicit configuration: created when absent, read back,
+ * and refused on any difference (2.9 silently ignores fields it does not know, so only the
+ * read-back tells what the server really holds). Ingest needs no durable consumer: it
+ * reads with an ordered consumer from its own checkpoint (see pipeline/checkpoint.ts).
  */
 import {
-  AckPolicy,
-  DeliverPolicy,
   DiscardPolicy,
   nanos,
-  ReplayPolicy,
   RetentionPolicy,
   StorageType,
-  type ConsumerConfig,
   type JetStreamManager,
   type StreamConfig,
 } from 'nats';
@@ -53,21 +50,6 @@ export function deadLetterStreamConfig(c: Config['nats']): Partial<StreamConfig>
   };
 }
 
-export function ingestConsumerConfig(c: Config['nats']): Partial<ConsumerConfig> {
-  return {
-    durable_name: c.consumer.durable,
-    // Explicit, not ack-all: after a crash the messages the dead process held are redelivered
-    // only after ack_wait, and an ack-all for a newer message would acknowledge them unseen.
-    ack_policy: AckPolicy.Explicit,
-    ack_wait: nanos(c.consumer.ackWaitSeconds * 1000),
-    max_ack_pending: c.consumer.maxAckPending,
-    max_deliver: -1, // a message is never given up on: it is written or dead-lettered
-    deliver_policy: DeliverPolicy.All,
-    replay_policy: ReplayPolicy.Instant,
-    filter_subject: TRACKING_SUBJECTS,
-  };
-}
-
 export interface EnsureResult {
   created: string[];
   updated: string[];
@@ -97,29 +79,6 @@ export async function ensureStreams(
     if (check.length > 0)
       throw new StreamMismatchError(`stream ${name} (as read back from the server)`, check);
   }
-  const stream = c.trackingStream.name;
-  const want = ingestConsumerConfig(c);
-  const have = await jsm.consumers
-    .info(stream, c.consumer.durable)
-    .catch((e: Error) => (isNotFound(e) ? undefined : Promise.reject(e)));
-  if (!have) {
-    await jsm.consumers.add(stream, want);
-    result.created.push(`consumer ${c.consumer.durable}`);
-  } else if (differences(want, have.config).length > 0) {
-    if (!apply)
-      throw new StreamMismatchError(
-        `consumer ${c.consumer.durable}`,
-        differences(want, have.config),
-      );
-    await jsm.consumers.update(stream, c.consumer.durable, want);
-    result.updated.push(`consumer ${c.consumer.durable}`);
-  }
-  const check = differences(want, (await jsm.consumers.info(stream, c.consumer.durable)).config);
-  if (check.length > 0)
-    throw new StreamMismatchError(
-      `consumer ${c.consumer.durable} (as read back from the server)`,
-      check,
-    );
   return result;
 }
 

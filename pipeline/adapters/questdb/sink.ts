@@ -1,5 +1,7 @@
 /**
- * Writes batches to QuestDB over ILP/HTTP and resolves only once QuestDB has accepted them.
+ * Writes batches to QuestDB over ILP/HTTP and resolves only once QuestDB has accepted them:
+ * the figure rows as ready-made line protocol, raw events and client attributes through
+ * the QuestDB client.
  *
  * The client drops its buffered rows when a flush fails, so the batch is kept here and
  * encoded again for every attempt; while QuestDB is unavailable the sink waits and retries
@@ -17,6 +19,9 @@ import { CLIENT_ATTRIBUTES_TABLE, EVENTS_TABLE } from './tables.js';
 export interface SinkBatch {
   events: TrackingEvent[];
   clients: ClientRow[];
+  /** Figure rows as line protocol, in bodies of a bounded size (see figure-lines.ts). */
+  figureBodies: string[];
+  figureRows: number;
 }
 
 export interface SinkObserver {
@@ -56,7 +61,18 @@ export class QuestDbSink {
   }
 
   private rowCount(b: SinkBatch): number {
-    return (this.storeRawEvents ? b.events.length : 0) + b.clients.length;
+    return (this.storeRawEvents ? b.events.length : 0) + b.clients.length + b.figureRows;
+  }
+
+  private async postLines(body: string): Promise<void> {
+    const auth = Buffer.from(`${this.c.user}:${this.c.password}`).toString('base64');
+    const res = await fetch(`http://${this.c.host}:${this.c.httpPort}/write?precision=n`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain; charset=utf-8', authorization: `Basic ${auth}` },
+      body,
+      signal: AbortSignal.timeout(this.c.requestTimeoutMs),
+    });
+    if (res.status !== 204) throw new Error(`QuestDB /write answered ${res.status}: ${(await res.text()).slice(0, 500)}`);
   }
 
   async write(batch: SinkBatch): Promise<void> {
@@ -65,9 +81,12 @@ export class QuestDbSink {
     const started = Date.now();
     for (let attempt = 1; ; attempt++) {
       try {
-        this.sender ??= await Sender.fromConfig(this.conf);
-        await this.encode(this.sender, batch);
-        await deadline(this.sender.flush(), 2 * this.c.requestTimeoutMs + 1000);
+        for (const body of batch.figureBodies) await this.postLines(body);
+        if (batch.clients.length > 0 || (this.storeRawEvents && batch.events.length > 0)) {
+          this.sender ??= await Sender.fromConfig(this.conf);
+          await this.encode(this.sender, batch);
+          await deadline(this.sender.flush(), 2 * this.c.requestTimeoutMs + 1000);
+        }
         if (attempt > 1) {
           this.log.info(
             { rows, attempts: attempt, waitedMs: Date.now() - started },

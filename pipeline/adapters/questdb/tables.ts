@@ -7,6 +7,13 @@ import type { QuestSql } from './sql.js';
 
 export const EVENTS_TABLE = 'events';
 export const CLIENT_ATTRIBUTES_TABLE = 'client_attributes';
+export const USAGE_DAILY_TABLE = 'usage_daily';
+export const USER_USAGE_DAILY_TABLE = 'user_usage_daily';
+export const ROLLING_TABLE = 'rolling_figures';
+export const RATIOS_TABLE = 'ratios';
+export const LAST_SEEN_TABLE = 'last_seen';
+export const METRICS_TABLE = 'metric_figures';
+export const PROGRESS_TABLE = 'ingest_progress';
 
 export const DDL = [
   `CREATE TABLE IF NOT EXISTS ${EVENTS_TABLE} (
@@ -35,6 +42,79 @@ export const DDL = [
     attributes VARCHAR,
     stamps VARCHAR
   ) TIMESTAMP(ts) PARTITION BY MONTH WAL DEDUP UPSERT KEYS(ts, client_id)`,
+  // One row per local day (ts = its start) and key, rewritten while the day is open.
+  `CREATE TABLE IF NOT EXISTS ${USAGE_DAILY_TABLE} (
+    ts TIMESTAMP,
+    client_id SYMBOL CAPACITY 16384,
+    kind SYMBOL CAPACITY 8,
+    name SYMBOL CAPACITY 4096,
+    events LONG,
+    users LONG,
+    value_sum DOUBLE,
+    last_ts TIMESTAMP
+  ) TIMESTAMP(ts) PARTITION BY MONTH WAL DEDUP UPSERT KEYS(ts, client_id, kind, name)`,
+  `CREATE TABLE IF NOT EXISTS ${USER_USAGE_DAILY_TABLE} (
+    ts TIMESTAMP,
+    client_id SYMBOL CAPACITY 16384,
+    user_id SYMBOL CAPACITY 262144 NOCACHE,
+    kind SYMBOL CAPACITY 8,
+    name SYMBOL CAPACITY 4096,
+    events LONG,
+    value_sum DOUBLE,
+    last_ts TIMESTAMP
+  ) TIMESTAMP(ts) PARTITION BY MONTH WAL DEDUP UPSERT KEYS(ts, client_id, user_id, kind, name)`,
+  // As of each evaluation time (a local midnight): the window ending there and the one before.
+  `CREATE TABLE IF NOT EXISTS ${ROLLING_TABLE} (
+    ts TIMESTAMP,
+    client_id SYMBOL CAPACITY 16384,
+    figure SYMBOL CAPACITY 8,
+    kind SYMBOL CAPACITY 8,
+    subject SYMBOL CAPACITY 4096,
+    window_days INT,
+    value LONG,
+    previous LONG,
+    change LONG,
+    change_pct DOUBLE
+  ) TIMESTAMP(ts) PARTITION BY MONTH WAL DEDUP UPSERT KEYS(ts, client_id, figure, subject, window_days)`,
+  `CREATE TABLE IF NOT EXISTS ${RATIOS_TABLE} (
+    ts TIMESTAMP,
+    client_id SYMBOL CAPACITY 16384,
+    user_id SYMBOL CAPACITY 262144 NOCACHE,
+    pair SYMBOL CAPACITY 256,
+    window_days INT,
+    a LONG,
+    b LONG,
+    percent_more DOUBLE,
+    state SYMBOL CAPACITY 4
+  ) TIMESTAMP(ts) PARTITION BY MONTH WAL DEDUP UPSERT KEYS(ts, client_id, user_id, pair, window_days)`,
+  `CREATE TABLE IF NOT EXISTS ${LAST_SEEN_TABLE} (
+    ts TIMESTAMP,
+    client_id SYMBOL CAPACITY 16384,
+    scope SYMBOL CAPACITY 4,
+    subject SYMBOL CAPACITY 4096,
+    last_seen_at TIMESTAMP
+  ) TIMESTAMP(ts) PARTITION BY MONTH WAL DEDUP UPSERT KEYS(ts, client_id, scope, subject)`,
+  `CREATE TABLE IF NOT EXISTS ${METRICS_TABLE} (
+    ts TIMESTAMP,
+    client_id SYMBOL CAPACITY 16384,
+    name SYMBOL CAPACITY 1024,
+    window_days INT,
+    count LONG,
+    sum DOUBLE,
+    avg DOUBLE,
+    last DOUBLE
+  ) TIMESTAMP(ts) PARTITION BY MONTH WAL DEDUP UPSERT KEYS(ts, client_id, name, window_days)`,
+  // Operations, in wall-clock time: one row per write, the last line of that write.
+  `CREATE TABLE IF NOT EXISTS ${PROGRESS_TABLE} (
+    ts TIMESTAMP,
+    written_seq LONG,
+    watermark TIMESTAMP,
+    messages LONG,
+    events LONG,
+    dead_letters LONG,
+    too_late LONG,
+    figure_rows LONG
+  ) TIMESTAMP(ts) PARTITION BY DAY TTL 30 DAYS WAL`,
 ];
 
 export async function createTables(sql: QuestSql): Promise<void> {

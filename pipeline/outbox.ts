@@ -1,0 +1,149 @@
+/**
+ * What the next QuestDB write will carry: the figure rows of the batches processed since
+ * the last write, raw events, client attributes and dead letters.
+ *
+ * Daily usage rows are the operators' live day cells, held once however many batches
+ * touched them: the write sends their totals as of that moment. That is what makes
+ * coalescing safe, and why the write's picture matches a checkpoint taken at the same time.
+ */
+import type { DailyUsageRow, UserDailyUsageRow } from '../operators/daily-usage.js';
+import type { LastSeenRow } from '../operators/last-seen.js';
+import type { MetricRow } from '../operators/metric-aggregates.js';
+import type { RatioRow } from '../operators/ratios.js';
+import type { RollingRow } from '../operators/rolling-counts.js';
+import type { FigureBatch } from '../operators/usage-figures.js';
+import {
+  lastSeenLine,
+  metricLine,
+  progressLine,
+  ratioLine,
+  rollingLine,
+  usageLine,
+  userUsageLine,
+} from './adapters/questdb/figure-lines.js';
+import type { SinkBatch } from './adapters/questdb/sink.js';
+import type { ClientRow } from './contract/client-directory.js';
+import type { DeadLetter, TrackingEvent } from './contract/types.js';
+
+/** ILP/HTTP bodies are cut at about this size. */
+const BODY_CHARS = 8 * 1024 * 1024;
+
+export interface Write {
+  sink: SinkBatch;
+  deadLetters: DeadLetter[];
+  lastSeq: number;
+}
+
+export class Outbox {
+  private usage = new Set<DailyUsageRow>();
+  private userUsage = new Set<UserDailyUsageRow>();
+  private rolling: RollingRow[][] = [];
+  private ratios: RatioRow[][] = [];
+  private lastSeen: LastSeenRow[][] = [];
+  private metrics: MetricRow[][] = [];
+  private events: TrackingEvent[] = [];
+  private clients: ClientRow[] = [];
+  private deadLetters: DeadLetter[] = [];
+  private evaluated = 0;
+  private messages = 0;
+  private eventCount = 0;
+  private tooLate = 0;
+  private watermark = -Infinity;
+  lastSeq = 0;
+  /** When the oldest unwritten batch was added (0: empty). */
+  since = 0;
+
+  constructor(private readonly storeRawEvents: boolean) {}
+
+  add(
+    f: FigureBatch,
+    messages: number,
+    events: TrackingEvent[],
+    clients: ClientRow[],
+    deadLetters: DeadLetter[],
+  ): void {
+    this.messages += messages;
+    this.eventCount += events.length;
+    this.tooLate += f.tooLate.length;
+    this.watermark = f.watermark;
+    for (const r of f.daily.usage) this.usage.add(r);
+    for (const r of f.daily.userUsage) this.userUsage.add(r);
+    this.rolling.push(f.rolling);
+    this.ratios.push(f.ratios);
+    this.lastSeen.push(f.lastSeen);
+    this.metrics.push(f.metrics);
+    this.evaluated += f.rolling.length + f.ratios.length + f.lastSeen.length + f.metrics.length;
+    if (this.storeRawEvents) for (const e of events) this.events.push(e);
+    for (const c of clients) this.clients.push(c);
+    for (const d of deadLetters) this.deadLetters.push(d);
+    this.lastSeq = f.lastSeq;
+    if (this.since === 0) this.since = Date.now();
+  }
+
+  /** Rows waiting, as a measure of how urgent a write is. */
+  get rows(): number {
+    return this.usage.size + this.userUsage.size + this.evaluated + this.events.length + this.clients.length;
+  }
+
+  get empty(): boolean {
+    return this.since === 0;
+  }
+
+  /** Encodes everything held and starts afresh. */
+  take(): Write {
+    const bodies: string[] = [];
+    let parts: string[] = [];
+    let size = 0;
+    let rows = 0;
+    const put = (line: string) => {
+      parts.push(line);
+      size += line.length;
+      rows++;
+      if (size >= BODY_CHARS) {
+        bodies.push(parts.join(''));
+        parts = [];
+        size = 0;
+      }
+    };
+    for (const r of this.usage) put(usageLine(r));
+    for (const r of this.userUsage) put(userUsageLine(r));
+    for (const list of this.rolling) for (const r of list) put(rollingLine(r));
+    for (const list of this.ratios) for (const r of list) put(ratioLine(r));
+    for (const list of this.lastSeen) for (const r of list) put(lastSeenLine(r));
+    for (const list of this.metrics) for (const r of list) put(metricLine(r));
+    // Progress goes last: once it is visible, everything before it was accepted.
+    put(
+      progressLine({
+        ts: Date.now(),
+        writtenSeq: this.lastSeq,
+        watermark: this.watermark,
+        messages: this.messages,
+        events: this.eventCount,
+        deadLetters: this.deadLetters.length,
+        tooLate: this.tooLate,
+        figureRows: rows,
+      }),
+    );
+    if (parts.length > 0) bodies.push(parts.join(''));
+    const write: Write = {
+      sink: { events: this.events, clients: this.clients, figureBodies: bodies, figureRows: rows },
+      deadLetters: this.deadLetters,
+      lastSeq: this.lastSeq,
+    };
+    this.usage = new Set();
+    this.userUsage = new Set();
+    this.rolling = [];
+    this.ratios = [];
+    this.lastSeen = [];
+    this.metrics = [];
+    this.events = [];
+    this.clients = [];
+    this.deadLetters = [];
+    this.evaluated = 0;
+    this.messages = 0;
+    this.eventCount = 0;
+    this.tooLate = 0;
+    this.since = 0;
+    return write;
+  }
+}
