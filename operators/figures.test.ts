@@ -64,7 +64,9 @@ describe('ratios', () => {
       percentMore: 2400,
     });
     // March 1st leaves the window at April 1st: the pedidos of day 1 are gone.
-    const next = rows.filter((r) => r.ts === Date.parse('2026-04-01T00:00:00Z') && r.userId === '*');
+    const next = rows.filter(
+      (r) => r.ts === Date.parse('2026-04-01T00:00:00Z') && r.userId === '*',
+    );
     expect(next[0]).toMatchObject({ b: 10 });
     expect(next[0]!.a).toBeLessThan(500);
   });

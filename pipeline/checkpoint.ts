@@ -37,7 +37,15 @@ interface Stored extends Checkpoint {
 export function settingsFingerprint(c: Config): string {
   const { timeZone, days, allowedLatenessSeconds, ratios } = c.windows;
   return createHash('sha256')
-    .update(JSON.stringify({ stream: c.nats.trackingStream.name, timeZone, days, allowedLatenessSeconds, ratios }))
+    .update(
+      JSON.stringify({
+        stream: c.nats.trackingStream.name,
+        timeZone,
+        days,
+        allowedLatenessSeconds,
+        ratios,
+      }),
+    )
     .digest('hex')
     .slice(0, 16);
 }
@@ -54,7 +62,13 @@ export class CheckpointStore {
 
   /** Serializes now (synchronously), so later batches cannot leak into the picture. */
   encode(seq: number, state: UsageSnapshot): Buffer {
-    const stored: Stored = { format: FORMAT, settings: this.settings, seq, takenAt: Date.now(), state };
+    const stored: Stored = {
+      format: FORMAT,
+      settings: this.settings,
+      seq,
+      takenAt: Date.now(),
+      state,
+    };
     return serialize(stored);
   }
 
@@ -85,7 +99,8 @@ export class CheckpointStore {
     } catch (e) {
       return { missing: `checkpoint ${this.file} is unreadable (${(e as Error).message})` };
     }
-    if (stored.format !== FORMAT) return { missing: `checkpoint format ${stored.format} is not ${FORMAT}` };
+    if (stored.format !== FORMAT)
+      return { missing: `checkpoint format ${stored.format} is not ${FORMAT}` };
     if (stored.settings !== this.settings)
       return { missing: 'the window settings changed since the checkpoint was taken' };
     return { seq: stored.seq, takenAt: stored.takenAt, state: stored.state };

@@ -92,7 +92,9 @@ export function createIngest(o: IngestOptions): Ingest {
     const now = Date.now();
     // Serialized before any await, so it shows exactly what this write carries.
     const checkpoint =
-      final || now - lastCheckpoint >= o.checkpointMs ? o.checkpoints.encode(processed, o.usage.snapshot()) : undefined;
+      final || now - lastCheckpoint >= o.checkpointMs
+        ? o.checkpoints.encode(processed, o.usage.snapshot())
+        : undefined;
     const seq = processed;
     await Promise.all([
       retrying('publish dead letters', () => publishDeadLetters(o.js, w.deadLetters), o.log),
@@ -106,7 +108,12 @@ export function createIngest(o: IngestOptions): Ingest {
       o.metrics.checkpointSeq.set(seq);
     }
     o.metrics.writtenSeq.set(seq);
-    return { lastSeq: seq, rows: w.sink.figureRows, deadLetters: w.deadLetters.length, checkpointed: !!checkpoint };
+    return {
+      lastSeq: seq,
+      rows: w.sink.figureRows,
+      deadLetters: w.deadLetters.length,
+      checkpointed: !!checkpoint,
+    };
   };
 
   const process = (b: MessageBatch): Promise<WriteResult | undefined> => {
@@ -133,7 +140,11 @@ export function createIngest(o: IngestOptions): Ingest {
   const results$ = merge(batches$, ticks$).pipe(
     concatMap((item) => from(item === 'tick' ? write(false) : process(item))),
     // Once the source ends, a last write and checkpoint: a clean stop restarts instantly.
-    (src) => merge(src, defer(() => from(write(true)))),
+    (src) =>
+      merge(
+        src,
+        defer(() => from(write(true))),
+      ),
     filter((r): r is WriteResult => r !== undefined),
   );
   return {
@@ -143,7 +154,12 @@ export function createIngest(o: IngestOptions): Ingest {
   };
 }
 
-function processBatch(b: MessageBatch, o: IngestOptions, outbox: Outbox, advance: (seq: number) => void): void {
+function processBatch(
+  b: MessageBatch,
+  o: IngestOptions,
+  outbox: Outbox,
+  advance: (seq: number) => void,
+): void {
   const events: TrackingEvent[] = [];
   const updates: ClientUpdate[] = [];
   const deadLetters: DeadLetter[] = [];
@@ -165,7 +181,8 @@ function processBatch(b: MessageBatch, o: IngestOptions, outbox: Outbox, advance
   }
   if (messages === 0) return;
   const figures = o.usage.apply({ events, lastSeq });
-  for (const e of figures.tooLate) deadLetters.push(tooLateDeadLetter(e, figures.watermark, o.allowedLatenessMs));
+  for (const e of figures.tooLate)
+    deadLetters.push(tooLateDeadLetter(e, figures.watermark, o.allowedLatenessMs));
   const clients = updates.flatMap((u) => o.directory.apply(u));
   outbox.add(figures, messages, events, clients, deadLetters);
   advance(lastSeq);

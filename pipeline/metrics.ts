@@ -32,10 +32,22 @@ export class IngestMetrics {
     'pulso_window_evaluations_total',
     'Midnights passed by the watermark (windows evaluated)',
   );
-  readonly figureRows = this.counter('pulso_figure_rows_written_total', 'Figure rows QuestDB accepted');
-  readonly watermark = this.gauge('pulso_watermark_seconds', 'Event time below which windows are final');
-  readonly writtenSeq = this.gauge('pulso_written_stream_seq', 'Stream sequence whose effects are in QuestDB');
-  readonly checkpointSeq = this.gauge('pulso_checkpoint_stream_seq', 'Stream sequence of the last checkpoint');
+  readonly figureRows = this.counter(
+    'pulso_figure_rows_written_total',
+    'Figure rows QuestDB accepted',
+  );
+  readonly watermark = this.gauge(
+    'pulso_watermark_seconds',
+    'Event time below which windows are final',
+  );
+  readonly writtenSeq = this.gauge(
+    'pulso_written_stream_seq',
+    'Stream sequence whose effects are in QuestDB',
+  );
+  readonly checkpointSeq = this.gauge(
+    'pulso_checkpoint_stream_seq',
+    'Stream sequence of the last checkpoint',
+  );
 
   private gauge(name: string, help: string): Gauge {
     return new Gauge({ name, help, registers: [this.registry] });

@@ -82,7 +82,13 @@ export class Outbox {
 
   /** Rows waiting, as a measure of how urgent a write is. */
   get rows(): number {
-    return this.usage.size + this.userUsage.size + this.evaluated + this.events.length + this.clients.length;
+    return (
+      this.usage.size +
+      this.userUsage.size +
+      this.evaluated +
+      this.events.length +
+      this.clients.length
+    );
   }
 
   get empty(): boolean {

@@ -95,7 +95,11 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
       { seq: saved.seq, file: checkpoints.file, ms: Date.now() - restoredAt },
       'operator state restored from checkpoint; reading the stream after it',
     );
-  else log.info({ reason: saved.missing }, 'no usable checkpoint: figures are rebuilt from the whole stream');
+  else
+    log.info(
+      { reason: saved.missing },
+      'no usable checkpoint: figures are rebuilt from the whole stream',
+    );
 
   const ingest = createIngest({
     js: nc.jetstream(),

@@ -65,10 +65,14 @@ describe('loadConfig', () => {
   });
 
   it('refuses an unknown time zone, and takes lists from the environment as JSON', () => {
-    const [e] = refusal(() => loadConfig({ env: { PULSO_WINDOWS__TIME_ZONE: 'America/Sao_Paolo' } }));
+    const [e] = refusal(() =>
+      loadConfig({ env: { PULSO_WINDOWS__TIME_ZONE: 'America/Sao_Paolo' } }),
+    );
     expect(e!.path).toBe('/windows/timeZone');
     expect(e!.source).toBe('environment PULSO_WINDOWS__TIME_ZONE');
-    expect(loadConfig({ env: { PULSO_WINDOWS__DAYS: '[1,7,30,90]' } }).windows.days).toEqual([1, 7, 30, 90]);
+    expect(loadConfig({ env: { PULSO_WINDOWS__DAYS: '[1,7,30,90]' } }).windows.days).toEqual([
+      1, 7, 30, 90,
+    ]);
   });
 
   it('names the environment variable that set a bad value', () => {

@@ -42,13 +42,19 @@ export function decodeArrow(msg: InboundMessage, limits: Limits): Decoded {
   try {
     table = tableFromIPC(msg.data);
   } catch (e) {
-    whole(`not an Arrow IPC stream: ${(e as Error).message}`, 'an Arrow IPC stream (one schema, record batches)');
+    whole(
+      `not an Arrow IPC stream: ${(e as Error).message}`,
+      'an Arrow IPC stream (one schema, record batches)',
+    );
     return out;
   }
   const col = (n: string) => table.getChild(n) as Vector | null;
   for (const name of REQUIRED)
     if (!col(name)) {
-      whole(`column ${name} is missing`, `columns ${REQUIRED.join(', ')}, and optionally name, user_id, timestamp, value, id`);
+      whole(
+        `column ${name} is missing`,
+        `columns ${REQUIRED.join(', ')}, and optionally name, user_id, timestamp, value, id`,
+      );
       return out;
     }
   if (table.numRows === 0) {
@@ -56,7 +62,10 @@ export function decodeArrow(msg: InboundMessage, limits: Limits): Decoded {
     return out;
   }
   if (table.numRows > limits.maxBatchEvents) {
-    whole(`the batch holds ${table.numRows} events`, `at most ${limits.maxBatchEvents} events per message`);
+    whole(
+      `the batch holds ${table.numRows} events`,
+      `at most ${limits.maxBatchEvents} events per message`,
+    );
     return out;
   }
   const clients = col('client_id')!;
@@ -80,12 +89,28 @@ export function decodeArrow(msg: InboundMessage, limits: Limits): Decoded {
         deadLetter(
           msg,
           reason,
-          encoder.encode(JSON.stringify({ id, kind, name, client_id: clientId, user_id: userId, timestamp: rawTs, value })),
+          encoder.encode(
+            JSON.stringify({
+              id,
+              kind,
+              name,
+              client_id: clientId,
+              user_id: userId,
+              timestamp: rawTs,
+              value,
+            }),
+          ),
           i,
         ),
       );
     const bad = (path: string, expected: string, actual: unknown) =>
-      refuse({ code: 'schema_violation', message: `${path}: expected ${expected}`, path, expected, actual });
+      refuse({
+        code: 'schema_violation',
+        message: `${path}: expected ${expected}`,
+        path,
+        expected,
+        actual,
+      });
 
     if (clientId === null || clientId.length > ACCOUNT_MAX || !ACCOUNT.test(clientId)) {
       bad('/client_id', `an account id of 1–${ACCOUNT_MAX} characters without spaces`, clientId);
@@ -96,7 +121,11 @@ export function decodeArrow(msg: InboundMessage, limits: Limits): Decoded {
       continue;
     }
     if (name === null ? kind !== 'login' : name.length > NAME_MAX || !NAME.test(name)) {
-      bad('/name', `an event name (letters, digits, _ : . - /), up to ${NAME_MAX}; required unless kind is login`, name);
+      bad(
+        '/name',
+        `an event name (letters, digits, _ : . - /), up to ${NAME_MAX}; required unless kind is login`,
+        name,
+      );
       continue;
     }
     if (userId !== null && (userId.length > ACCOUNT_MAX || !ACCOUNT.test(userId))) {
@@ -107,15 +136,27 @@ export function decodeArrow(msg: InboundMessage, limits: Limits): Decoded {
       bad('/id', `an id of 1–${ID_MAX} characters`, id);
       continue;
     }
-    if (kind === 'metric' ? value === null : value !== null && !(Number.isInteger(value) && value >= 1 && value <= 1e6)) {
-      bad('/value', kind === 'metric' ? 'a number (required for metric)' : 'an integer count from 1 to 1000000', value);
+    if (
+      kind === 'metric'
+        ? value === null
+        : value !== null && !(Number.isInteger(value) && value >= 1 && value <= 1e6)
+    ) {
+      bad(
+        '/value',
+        kind === 'metric' ? 'a number (required for metric)' : 'an integer count from 1 to 1000000',
+        value,
+      );
       continue;
     }
     if (value !== null && !(Math.abs(value) <= 1e15)) {
       bad('/value', 'a number between -1e15 and 1e15', value);
       continue;
     }
-    const ts = parseEventTime(rawTs === null ? undefined : Math.round(rawTs), msg.storedAt, limits.maxFutureSkewMs);
+    const ts = parseEventTime(
+      rawTs === null ? undefined : Math.round(rawTs),
+      msg.storedAt,
+      limits.maxFutureSkewMs,
+    );
     if (typeof ts !== 'number') {
       refuse(ts);
       continue;

@@ -46,7 +46,11 @@ export function deadLetterMessage(dl: DeadLetter): DeadLetterMessage {
  * Its payload is the normalized event as JSON (the message may have held other, accepted
  * events).
  */
-export function tooLateDeadLetter(e: TrackingEvent, watermark: number, latenessMs: number): DeadLetter {
+export function tooLateDeadLetter(
+  e: TrackingEvent,
+  watermark: number,
+  latenessMs: number,
+): DeadLetter {
   const event = {
     id: e.eventId,
     kind: e.kind,

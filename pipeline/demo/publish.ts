@@ -41,9 +41,11 @@ export async function runDemo({
 
     // Event time is final once the watermark passes it: history published after live
     // events would all be too late, so a stream that already holds events keeps its own.
-    const held = (await (await nc.jetstreamManager()).streams.info(config.nats.trackingStream.name)).state.messages;
+    const held = (await (await nc.jetstreamManager()).streams.info(config.nats.trackingStream.name))
+      .state.messages;
     const historyDays = held > 1 ? 0 : d.historyDays;
-    if (historyDays === 0) log.info({ held }, 'demo: the stream already holds history; publishing live events only');
+    if (historyDays === 0)
+      log.info({ held }, 'demo: the stream already holds history; publishing live events only');
     for (let daysAgo = historyDays - 1; daysAgo >= 0 && !signal.aborted; daysAgo--) {
       const events = demoDay(clients, now, daysAgo, d.seed);
       for (let i = 0; i < events.length; i += 500) {

@@ -16,14 +16,10 @@ describe('streams and services', () => {
   });
   afterAll(() => world.close());
 
-  it('creates the streams and consumer, then finds them as configured', async () => {
+  it('creates the streams, then finds them as configured', async () => {
     const jsm = await world.nc.jetstreamManager();
     const first = await ensureStreams(jsm, world.config.nats);
-    expect(first.created).toEqual([
-      'stream PULSO_TRACKING',
-      'stream PULSO_DLQ',
-      'consumer pulso-ingest',
-    ]);
+    expect(first.created).toEqual(['stream PULSO_TRACKING', 'stream PULSO_DLQ']);
     expect(await ensureStreams(jsm, world.config.nats)).toEqual({ created: [], updated: [] });
   });
 

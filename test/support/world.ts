@@ -114,7 +114,9 @@ export class World {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       await this.sql.walApplied();
-      const written = await this.scalar('SELECT max(written_seq) FROM ingest_progress').catch(() => 0);
+      const written = await this.scalar('SELECT max(written_seq) FROM ingest_progress').catch(
+        () => 0,
+      );
       if (written >= last) break;
       if (Date.now() > deadline)
         throw new Error(`pipeline did not catch up: written ${written} of ${last}`);

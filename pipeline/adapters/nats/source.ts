@@ -25,7 +25,11 @@ export interface BatchOptions {
   pullMessages: number;
 }
 
-export function messageBatches(js: JetStreamClient, stream: string, o: BatchOptions): Observable<MessageBatch> {
+export function messageBatches(
+  js: JetStreamClient,
+  stream: string,
+  o: BatchOptions,
+): Observable<MessageBatch> {
   return new Observable<MessageBatch>((subscriber) => {
     let stopped = false;
     let iter: { stop(): void } | undefined;

@@ -23,7 +23,12 @@ const NEEDS_ESCAPE = /[ ,=\\\n\r]/;
 
 /** A symbol (tag) value: commas, equals signs, spaces and line breaks escaped. */
 function tag(s: string): string {
-  return NEEDS_ESCAPE.test(s) ? s.replace(/[ ,=\\]/g, '\\$&').replace(/\n/g, '\\n').replace(/\r/g, '\\r') : s;
+  return NEEDS_ESCAPE.test(s)
+    ? s
+        .replace(/[ ,=\\]/g, '\\$&')
+        .replace(/\n/g, '\\n')
+        .replace(/\r/g, '\\r')
+    : s;
 }
 
 const ns = (ms: number) => `${ms}000000`;

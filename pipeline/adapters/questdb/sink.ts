@@ -72,7 +72,8 @@ export class QuestDbSink {
       body,
       signal: AbortSignal.timeout(this.c.requestTimeoutMs),
     });
-    if (res.status !== 204) throw new Error(`QuestDB /write answered ${res.status}: ${(await res.text()).slice(0, 500)}`);
+    if (res.status !== 204)
+      throw new Error(`QuestDB /write answered ${res.status}: ${(await res.text()).slice(0, 500)}`);
   }
 
   async write(batch: SinkBatch): Promise<void> {
@@ -81,12 +82,13 @@ export class QuestDbSink {
     const started = Date.now();
     for (let attempt = 1; ; attempt++) {
       try {
-        for (const body of batch.figureBodies) await this.postLines(body);
         if (batch.clients.length > 0 || (this.storeRawEvents && batch.events.length > 0)) {
           this.sender ??= await Sender.fromConfig(this.conf);
           await this.encode(this.sender, batch);
           await deadline(this.sender.flush(), 2 * this.c.requestTimeoutMs + 1000);
         }
+        // Figures last: their final line records progress, so it must follow everything.
+        for (const body of batch.figureBodies) await this.postLines(body);
         if (attempt > 1) {
           this.log.info(
             { rows, attempts: attempt, waitedMs: Date.now() - started },
