@@ -4,9 +4,10 @@
  *
  * Each (client, user) keeps one bit per day over the ring of days, so a user costs a few
  * bytes whatever they do. Emits one `RollingRow[]` per input batch (figure "users",
- * subject "active"): at each `boundary` step, per client and window, the users with at
- * least one event in the window and in the previous period. Users idle for twice the
- * longest window are evicted.
+ * subject "active"): at each `boundary` step, per client and window whose figures moved
+ * since the midnight before, the users with at least one event in the window and in the
+ * previous period (rows hold until the next, as in `rollingCounts`). Users idle for
+ * twice the longest window are evicted.
  */
 import { map, type OperatorFunction } from 'rxjs';
 import { previousDays, windowDays } from './calendar.js';
@@ -104,7 +105,7 @@ export class ActiveUsers {
   }
 
   private evaluate(evalDay: number, at: number, rows: RollingRow[]): void {
-    const idleBefore = evalDay - 2 * this.longest;
+    const idleBefore = evalDay - 2 * this.longest - 1;
     for (const [clientId, members] of this.byClient) {
       for (const m of members) {
         if (this.lastDay[m]! < idleBefore) {
@@ -118,15 +119,16 @@ export class ActiveUsers {
         continue;
       }
       for (const n of this.spec.days) {
+        const count = (r: { from: number; to: number }, shift: number) => {
+          let c = 0;
+          for (const m of members) if (this.activeIn(m, r.from - shift, r.to - shift)) c++;
+          return c;
+        };
         const w = windowDays(evalDay, n);
         const p = previousDays(evalDay, n);
-        let value = 0;
-        let previous = 0;
-        for (const m of members) {
-          if (this.activeIn(m, w.from, w.to)) value++;
-          if (this.activeIn(m, p.from, p.to)) previous++;
-        }
-        if (value === 0 && previous === 0) continue;
+        const value = count(w, 0);
+        const previous = count(p, 0);
+        if (value === count(w, 1) && previous === count(p, 1)) continue;
         rows.push({
           ts: at,
           clientId,

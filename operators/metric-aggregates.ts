@@ -3,9 +3,10 @@
  * (events of kind "metric") per client over the rolling windows.
  *
  * Emits one `MetricRow[]` per input batch: at each `boundary` step, per (client, metric)
- * and window, the aggregates of the values whose event time falls in the window; "last" is
- * the value of the latest event in it (the later arrival wins a tie). Metrics idle for
- * twice the longest window are evicted. Metric keys are few, so each day entry simply
+ * and window whose aggregates moved since the midnight before, the aggregates of the
+ * values whose event time falls in the window (count 0 once it emptied); "last" is the
+ * value of the latest event in it (the later arrival wins a tie). A row holds until the
+ * next one. Metrics idle for longer than the longest window are evicted. Metric keys are few, so each day entry simply
  * records which day it holds.
  */
 import { map, type OperatorFunction } from 'rxjs';
@@ -82,31 +83,50 @@ export class MetricAggregates {
     for (const [clientId, metrics] of this.keys) {
       for (const [name, ring] of metrics) {
         const newest = ring.reduce((m, e) => (e && e.day > m ? e.day : m), 0);
-        if (newest < evalDay - 2 * this.longest) {
+        if (newest < evalDay - this.longest - 1) {
           metrics.delete(name);
           continue;
         }
         for (const n of this.spec.days) {
-          const w = windowDays(evalDay, n);
-          let count = 0;
-          let sum = 0;
-          let lastTs = -Infinity;
-          let last: number | null = null;
-          for (const e of ring) {
-            if (!e || e.day < w.from || e.day >= w.to) continue;
-            count += e.count;
-            sum += e.sum;
-            if (e.lastTs >= lastTs) {
-              lastTs = e.lastTs;
-              last = e.last;
-            }
-          }
-          if (count === 0) continue;
-          rows.push({ ts: at, clientId, name, windowDays: n, count, sum, avg: sum / count, last });
+          const now = this.aggregate(ring, windowDays(evalDay, n));
+          const before = this.aggregate(ring, windowDays(evalDay - 1, n));
+          if (now.count === before.count && now.sum === before.sum && now.last === before.last)
+            continue;
+          const { count, sum, last } = now;
+          rows.push({
+            ts: at,
+            clientId,
+            name,
+            windowDays: n,
+            count,
+            sum,
+            avg: count === 0 ? null : sum / count,
+            last,
+          });
         }
       }
       if (metrics.size === 0) this.keys.delete(clientId);
     }
+  }
+
+  private aggregate(
+    ring: Entry[],
+    w: { from: number; to: number },
+  ): { count: number; sum: number; last: number | null } {
+    let count = 0;
+    let sum = 0;
+    let lastTs = -Infinity;
+    let last: number | null = null;
+    for (const e of ring) {
+      if (!e || e.day < w.from || e.day >= w.to) continue;
+      count += e.count;
+      sum += e.sum;
+      if (e.lastTs >= lastTs) {
+        lastTs = e.lastTs;
+        last = e.last;
+      }
+    }
+    return { count, sum, last };
   }
 
   private metricsOf(clientId: string): Map<string, Entry[]> {

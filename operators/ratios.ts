@@ -5,7 +5,8 @@
  * "A is used 80% more than B" means (A − B) / B × 100 > 80. With B = 0 and A > 0 the ratio
  * is infinite (it fires any "more than" rule); with both at 0 it is undefined (it fires
  * nothing). Emits one `RatioRow[]` per input batch: at each `boundary` step, per pair and
- * client (and user), the counts of A and B over the pair's window ending at that midnight.
+ * client (and user) whose counts moved since the midnight before, the counts of A and B
+ * over the pair's window ending at that midnight (a row holds until the next one).
  */
 import { map, type OperatorFunction } from 'rxjs';
 import { windowDays } from './calendar.js';
@@ -121,7 +122,7 @@ export class Ratios {
     const owners = new Set<number>();
     for (const [key, slot] of keys) {
       const pair = this.spec.ratios[subjectOf(key) >> 1]!;
-      if (this.rings.last(slot) < evalDay - pair.windowDays) {
+      if (this.rings.last(slot) < evalDay - pair.windowDays - 1) {
         this.rings.release(slot);
         keys.delete(key);
       } else owners.add(ownerOf(key));
@@ -132,7 +133,11 @@ export class Ratios {
         const w = windowDays(evalDay, pair.windowDays);
         const a = this.countOf(keys, pairKey(owner, 2 * p), w.from, w.to);
         const b = this.countOf(keys, pairKey(owner, 2 * p + 1), w.from, w.to);
-        if (a === 0 && b === 0) return;
+        if (
+          a === this.countOf(keys, pairKey(owner, 2 * p), w.from - 1, w.to - 1) &&
+          b === this.countOf(keys, pairKey(owner, 2 * p + 1), w.from - 1, w.to - 1)
+        )
+          return; // unchanged since the midnight before
         rows.push({
           ts: at,
           clientId,

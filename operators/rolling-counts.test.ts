@@ -24,8 +24,9 @@ function run(s: WindowSpec, events: TrackingEvent[], batchSize = events.length) 
   return { rows, tooLate, rc };
 }
 
+/** The figure as of a midnight: its latest row at or before it (rows are written on change). */
 const at = (rows: RollingRow[], ts: number, subject: string, n: number) =>
-  rows.find((r) => r.ts === ts && r.subject === subject && r.windowDays === n);
+  rows.filter((r) => r.ts <= ts && r.subject === subject && r.windowDays === n).at(-1);
 
 describe('rollingCounts', () => {
   it('counts an event at exactly T − 7 days, not one a millisecond earlier, and leaves one at T to the next window', () => {
@@ -49,7 +50,10 @@ describe('rollingCounts', () => {
       previous: 0,
       changePct: null,
     });
-    expect(at(rows, T, 'tela:criar_produto', 1)).toBeUndefined(); // 0 and 0: no row
+    expect(at(rows, T, 'tela:criar_produto', 1)).toMatchObject({ value: 0, previous: 0 });
+    expect(
+      rows.filter((r) => r.subject === 'tela:criar_produto' && r.windowDays === 1).length,
+    ).toBe(5); // on change only: 1/0, 1/1, 0/1, 0/0, then 1/0 the day after T
     const next = s.calendar.dayStart(day('2026-11-24'));
     expect(at(rows, next, 'tela:criar_produto', 1)).toMatchObject({ value: 1, previous: 0 });
     expect(at(rows, next, 'screen', 7)).toMatchObject({
@@ -128,14 +132,15 @@ describe('rollingCounts', () => {
         ref.count(r.ts, r.windowDays, pick, true),
       ]);
     }
-    // Rows exist exactly where the reference has a non-zero count.
+    // Rows exist exactly where the reference changed since the midnight before.
     const T = ref.midnights()[40]!;
+    const before = ref.midnights()[39]!;
+    const pair = (t: number, cl: string) =>
+      `${ref.count(t, 30, (e) => e.clientId === cl)}/${ref.count(t, 30, (e) => e.clientId === cl, true)}`;
     const expected = ['c0', 'c1', 'c2', 'c3', 'c4'].filter(
-      (cl) =>
-        ref.count(T, 30, (e) => e.clientId === cl) +
-          ref.count(T, 30, (e) => e.clientId === cl, true) >
-        0,
+      (cl) => pair(T, cl) !== pair(before, cl),
     );
+    expect(expected.length).toBeGreaterThan(0);
     expect(
       a
         .filter((r) => r.ts === T && r.figure === 'all' && r.windowDays === 30)

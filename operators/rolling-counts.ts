@@ -3,10 +3,13 @@
  * (client, event name), per (client, kind) and per client (all activity).
  *
  * Emits one `RollingRow[]` per input batch: nothing for plain event steps; at each
- * `boundary` step, for every key and window N, the count over the N days before that
- * midnight, the count over the N days before those, and the change between them. Keys
- * with both counts at zero are left out. A key idle for twice the longest window counts
- * zero everywhere and is evicted (its last-seen lives on in `lastSeen`).
+ * `boundary` step, for every key and window N whose figures moved since the midnight
+ * before, the count over the N days before that midnight, the count over the N days
+ * before those, and the change between them. A row holds until the next row of its key:
+ * the figure as of any midnight is the latest row at or before it (a row of zeros ends
+ * a key's activity). Sparse keys thus cost a few rows, not one per midnight. A key idle
+ * for twice the longest window counts zero everywhere and is evicted (its last-seen lives
+ * on in `lastSeen`).
  */
 import { map, type OperatorFunction } from 'rxjs';
 import type { EventKind, TrackingEvent } from '../pipeline/contract/types.js';
@@ -145,24 +148,30 @@ export class RollingCounts {
   }
 
   private evaluate(evalDay: number, at: number, rows: RollingRow[]): void {
-    const idleBefore = evalDay - 2 * this.longest;
+    // One day later than "everything is zero", so the row saying so is written first.
+    const idleBefore = evalDay - 2 * this.longest - 1;
     for (const [key, slot] of this.keys) {
       if (this.rings.last(slot) < idleBefore) {
         this.rings.release(slot);
         this.keys.delete(key);
         continue;
       }
-      const subject = this.subjects[subjectOf(key)]!;
-      const clientId = this.clients.name(ownerOf(key));
+      let subject: Subject | undefined;
       for (const n of this.spec.days) {
         const w = windowDays(evalDay, n);
         const p = previousDays(evalDay, n);
         const value = this.rings.count(slot, w.from, w.to);
         const previous = this.rings.count(slot, p.from, p.to);
-        if (value === 0 && previous === 0) continue;
+        // Unchanged since the midnight before: that row still holds.
+        if (
+          value === this.rings.count(slot, w.from - 1, w.to - 1) &&
+          previous === this.rings.count(slot, p.from - 1, p.to - 1)
+        )
+          continue;
+        subject ??= this.subjects[subjectOf(key)]!;
         rows.push({
           ts: at,
-          clientId,
+          clientId: this.clients.name(ownerOf(key)),
           figure: subject.figure,
           kind: subject.kind,
           subject: subject.name,

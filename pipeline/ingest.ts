@@ -12,7 +12,7 @@
  * restarts from the last checkpoint and re-derives the same rows, which the tables'
  * dedup keys absorb: every figure ends exactly as in an uninterrupted run.
  */
-import type { JetStreamClient } from 'nats';
+import type { JetStreamClient, JsMsg } from 'nats';
 import {
   concatMap,
   defer,
@@ -86,15 +86,17 @@ export function createIngest(o: IngestOptions): Ingest {
   let checkpointedSeq = o.afterSeq;
 
   const write = async (final: boolean): Promise<WriteResult | undefined> => {
-    if (outbox.empty && !(final && processed > checkpointedSeq)) return undefined;
+    const now = Date.now();
+    // An idle pipeline still checkpoints what it processed, so a restart starts from there.
+    const checkpointDue =
+      processed > checkpointedSeq && (final || now - lastCheckpoint >= o.checkpointMs);
+    if (outbox.empty && !checkpointDue) return undefined;
     if (outbox.empty) outbox.lastSeq = processed;
     const w = outbox.take();
-    const now = Date.now();
     // Serialized before any await, so it shows exactly what this write carries.
-    const checkpoint =
-      final || now - lastCheckpoint >= o.checkpointMs
-        ? o.checkpoints.encode(processed, o.usage.snapshot())
-        : undefined;
+    const checkpoint = checkpointDue
+      ? o.checkpoints.encode(processed, o.usage.snapshot())
+      : undefined;
     const seq = processed;
     await Promise.all([
       retrying('publish dead letters', () => publishDeadLetters(o.js, w.deadLetters), o.log),
@@ -116,14 +118,29 @@ export function createIngest(o: IngestOptions): Ingest {
     };
   };
 
-  const process = (b: MessageBatch): Promise<WriteResult | undefined> => {
+  const due = () =>
+    Date.now() - outbox.since >= o.flushIntervalMs || outbox.rows >= MAX_OUTBOX_ROWS;
+
+  // A message may hold thousands of events and a batch thousands of messages: the events
+  // go through the operators in slices, and a slice that filled the outbox is written
+  // before the next, so memory stays bounded whatever the messages hold.
+  const process = async (b: MessageBatch): Promise<WriteResult | undefined> => {
+    let result: WriteResult | undefined;
     try {
-      processBatch(b, o, outbox, (seq) => (processed = seq));
+      let slice = newSlice();
+      for (const m of b.msgs) {
+        if (!decodeInto(slice, m, o)) continue;
+        if (slice.events.length >= o.batchSize) {
+          foldSlice(slice, o, outbox, (seq) => (processed = seq));
+          slice = newSlice();
+          if (outbox.rows >= MAX_OUTBOX_ROWS) result = await write(false);
+        }
+      }
+      foldSlice(slice, o, outbox, (seq) => (processed = seq));
     } finally {
       b.done();
     }
-    const due = Date.now() - outbox.since >= o.flushIntervalMs || outbox.rows >= MAX_OUTBOX_ROWS;
-    return due ? write(false) : Promise.resolve(undefined);
+    return due() ? write(false) : result;
   };
 
   const batches$ = messageBatches(o.js, o.stream, {
@@ -154,45 +171,57 @@ export function createIngest(o: IngestOptions): Ingest {
   };
 }
 
-function processBatch(
-  b: MessageBatch,
+interface Slice {
+  events: TrackingEvent[];
+  updates: ClientUpdate[];
+  deadLetters: DeadLetter[];
+  messages: number;
+  lastSeq: number;
+}
+
+const newSlice = (): Slice => ({
+  events: [],
+  updates: [],
+  deadLetters: [],
+  messages: 0,
+  lastSeq: 0,
+});
+
+/** Decodes one message into the slice; false when the state already holds it. */
+function decodeInto(slice: Slice, m: JsMsg, o: IngestOptions): boolean {
+  const seq = m.info.streamSequence;
+  if (seq <= o.usage.seq) return false; // already folded in (a consumer re-created after a gap)
+  o.usage.seq = slice.lastSeq = seq;
+  slice.messages++;
+  const d = decodeMessage(toInbound(m), o.limits);
+  for (const e of d.events) slice.events.push(e);
+  for (const u of d.clientUpdates) slice.updates.push(u);
+  for (const dl of d.deadLetters) slice.deadLetters.push(dl);
+  return true;
+}
+
+function foldSlice(
+  s: Slice,
   o: IngestOptions,
   outbox: Outbox,
   advance: (seq: number) => void,
 ): void {
-  const events: TrackingEvent[] = [];
-  const updates: ClientUpdate[] = [];
-  const deadLetters: DeadLetter[] = [];
-  const byKind: Record<string, number> = {};
-  let lastSeq = 0;
-  let messages = 0;
-  for (const m of b.msgs) {
-    const seq = m.info.streamSequence;
-    if (seq <= o.usage.seq) continue; // already folded in (a consumer re-created after a gap)
-    o.usage.seq = lastSeq = seq;
-    messages++;
-    const d = decodeMessage(toInbound(m), o.limits);
-    for (const e of d.events) {
-      events.push(e);
-      byKind[e.kind] = (byKind[e.kind] ?? 0) + 1;
-    }
-    for (const u of d.clientUpdates) updates.push(u);
-    for (const dl of d.deadLetters) deadLetters.push(dl);
-  }
-  if (messages === 0) return;
-  const figures = o.usage.apply({ events, lastSeq });
+  if (s.messages === 0) return;
+  const figures = o.usage.apply({ events: s.events, lastSeq: s.lastSeq });
   for (const e of figures.tooLate)
-    deadLetters.push(tooLateDeadLetter(e, figures.watermark, o.allowedLatenessMs));
-  const clients = updates.flatMap((u) => o.directory.apply(u));
-  outbox.add(figures, messages, events, clients, deadLetters);
-  advance(lastSeq);
+    s.deadLetters.push(tooLateDeadLetter(e, figures.watermark, o.allowedLatenessMs));
+  const clients = s.updates.flatMap((u) => o.directory.apply(u));
+  outbox.add(figures, s.messages, s.events, clients, s.deadLetters);
+  advance(s.lastSeq);
 
-  o.metrics.messages.inc(messages);
+  const byKind: Record<string, number> = {};
+  for (const e of s.events) byKind[e.kind] = (byKind[e.kind] ?? 0) + 1;
+  o.metrics.messages.inc(s.messages);
   o.metrics.batches.inc();
   for (const [kind, n] of Object.entries(byKind)) o.metrics.accepted.inc({ kind }, n);
-  for (const dl of deadLetters) o.metrics.invalid.inc({ reason: dl.reason.code });
+  for (const dl of s.deadLetters) o.metrics.invalid.inc({ reason: dl.reason.code });
   o.metrics.tooLate.inc(figures.tooLate.length);
-  o.metrics.clientUpdates.inc(updates.length);
+  o.metrics.clientUpdates.inc(s.updates.length);
   o.metrics.watermark.set(Number.isFinite(figures.watermark) ? figures.watermark / 1000 : 0);
   o.metrics.evaluations.inc(figures.boundaries);
 }

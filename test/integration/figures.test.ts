@@ -95,7 +95,7 @@ async function dump(world: World) {
     metrics: new Map(
       (await q('SELECT * FROM metric_figures')).map((r) => [
         key(r.ts, r.client_id, r.name, r.window_days),
-        `${r.count}/${r6(r.sum)}`,
+        `${r.count}/${r6(r.sum)}/${r.last ?? ''}`,
       ]),
     ),
     lastSeen: new Map(

@@ -1,0 +1,59 @@
+/**
+ * Memory of the windowed state per active (client, event name) key, measured on the
+ * operators alone (no I/O), without user ids so per-user state is excluded, at the
+ * default windows. RSS after a full GC, before and after.
+ */
+import { Calendar } from '../../operators/calendar.js';
+import { UsageState } from '../../operators/usage-figures.js';
+import type { TrackingEvent } from '../../pipeline/contract/types.js';
+
+export interface MemoryFigures {
+  keys: number;
+  bytesPerKey: number;
+  rssBefore: number;
+  rssAfter: number;
+}
+
+const gc = () => (globalThis as { gc?: () => void }).gc?.();
+
+export function measureKeyMemory(
+  clients: number,
+  names: number,
+  days: number,
+  perKey: number,
+): MemoryFigures {
+  const state = new UsageState({
+    calendar: new Calendar('UTC'),
+    days: [1, 7, 30],
+    allowedLatenessMs: 3_600_000,
+    ratios: [],
+  });
+  gc();
+  const rssBefore = process.memoryUsage().rss;
+  const start = Date.parse('2026-10-01T00:00:00Z');
+  const total = clients * names * perKey;
+  const batch: TrackingEvent[] = [];
+  for (let i = 0; i < total; i++) {
+    const key = i % (clients * names);
+    batch.push({
+      eventId: String(i),
+      ts: start + Math.floor((i / total) * days * 86_400_000),
+      kind: 'screen',
+      name: `tela:f${key % names}`,
+      clientId: `client-${Math.floor(key / names)}`,
+      userId: null,
+      value: 1,
+      properties: null,
+      receivedAt: 0,
+      streamSeq: i,
+      index: 0,
+      subject: 'tracking.events',
+    });
+    if (batch.length === 10_000) state.apply({ events: batch.splice(0), lastSeq: i });
+  }
+  state.apply({ events: batch.splice(0), lastSeq: total });
+  gc();
+  const rssAfter = process.memoryUsage().rss;
+  const keys = clients * names;
+  return { keys, bytesPerKey: (rssAfter - rssBefore) / keys, rssBefore, rssAfter };
+}

@@ -1,0 +1,470 @@
+/**
+ * `npm run bench`: the real pipeline (its own process) against real NATS and QuestDB,
+ * started here on their own ports, next to the ceiling measured in the same run.
+ *
+ * Workload: 10,000 clients, 30 event names, 50,000 users. Phases:
+ *   history   1,000,000 events over 30 days (JSON batches): the replay throughput, with 30
+ *             midnights evaluated on the way; then SIGKILL + restart: recovery time
+ *   single    one-event JSON messages within the current day, vs the ack-all ceiling
+ *   arrow     Arrow IPC batches of 1,000 events; json: JSON array batches of 1,000
+ *   latency   one-event messages at half the sustained rate: publish → visible in QuestDB
+ *   raw on    the single-event phase again with raw-event storage switched on
+ *   memory    RSS per active (client, event name) key, operators alone, no user state
+ * Prints a table and, with --json FILE, writes [{ name, value, unit, ceiling }].
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import { connect, headers, type NatsConnection } from 'nats';
+import { ensureStreams } from '../../pipeline/adapters/nats/streams.js';
+import { QuestSql } from '../../pipeline/adapters/questdb/sql.js';
+import { loadConfig } from '../../pipeline/config/load.js';
+import { CONTENT_TYPE_ARROW } from '../../pipeline/contract/arrow.js';
+import { startNats, stopNats } from '../../deploy/services/nats.js';
+import { startQuestDb, stopQuestDb } from '../../deploy/services/questdb.js';
+import { arrowBatch, usageStream, type UsageEvent } from '../fixtures/usage-stream.js';
+import { ceiling } from './ceiling.js';
+import { measureKeyMemory } from './memory.js';
+
+const opts = new Command()
+  .option('--json <file>', 'write the results as JSON')
+  .option('--history <n>', 'history events', (v) => Number(v), 1_000_000)
+  .option('--live <n>', 'events per live phase', (v) => Number(v), 300_000)
+  .parse()
+  .opts<{ json?: string; history: number; live: number }>();
+
+const PORTS = {
+  nats: 34222,
+  natsMonitor: 38222,
+  http: 39000,
+  pg: 38812,
+  ilp: 39009,
+  health: 39003,
+};
+const dir = join(tmpdir(), 'pulso-bench-services');
+const env: Record<string, string> = {
+  NATS_URL: `nats://127.0.0.1:${PORTS.nats}`,
+  PULSO_QUESTDB__HTTP_PORT: String(PORTS.http),
+  PULSO_QUESTDB__PG_PORT: String(PORTS.pg),
+  PULSO_SERVICES__QUESTDB: 'external',
+  PULSO_METRICS__PORT: '0',
+  PULSO_LOG__STATS_INTERVAL_SECONDS: '0',
+  PULSO_CHECKPOINT__DIR: join(dir, 'checkpoints'),
+  PULSO_INGEST__STORE_RAW_EVENTS: 'false',
+  PULSO_INGEST__BATCH_SIZE: '5000',
+};
+const config = loadConfig({ env });
+const STREAM = config.nats.trackingStream.name;
+
+interface Result {
+  name: string;
+  value: number;
+  unit: string;
+  ceiling: number | null;
+  budget?: string;
+}
+const results: Result[] = [];
+const record = (r: Result) => {
+  results.push(r);
+  const ratio = r.ceiling
+    ? ` (${((100 * r.value) / r.ceiling).toFixed(0)}% of ceiling ${fmt(r.ceiling)})`
+    : '';
+  console.log(`  ${r.name.padEnd(44)} ${fmt(r.value).padStart(12)} ${r.unit}${ratio}`);
+};
+const fmt = (v: number) => (v >= 100 ? Math.round(v).toLocaleString('en') : v.toFixed(3));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+class Pipeline {
+  child: ChildProcess;
+  logs = '';
+  constructor(extra: Record<string, string> = {}) {
+    this.child = spawn(
+      process.execPath,
+      [join(process.cwd(), 'dist/pipeline/cli/main.js'), 'run'],
+      {
+        env: { ...process.env, ...env, ...extra },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    const keep = (d: Buffer) => (this.logs = (this.logs + d.toString()).slice(-20_000));
+    this.child.stdout!.on('data', keep);
+    this.child.stderr!.on('data', keep);
+  }
+  async running(): Promise<void> {
+    while (!this.logs.includes('pipeline running')) {
+      if (this.child.exitCode !== null) throw new Error(`pipeline exited:\n${this.logs}`);
+      await sleep(20);
+    }
+  }
+  rss(): number {
+    try {
+      const status = readFileSync(`/proc/${this.child.pid}/status`, 'utf8');
+      return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) * 1024;
+    } catch {
+      return 0;
+    }
+  }
+  stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    if (this.child.exitCode !== null) return Promise.resolve();
+    return new Promise((r) => {
+      this.child.once('exit', () => r());
+      this.child.kill(signal);
+    });
+  }
+}
+
+async function lastSeq(nc: NatsConnection): Promise<number> {
+  return (await (await nc.jetstreamManager()).streams.info(STREAM)).state.last_seq;
+}
+
+async function caughtUp(
+  nc: NatsConnection,
+  sql: QuestSql,
+  onWritten?: (seq: number) => void,
+): Promise<void> {
+  const last = await lastSeq(nc);
+  for (;;) {
+    const [row] = await sql.query<{ max: number }>(
+      'SELECT max(written_seq) max FROM ingest_progress',
+    );
+    const seq = Number(row?.max ?? 0);
+    onWritten?.(seq);
+    if (seq >= last) return;
+    await sleep(20);
+  }
+}
+
+/** Publishes without waiting for each JetStream ack, then waits for the stream to hold them all. */
+async function publish(
+  nc: NatsConnection,
+  msgs: { subject: string; data: Uint8Array; ct?: string }[],
+): Promise<void> {
+  const target = (await lastSeq(nc)) + msgs.length;
+  const js = nc.jetstream();
+  for (let i = 0; i < msgs.length; i += 2000) {
+    await Promise.all(
+      msgs.slice(i, i + 2000).map((m) => {
+        let h;
+        if (m.ct) {
+          h = headers();
+          h.set('Content-Type', m.ct);
+        }
+        return js.publish(m.subject, m.data, h ? { headers: h } : {});
+      }),
+    );
+  }
+  while ((await lastSeq(nc)) < target) await sleep(10);
+}
+
+const enc = new TextEncoder();
+const WORKLOAD = { clients: 10_000, users: 50_000, names: 30 };
+
+function liveEvents(n: number, seed: number): UsageEvent[] {
+  const now = Date.now();
+  return usageStream({
+    ...WORKLOAD,
+    days: 0,
+    events: n,
+    start: now - 60_000,
+    seed,
+    jitterMs: 60_000,
+  }).events;
+}
+
+async function main(): Promise<void> {
+  console.log(`Pulso benchmark — ${new Date().toISOString()}, Node ${process.version}`);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  await startNats({
+    url: env.NATS_URL!,
+    monitorPort: PORTS.natsMonitor,
+    dataDir: dir,
+    install: true,
+  });
+  await startQuestDb({
+    host: '127.0.0.1',
+    httpPort: PORTS.http,
+    pgPort: PORTS.pg,
+    ilpPort: PORTS.ilp,
+    healthPort: PORTS.health,
+    heapMb: 2048,
+    version: config.services.questdbVersion,
+    dataDir: dir,
+    install: true,
+  });
+  const nc = await connect({ servers: env.NATS_URL! });
+  const sql = new QuestSql(config.questdb);
+  await ensureStreams(await nc.jetstreamManager(), config.nats);
+  let pipeline: Pipeline | undefined;
+  try {
+    // ---- history: 1M events over the 30 days before today, in JSON batches of 1,000 --------
+    const todayStart = Date.UTC(
+      new Date().getUTCFullYear(),
+      new Date().getUTCMonth(),
+      new Date().getUTCDate(),
+    );
+    const { events: history } = usageStream({
+      ...WORKLOAD,
+      days: 30,
+      events: opts.history,
+      start: todayStart - 30 * 86_400_000,
+      seed: 1,
+    });
+    const batches = (evs: UsageEvent[], size: number, subject: string) =>
+      Array.from({ length: Math.ceil(evs.length / size) }, (_, i) => ({
+        subject,
+        data: enc.encode(JSON.stringify(evs.slice(i * size, (i + 1) * size))),
+      }));
+    await publish(nc, batches(history, 1000, 'tracking.events.history'));
+    const h0 = performance.now();
+    pipeline = new Pipeline();
+    await pipeline.running();
+    const baseRss = pipeline.rss();
+    await caughtUp(nc, sql);
+    const historySeconds = (performance.now() - h0) / 1000;
+    console.log('\nhistory (30 days, 30 midnights evaluated)');
+    record({
+      name: 'history replay, JSON batches, 30 midnights',
+      value: opts.history / historySeconds,
+      unit: 'events/s',
+      ceiling: null,
+    });
+    const [figRows] = await sql.query<{ n: number }>('SELECT count() n FROM rolling_figures');
+    record({
+      name: 'rolling figure rows written',
+      value: Number(figRows!.n),
+      unit: 'rows',
+      ceiling: null,
+    });
+
+    // ---- recovery: SIGKILL, a tail of 20,000 more events, restart ------------------------------
+    await pipeline.stop('SIGKILL');
+    await publish(
+      nc,
+      batches(
+        liveEvents(20_000, 2).map((e) => ({ ...e, timestamp: todayStart - 1000 })),
+        1000,
+        'tracking.events.tail',
+      ),
+    );
+    const r0 = performance.now();
+    pipeline = new Pipeline();
+    await caughtUp(nc, sql);
+    const recovery = (performance.now() - r0) / 1000;
+    console.log('\nrecovery');
+    record({
+      name: `recovery after SIGKILL, ${opts.history.toLocaleString('en')} events of history`,
+      value: recovery,
+      unit: 's',
+      ceiling: historySeconds,
+      budget: '≤ 10 s',
+    });
+    // One warm-up event at "now" passes today's midnight, so the live phases evaluate none.
+    await publish(nc, [
+      { subject: 'tracking.events', data: enc.encode(JSON.stringify(liveEvents(1, 3)[0])) },
+    ]);
+    await caughtUp(nc, sql);
+    await pipeline.stop();
+
+    // ---- single-event messages vs the ceiling --------------------------------------------------
+    const live = async (
+      name: string,
+      msgs: { subject: string; data: Uint8Array; ct?: string }[],
+      events: number,
+      extra: Record<string, string> = {},
+    ) => {
+      await publish(nc, msgs);
+      const t0 = performance.now();
+      const p = new Pipeline(extra);
+      await caughtUp(nc, sql);
+      const rate = events / ((performance.now() - t0) / 1000);
+      pipeline = p;
+      await p.stop();
+      return rate;
+    };
+    console.log('\nlive (events within the current day)');
+    const singles = liveEvents(opts.live, 4).map((e) => ({
+      subject: 'tracking.events.single',
+      data: enc.encode(JSON.stringify(e)),
+    }));
+    const singleFrom = (await lastSeq(nc)) + 1;
+    const singleRate = await live('single', singles, singles.length);
+    const singleCeiling = await ceiling(
+      nc,
+      STREAM,
+      'tracking.events.single',
+      singleFrom,
+      singles.length,
+      'json',
+    );
+    record({
+      name: 'one-event JSON messages, end to end',
+      value: singleRate,
+      unit: 'events/s',
+      ceiling: singleCeiling,
+      budget: '≥ 70% of ceiling',
+    });
+
+    const arrowEvents = liveEvents(opts.live * 3, 5);
+    const arrowMsgs = Array.from({ length: arrowEvents.length / 1000 }, (_, i) => ({
+      subject: 'tracking.events.arrow',
+      data: arrowBatch(arrowEvents.slice(i * 1000, (i + 1) * 1000)),
+      ct: CONTENT_TYPE_ARROW,
+    }));
+    const arrowFrom = (await lastSeq(nc)) + 1;
+    const arrowRate = await live('arrow', arrowMsgs, arrowEvents.length);
+    const arrowCeiling = await ceiling(
+      nc,
+      STREAM,
+      'tracking.events.arrow',
+      arrowFrom,
+      arrowEvents.length,
+      'arrow',
+    );
+    record({
+      name: 'Arrow IPC batches of 1,000, end to end',
+      value: arrowRate,
+      unit: 'events/s',
+      ceiling: arrowCeiling,
+      budget: '≥ 500,000',
+    });
+
+    const jsonEvents = liveEvents(opts.live * 3, 6);
+    const jsonMsgs = batches(jsonEvents, 1000, 'tracking.events.json');
+    const jsonFrom = (await lastSeq(nc)) + 1;
+    const jsonRate = await live('json', jsonMsgs, jsonEvents.length);
+    const jsonCeiling = await ceiling(
+      nc,
+      STREAM,
+      'tracking.events.json',
+      jsonFrom,
+      jsonEvents.length,
+      'json',
+    );
+    record({
+      name: 'JSON array batches of 1,000, end to end',
+      value: jsonRate,
+      unit: 'events/s',
+      ceiling: jsonCeiling,
+      budget: '≥ 250,000',
+    });
+
+    // ---- latency at half the sustained one-event rate -------------------------------------------
+    pipeline = new Pipeline();
+    await pipeline.running();
+    await caughtUp(nc, sql);
+    const rate = singleRate / 2;
+    const sent = new Map<number, number>();
+    const latencies: number[] = [];
+    let visible = 0;
+    let publishing = true;
+    const poller = (async () => {
+      while (publishing || visible < Math.max(...sent.keys(), 0)) {
+        const [row] = await sql.query<{ max: number }>(
+          'SELECT max(written_seq) max FROM ingest_progress',
+        );
+        const seq = Number(row?.max ?? 0);
+        const now = performance.now();
+        for (let s = visible + 1; s <= seq; s++) {
+          const t = sent.get(s);
+          if (t !== undefined) latencies.push(now - t);
+        }
+        visible = Math.max(visible, seq);
+        await sleep(10);
+      }
+    })();
+    const js = nc.jetstream();
+    const lat = liveEvents(Math.floor(rate * 10), 7);
+    const start = performance.now();
+    const pending: Promise<void>[] = [];
+    for (let i = 0; i < lat.length; i++) {
+      const due = start + (i / rate) * 1000;
+      if (performance.now() < due) await sleep(due - performance.now());
+      const t = performance.now();
+      pending.push(
+        js
+          .publish('tracking.events.latency', enc.encode(JSON.stringify(lat[i])))
+          .then((ack) => void sent.set(ack.seq, t)),
+      );
+    }
+    await Promise.all(pending);
+    publishing = false;
+    await poller;
+    latencies.sort((a, b) => a - b);
+    const pct = (p: number) =>
+      latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))]! / 1000;
+    console.log(
+      `\nlatency at ${Math.round(rate).toLocaleString('en')} events/s (half the one-event rate), publish → visible in QuestDB`,
+    );
+    record({ name: 'latency p50', value: pct(50), unit: 's', ceiling: null });
+    record({ name: 'latency p99', value: pct(99), unit: 's', ceiling: null, budget: '≤ 2 s' });
+    await pipeline.stop();
+
+    // ---- with raw-event storage on ----------------------------------------------------------------
+    console.log('\nwith raw events stored');
+    const rawSingles = liveEvents(opts.live / 3, 8).map((e) => ({
+      subject: 'tracking.events.single',
+      data: enc.encode(JSON.stringify(e)),
+    }));
+    const rawRate = await live('raw', rawSingles, rawSingles.length, {
+      PULSO_INGEST__STORE_RAW_EVENTS: 'true',
+    });
+    record({
+      name: 'one-event JSON messages, raw events stored',
+      value: rawRate,
+      unit: 'events/s',
+      ceiling: singleCeiling,
+    });
+    const rawArrowEvents = liveEvents(opts.live, 9);
+    const rawArrow = Array.from({ length: rawArrowEvents.length / 1000 }, (_, i) => ({
+      subject: 'tracking.events.arrow',
+      data: arrowBatch(rawArrowEvents.slice(i * 1000, (i + 1) * 1000)),
+      ct: CONTENT_TYPE_ARROW,
+    }));
+    const rawArrowRate = await live('raw arrow', rawArrow, rawArrowEvents.length, {
+      PULSO_INGEST__STORE_RAW_EVENTS: 'true',
+    });
+    record({
+      name: 'Arrow batches, raw events stored',
+      value: rawArrowRate,
+      unit: 'events/s',
+      ceiling: arrowCeiling,
+    });
+    void baseRss;
+  } finally {
+    await pipeline?.stop('SIGKILL');
+    await nc.close();
+    await sql.close();
+    await stopQuestDb(dir);
+    await stopNats(dir);
+  }
+
+  console.log('\nmemory (operators alone, default windows, no per-user state)');
+  const mem = measureKeyMemory(WORKLOAD.clients, WORKLOAD.names, 30, 4);
+  record({
+    name: `RSS per active (client, event name) key, ${mem.keys.toLocaleString('en')} keys`,
+    value: mem.bytesPerKey,
+    unit: 'bytes',
+    ceiling: null,
+    budget: '≤ 300',
+  });
+
+  if (opts.json)
+    writeFileSync(
+      opts.json,
+      `${JSON.stringify(
+        results.map(({ name, value, unit, ceiling }) => ({ name, value, unit, ceiling })),
+        null,
+        2,
+      )}\n`,
+    );
+}
+
+main().catch(async (e: unknown) => {
+  console.error(e);
+  await stopQuestDb(dir).catch(() => undefined);
+  await stopNats(dir).catch(() => undefined);
+  process.exit(1);
+});
