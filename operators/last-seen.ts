@@ -9,7 +9,7 @@
 import { map, type OperatorFunction } from 'rxjs';
 import type { TrackingEvent } from '../pipeline/contract/types.js';
 import type { Calendar } from './calendar.js';
-import { Interner } from './keys.js';
+import { Interner, ownerOf, pairKey, subjectOf } from './keys.js';
 import { isBoundary, type WindowedBatch } from './types.js';
 
 export type LastSeenScope = 'client' | 'kind' | 'event';
@@ -24,7 +24,9 @@ export interface LastSeenRow {
 }
 
 export interface LastSeenSnapshot {
-  keys: string[];
+  clients: string[];
+  subjects: string[];
+  keys: Float64Array;
   at: Float64Array;
   early: Float64Array;
   later: Float64Array;
@@ -34,7 +36,14 @@ export interface LastSeenSnapshot {
 const SEP = '\u0000';
 
 export class LastSeen {
-  private readonly keys = new Interner();
+  private clients = new Interner();
+  /** "scope\0subject" strings; client-wide is subject 0. */
+  private subjects = new Interner();
+  private readonly eventSubjects = new Map<string, number>();
+  private readonly kindSubjects = new Map<string, number>();
+  /** (client, subject) key → index into the time arrays, and back. */
+  private readonly index = new Map<number, number>();
+  private keyOf: number[] = [];
   private at = new Float64Array(1024);
   /** Unreported latest time before the upcoming boundary (0: nothing new). */
   private early = new Float64Array(1024);
@@ -48,8 +57,14 @@ export class LastSeen {
     private readonly calendar: Calendar,
     snapshot?: LastSeenSnapshot,
   ) {
+    this.subjects.id(`client${SEP}*`);
     if (snapshot) {
-      for (const k of snapshot.keys) this.keys.id(k);
+      this.clients = Interner.restore(snapshot.clients);
+      this.subjects = Interner.restore(snapshot.subjects);
+      snapshot.keys.forEach((k, i) => {
+        this.index.set(k, i);
+        this.keyOf.push(k);
+      });
       this.ensure(snapshot.keys.length);
       this.at.set(snapshot.at);
       this.early.set(snapshot.early);
@@ -70,7 +85,9 @@ export class LastSeen {
 
   /** Last event time for a client (scope client), kind or event name; undefined if never seen. */
   get(clientId: string, scope: LastSeenScope, subject = '*'): number | undefined {
-    const i = this.keys.find(`${clientId}${SEP}${scope}${SEP}${subject}`);
+    const c = this.clients.find(clientId);
+    const s = this.subjects.find(`${scope}${SEP}${subject}`);
+    const i = c === undefined || s === undefined ? undefined : this.index.get(pairKey(c, s));
     return i === undefined ? undefined : this.at[i];
   }
 
@@ -79,14 +96,26 @@ export class LastSeen {
       this.upcomingDay = this.calendar.dayOf(e.ts) + 1;
       this.upcomingAt = this.calendar.dayStart(this.upcomingDay);
     }
-    this.touch(`${e.clientId}${SEP}client${SEP}*`, e.ts);
-    this.touch(`${e.clientId}${SEP}kind${SEP}${e.kind}`, e.ts);
-    this.touch(`${e.clientId}${SEP}event${SEP}${e.name}`, e.ts);
+    const c = this.clients.id(e.clientId);
+    this.touch(pairKey(c, 0), e.ts);
+    this.touch(pairKey(c, this.subjectOf(this.kindSubjects, 'kind', e.kind)), e.ts);
+    this.touch(pairKey(c, this.subjectOf(this.eventSubjects, 'event', e.name)), e.ts);
   }
 
-  private touch(key: string, ts: number): void {
-    const i = this.keys.id(key);
-    this.ensure(i + 1);
+  private subjectOf(cache: Map<string, number>, scope: LastSeenScope, name: string): number {
+    let s = cache.get(name);
+    if (s === undefined) cache.set(name, (s = this.subjects.id(`${scope}${SEP}${name}`)));
+    return s;
+  }
+
+  private touch(key: number, ts: number): void {
+    let i = this.index.get(key);
+    if (i === undefined) {
+      i = this.keyOf.length;
+      this.index.set(key, i);
+      this.keyOf.push(key);
+      this.ensure(i + 1);
+    }
     if (ts > this.at[i]!) this.at[i] = ts;
     if (ts < this.upcomingAt) {
       if (ts > this.early[i]!) this.early[i] = ts;
@@ -96,15 +125,21 @@ export class LastSeen {
   private report(day: number, at: number, rows: LastSeenRow[]): void {
     this.upcomingDay = day + 1;
     this.upcomingAt = this.calendar.dayStart(day + 1);
-    for (let i = 0; i < this.keys.size; i++) {
+    for (let i = 0; i < this.keyOf.length; i++) {
       const early = this.early[i]!;
       if (early !== 0) {
-        const [clientId, scope, subject] = this.keys.name(i).split(SEP) as [
-          string,
+        const key = this.keyOf[i]!;
+        const [scope, subject] = this.subjects.name(subjectOf(key)).split(SEP) as [
           LastSeenScope,
           string,
         ];
-        rows.push({ ts: at, clientId, scope, subject, lastSeenAt: early });
+        rows.push({
+          ts: at,
+          clientId: this.clients.name(ownerOf(key)),
+          scope,
+          subject,
+          lastSeenAt: early,
+        });
       }
       // The allowed lateness is under a day, so what was "later" now falls before the next boundary.
       this.early[i] = this.later[i]!;
@@ -127,9 +162,11 @@ export class LastSeen {
   }
 
   snapshot(): LastSeenSnapshot {
-    const n = this.keys.size;
+    const n = this.keyOf.length;
     return {
-      keys: [...this.keys.names],
+      clients: [...this.clients.names],
+      subjects: [...this.subjects.names],
+      keys: Float64Array.from(this.keyOf),
       at: this.at.slice(0, n),
       early: this.early.slice(0, n),
       later: this.later.slice(0, n),

@@ -14,6 +14,7 @@
  */
 import type { JetStreamClient, JsMsg } from 'nats';
 import {
+  concat,
   concatMap,
   defer,
   filter,
@@ -66,6 +67,9 @@ export interface WriteResult {
   rows: number;
   deadLetters: number;
   checkpointed: boolean;
+  encodeMs: number;
+  writeMs: number;
+  checkpointMs: number;
 }
 
 export interface Ingest {
@@ -85,37 +89,59 @@ export function createIngest(o: IngestOptions): Ingest {
   let lastCheckpoint = Date.now();
   let checkpointedSeq = o.afterSeq;
 
+  // One write at a time runs while the next batches are processed into the outbox, so
+  // QuestDB ingests on one core while the operators work on the other. Starting a write
+  // first waits for the one before: writes (and checkpoints) stay in stream order, and at
+  // most one outbox is held besides the one filling.
+  let writing: Promise<WriteResult | undefined> = Promise.resolve(undefined);
+
+  /** Starts a write of what the outbox holds; resolves with the result of the previous one. */
   const write = async (final: boolean): Promise<WriteResult | undefined> => {
+    const previous = await writing;
+    writing = Promise.resolve(undefined); // its result is reported once, here
     const now = Date.now();
     // An idle pipeline still checkpoints what it processed, so a restart starts from there.
     const checkpointDue =
       processed > checkpointedSeq && (final || now - lastCheckpoint >= o.checkpointMs);
-    if (outbox.empty && !checkpointDue) return undefined;
+    if (outbox.empty && !checkpointDue) return previous;
     if (outbox.empty) outbox.lastSeq = processed;
+    const t0 = performance.now();
     const w = outbox.take();
-    // Serialized before any await, so it shows exactly what this write carries.
+    // Serialized now, so it shows exactly what this write carries.
     const checkpoint = checkpointDue
       ? o.checkpoints.encode(processed, o.usage.snapshot())
       : undefined;
+    if (checkpoint) lastCheckpoint = now;
     const seq = processed;
-    await Promise.all([
-      retrying('publish dead letters', () => publishDeadLetters(o.js, w.deadLetters), o.log),
-      o.sink.write(w.sink),
-    ]);
-    o.metrics.figureRows.inc(w.sink.figureRows);
-    if (checkpoint) {
-      await o.checkpoints.save(checkpoint);
-      lastCheckpoint = now;
-      checkpointedSeq = seq;
-      o.metrics.checkpointSeq.set(seq);
+    const t1 = performance.now();
+    writing = (async () => {
+      await Promise.all([
+        retrying('publish dead letters', () => publishDeadLetters(o.js, w.deadLetters), o.log),
+        o.sink.write(w.sink),
+      ]);
+      o.metrics.figureRows.inc(w.sink.figureRows);
+      const t2 = performance.now();
+      if (checkpoint) {
+        await o.checkpoints.save(checkpoint);
+        checkpointedSeq = seq;
+        o.metrics.checkpointSeq.set(seq);
+      }
+      o.metrics.writtenSeq.set(seq);
+      return {
+        lastSeq: seq,
+        rows: w.sink.figureRows,
+        deadLetters: w.deadLetters.length,
+        checkpointed: !!checkpoint,
+        encodeMs: Math.round(t1 - t0),
+        writeMs: Math.round(t2 - t1),
+        checkpointMs: Math.round(performance.now() - t2),
+      };
+    })();
+    if (final) {
+      const last = await writing;
+      return last ?? previous;
     }
-    o.metrics.writtenSeq.set(seq);
-    return {
-      lastSeq: seq,
-      rows: w.sink.figureRows,
-      deadLetters: w.deadLetters.length,
-      checkpointed: !!checkpoint,
-    };
+    return previous;
   };
 
   const due = () =>
@@ -158,7 +184,7 @@ export function createIngest(o: IngestOptions): Ingest {
     concatMap((item) => from(item === 'tick' ? write(false) : process(item))),
     // Once the source ends, a last write and checkpoint: a clean stop restarts instantly.
     (src) =>
-      merge(
+      concat(
         src,
         defer(() => from(write(true))),
       ),

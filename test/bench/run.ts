@@ -76,10 +76,13 @@ const record = (r: Result) => {
 const fmt = (v: number) => (v >= 100 ? Math.round(v).toLocaleString('en') : v.toFixed(3));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+let current: Pipeline | undefined;
+
 class Pipeline {
   child: ChildProcess;
   logs = '';
   constructor(extra: Record<string, string> = {}) {
+    current = this;
     this.child = spawn(
       process.execPath,
       [join(process.cwd(), 'dist/pipeline/cli/main.js'), 'run'],
@@ -175,6 +178,9 @@ function liveEvents(n: number, seed: number): UsageEvent[] {
 
 async function main(): Promise<void> {
   console.log(`Pulso benchmark — ${new Date().toISOString()}, Node ${process.version}`);
+  // Services left behind by an interrupted run are found in the fixed folder and stopped.
+  await stopQuestDb(dir).catch(() => undefined);
+  await stopNats(dir).catch(() => undefined);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   await startNats({
