@@ -170,7 +170,7 @@ program
 
 program
   .command('streams')
-  .description('create or verify the JetStream streams and consumer')
+  .description('create or verify the JetStream streams')
   .option('--apply', 'update them when they differ from the configuration')
   .action(async (opts: { apply?: boolean }) => {
     const { config } = setup();
