@@ -155,7 +155,7 @@ export class DayRings {
   }
 
   private grow(): void {
-    const cap = this.capacity * 2;
+    const cap = Math.ceil(this.capacity * 1.5);
     const lastDay = new Int32Array(cap);
     lastDay.set(this.lastDay);
     const counts = new Uint16Array(cap * this.ringDays);

@@ -9,7 +9,8 @@
 import { map, type OperatorFunction } from 'rxjs';
 import type { TrackingEvent } from '../pipeline/contract/types.js';
 import type { Calendar } from './calendar.js';
-import { Interner, ownerOf, pairKey, subjectOf } from './keys.js';
+import { KeyTable, type KeyTableSnapshot } from './key-table.js';
+import { Interner } from './keys.js';
 import { isBoundary, type WindowedBatch } from './types.js';
 
 export type LastSeenScope = 'client' | 'kind' | 'event';
@@ -26,7 +27,9 @@ export interface LastSeenRow {
 export interface LastSeenSnapshot {
   clients: string[];
   subjects: string[];
-  keys: Float64Array;
+  index: KeyTableSnapshot;
+  owners: Int32Array;
+  subjectIds: Int32Array;
   at: Float64Array;
   early: Float64Array;
   later: Float64Array;
@@ -41,9 +44,11 @@ export class LastSeen {
   private subjects = new Interner();
   private readonly eventSubjects = new Map<string, number>();
   private readonly kindSubjects = new Map<string, number>();
-  /** (client, subject) key → index into the time arrays, and back. */
-  private readonly index = new Map<number, number>();
-  private keyOf: number[] = [];
+  /** (client, subject) → index into the arrays below, and back. */
+  private index = new KeyTable();
+  private owners = new Int32Array(1024);
+  private subjectIds = new Int32Array(1024);
+  private n = 0;
   private at = new Float64Array(1024);
   /** Unreported latest time before the upcoming boundary (0: nothing new). */
   private early = new Float64Array(1024);
@@ -61,11 +66,11 @@ export class LastSeen {
     if (snapshot) {
       this.clients = Interner.restore(snapshot.clients);
       this.subjects = Interner.restore(snapshot.subjects);
-      snapshot.keys.forEach((k, i) => {
-        this.index.set(k, i);
-        this.keyOf.push(k);
-      });
-      this.ensure(snapshot.keys.length);
+      this.index = KeyTable.restore(snapshot.index);
+      this.n = snapshot.owners.length;
+      this.ensure(this.n);
+      this.owners.set(snapshot.owners);
+      this.subjectIds.set(snapshot.subjectIds);
       this.at.set(snapshot.at);
       this.early.set(snapshot.early);
       this.later.set(snapshot.later);
@@ -87,8 +92,8 @@ export class LastSeen {
   get(clientId: string, scope: LastSeenScope, subject = '*'): number | undefined {
     const c = this.clients.find(clientId);
     const s = this.subjects.find(`${scope}${SEP}${subject}`);
-    const i = c === undefined || s === undefined ? undefined : this.index.get(pairKey(c, s));
-    return i === undefined ? undefined : this.at[i];
+    const i = c === undefined || s === undefined ? -1 : this.index.get(c, s);
+    return i < 0 ? undefined : this.at[i];
   }
 
   private see(e: TrackingEvent): void {
@@ -97,9 +102,9 @@ export class LastSeen {
       this.upcomingAt = this.calendar.dayStart(this.upcomingDay);
     }
     const c = this.clients.id(e.clientId);
-    this.touch(pairKey(c, 0), e.ts);
-    this.touch(pairKey(c, this.subjectOf(this.kindSubjects, 'kind', e.kind)), e.ts);
-    this.touch(pairKey(c, this.subjectOf(this.eventSubjects, 'event', e.name)), e.ts);
+    this.touch(c, 0, e.ts);
+    this.touch(c, this.subjectOf(this.kindSubjects, 'kind', e.kind), e.ts);
+    this.touch(c, this.subjectOf(this.eventSubjects, 'event', e.name), e.ts);
   }
 
   private subjectOf(cache: Map<string, number>, scope: LastSeenScope, name: string): number {
@@ -108,13 +113,14 @@ export class LastSeen {
     return s;
   }
 
-  private touch(key: number, ts: number): void {
-    let i = this.index.get(key);
-    if (i === undefined) {
-      i = this.keyOf.length;
-      this.index.set(key, i);
-      this.keyOf.push(key);
-      this.ensure(i + 1);
+  private touch(client: number, subject: number, ts: number): void {
+    let i = this.index.get(client, subject);
+    if (i < 0) {
+      i = this.n++;
+      this.ensure(this.n);
+      this.index.set(client, subject, i);
+      this.owners[i] = client;
+      this.subjectIds[i] = subject;
     }
     if (ts > this.at[i]!) this.at[i] = ts;
     if (ts < this.upcomingAt) {
@@ -125,17 +131,16 @@ export class LastSeen {
   private report(day: number, at: number, rows: LastSeenRow[]): void {
     this.upcomingDay = day + 1;
     this.upcomingAt = this.calendar.dayStart(day + 1);
-    for (let i = 0; i < this.keyOf.length; i++) {
+    for (let i = 0; i < this.n; i++) {
       const early = this.early[i]!;
       if (early !== 0) {
-        const key = this.keyOf[i]!;
-        const [scope, subject] = this.subjects.name(subjectOf(key)).split(SEP) as [
+        const [scope, subject] = this.subjects.name(this.subjectIds[i]!).split(SEP) as [
           LastSeenScope,
           string,
         ];
         rows.push({
           ts: at,
-          clientId: this.clients.name(ownerOf(key)),
+          clientId: this.clients.name(this.owners[i]!),
           scope,
           subject,
           lastSeenAt: early,
@@ -149,24 +154,32 @@ export class LastSeen {
 
   private ensure(n: number): void {
     if (n <= this.at.length) return;
-    const cap = Math.max(n, this.at.length * 2);
+    const cap = Math.max(n, Math.ceil(this.at.length * 1.5));
     const at = new Float64Array(cap);
     at.set(this.at);
     const early = new Float64Array(cap);
     early.set(this.early);
     const later = new Float64Array(cap);
     later.set(this.later);
+    const owners = new Int32Array(cap);
+    owners.set(this.owners);
+    const subjectIds = new Int32Array(cap);
+    subjectIds.set(this.subjectIds);
     this.at = at;
     this.early = early;
     this.later = later;
+    this.owners = owners;
+    this.subjectIds = subjectIds;
   }
 
   snapshot(): LastSeenSnapshot {
-    const n = this.keyOf.length;
+    const n = this.n;
     return {
       clients: [...this.clients.names],
       subjects: [...this.subjects.names],
-      keys: Float64Array.from(this.keyOf),
+      index: this.index.snapshot(),
+      owners: this.owners.slice(0, n),
+      subjectIds: this.subjectIds.slice(0, n),
       at: this.at.slice(0, n),
       early: this.early.slice(0, n),
       later: this.later.slice(0, n),

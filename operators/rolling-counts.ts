@@ -15,7 +15,8 @@ import { map, type OperatorFunction } from 'rxjs';
 import type { EventKind, TrackingEvent } from '../pipeline/contract/types.js';
 import { previousDays, windowDays } from './calendar.js';
 import { DayRings, type DayRingsSnapshot } from './day-rings.js';
-import { Interner, ownerOf, pairKey, subjectOf } from './keys.js';
+import { KeyTable, type KeyTableSnapshot } from './key-table.js';
+import { Interner } from './keys.js';
 import { periodChange } from './period-change.js';
 import { isBoundary, ringDaysFor, type WindowedBatch, type WindowSpec } from './types.js';
 
@@ -46,8 +47,7 @@ const KINDS: EventKind[] = ['login', 'screen', 'action', 'metric'];
 export interface RollingCountsSnapshot {
   clients: string[];
   subjects: Subject[];
-  keys: Float64Array;
-  slots: Int32Array;
+  keys: KeyTableSnapshot;
   rings: DayRingsSnapshot;
 }
 
@@ -58,7 +58,8 @@ export class RollingCounts {
   private readonly kindSubject = new Map<string, number>();
   /** Event name → subject; an event name keeps the kind it was first seen with. */
   private readonly eventIds = new Map<string, number>();
-  private keys = new Map<number, number>();
+  /** (client, subject) → ring slot. */
+  private keys = new KeyTable();
   private rings: DayRings;
   private readonly longest: number;
 
@@ -80,8 +81,7 @@ export class RollingCounts {
       this.kindSubject.set(k, this.subjectId({ figure: 'kind', kind: k, name: k }));
     if (snapshot) {
       this.clients = Interner.restore(snapshot.clients);
-      for (let i = 0; i < snapshot.keys.length; i++)
-        this.keys.set(snapshot.keys[i]!, snapshot.slots[i]!);
+      this.keys = KeyTable.restore(snapshot.keys);
     }
   }
 
@@ -101,9 +101,9 @@ export class RollingCounts {
       for (const e of step.events) {
         const client = this.clients.id(e.clientId);
         const d = day.dayOf(e.ts);
-        this.count(pairKey(client, 0), d, e);
-        this.count(pairKey(client, this.kindSubject.get(e.kind)!), d, e);
-        this.count(pairKey(client, this.eventSubject(e)), d, e);
+        this.count(client, 0, d, e);
+        this.count(client, this.kindSubject.get(e.kind)!, d, e);
+        this.count(client, this.eventSubject(e), d, e);
       }
     }
     return rows;
@@ -114,15 +114,15 @@ export class RollingCounts {
     const client = this.clients.find(clientId);
     const subject = this.subjectIds.get(`${figure}\u0000${name}`);
     if (client === undefined || subject === undefined) return 0;
-    const slot = this.keys.get(pairKey(client, subject));
-    return slot === undefined ? 0 : this.rings.count(slot, from, to);
+    const slot = this.keys.get(client, subject);
+    return slot < 0 ? 0 : this.rings.count(slot, from, to);
   }
 
-  private count(key: number, day: number, e: TrackingEvent): void {
-    let slot = this.keys.get(key);
-    if (slot === undefined) {
+  private count(client: number, subject: number, day: number, e: TrackingEvent): void {
+    let slot = this.keys.get(client, subject);
+    if (slot < 0) {
       slot = this.rings.allocate();
-      this.keys.set(key, slot);
+      this.keys.set(client, subject, slot);
     }
     this.rings.add(slot, day, e.value);
   }
@@ -150,11 +150,12 @@ export class RollingCounts {
   private evaluate(evalDay: number, at: number, rows: RollingRow[]): void {
     // One day later than "everything is zero", so the row saying so is written first.
     const idleBefore = evalDay - 2 * this.longest - 1;
-    for (const [key, slot] of this.keys) {
+    const idle: [number, number][] = [];
+    this.keys.forEach((client, subjectId, slot) => {
       if (this.rings.last(slot) < idleBefore) {
         this.rings.release(slot);
-        this.keys.delete(key);
-        continue;
+        idle.push([client, subjectId]);
+        return;
       }
       let subject: Subject | undefined;
       for (const n of this.spec.days) {
@@ -168,10 +169,10 @@ export class RollingCounts {
           previous === this.rings.count(slot, p.from - 1, p.to - 1)
         )
           continue;
-        subject ??= this.subjects[subjectOf(key)]!;
+        subject ??= this.subjects[subjectId]!;
         rows.push({
           ts: at,
-          clientId: this.clients.name(ownerOf(key)),
+          clientId: this.clients.name(client),
           figure: subject.figure,
           kind: subject.kind,
           subject: subject.name,
@@ -181,15 +182,15 @@ export class RollingCounts {
           ...periodChange(value, previous),
         });
       }
-    }
+    });
+    for (const [client, subjectId] of idle) this.keys.delete(client, subjectId);
   }
 
   snapshot(): RollingCountsSnapshot {
     return {
       clients: [...this.clients.names],
       subjects: [...this.subjects],
-      keys: Float64Array.from(this.keys.keys()),
-      slots: Int32Array.from(this.keys.values()),
+      keys: this.keys.snapshot(),
       rings: this.rings.snapshot(),
     };
   }

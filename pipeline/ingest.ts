@@ -160,6 +160,9 @@ export function createIngest(o: IngestOptions): Ingest {
           foldSlice(slice, o, outbox, (seq) => (processed = seq));
           slice = newSlice();
           if (outbox.rows >= MAX_OUTBOX_ROWS) result = await write(false);
+          // Let the NATS client read its socket: a connection left unread for long is cut
+          // by the server as a slow consumer.
+          else await new Promise((r) => setImmediate(r));
         }
       }
       foldSlice(slice, o, outbox, (seq) => (processed = seq));

@@ -10,6 +10,8 @@ import type { TrackingEvent } from '../../pipeline/contract/types.js';
 export interface MemoryFigures {
   keys: number;
   bytesPerKey: number;
+  /** JS heap plus typed-array buffers, without the allocator's unreturned pages. */
+  liveBytesPerKey: number;
   rssBefore: number;
   rssAfter: number;
 }
@@ -29,7 +31,9 @@ export function measureKeyMemory(
     ratios: [],
   });
   gc();
+  const live = () => process.memoryUsage().heapUsed + process.memoryUsage().arrayBuffers;
   const rssBefore = process.memoryUsage().rss;
+  const liveBefore = live();
   const start = Date.parse('2026-10-01T00:00:00Z');
   const total = clients * names * perKey;
   const batch: TrackingEvent[] = [];
@@ -55,5 +59,11 @@ export function measureKeyMemory(
   gc();
   const rssAfter = process.memoryUsage().rss;
   const keys = clients * names;
-  return { keys, bytesPerKey: (rssAfter - rssBefore) / keys, rssBefore, rssAfter };
+  return {
+    keys,
+    bytesPerKey: (rssAfter - rssBefore) / keys,
+    liveBytesPerKey: (live() - liveBefore) / keys,
+    rssBefore,
+    rssAfter,
+  };
 }
