@@ -76,13 +76,13 @@ const record = (r: Result) => {
 const fmt = (v: number) => (v >= 100 ? Math.round(v).toLocaleString('en') : v.toFixed(3));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-let current: Pipeline | undefined;
-
 class Pipeline {
+  /** The newest pipeline process, whose logs explain a failure to catch up. */
+  static current: Pipeline | undefined;
   child: ChildProcess;
   logs = '';
   constructor(extra: Record<string, string> = {}) {
-    current = this;
+    Pipeline.current = this;
     this.child = spawn(
       process.execPath,
       [join(process.cwd(), 'dist/pipeline/cli/main.js'), 'run'],
@@ -122,19 +122,17 @@ async function lastSeq(nc: NatsConnection): Promise<number> {
   return (await (await nc.jetstreamManager()).streams.info(STREAM)).state.last_seq;
 }
 
-async function caughtUp(
-  nc: NatsConnection,
-  sql: QuestSql,
-  onWritten?: (seq: number) => void,
-): Promise<void> {
+async function caughtUp(nc: NatsConnection, sql: QuestSql, timeoutMs = 900_000): Promise<void> {
   const last = await lastSeq(nc);
+  const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const [row] = await sql.query<{ max: number }>(
-      'SELECT max(written_seq) max FROM ingest_progress',
-    );
-    const seq = Number(row?.max ?? 0);
-    onWritten?.(seq);
-    if (seq >= last) return;
+    const [row] = await sql
+      .query<{ max: number }>('SELECT max(written_seq) max FROM ingest_progress')
+      .catch(() => [{ max: 0 }]);
+    if (Number(row?.max ?? 0) >= last) return;
+    const p = Pipeline.current;
+    if (Date.now() > deadline || (p && p.child.exitCode !== null))
+      throw new Error(`pipeline did not catch up to ${last}:\n${p?.logs ?? ''}`);
     await sleep(20);
   }
 }
