@@ -55,6 +55,7 @@ export interface IngestOptions {
   batchSize: number;
   batchWaitMs: number;
   pullMessages: number;
+  pullBytes: number;
   flushIntervalMs: number;
   checkpointMs: number;
   allowedLatenessMs: number;
@@ -174,9 +175,9 @@ export function createIngest(o: IngestOptions): Ingest {
 
   const batches$ = messageBatches(o.js, o.stream, {
     afterSeq: o.afterSeq,
-    size: o.batchSize,
     waitMs: o.batchWaitMs,
     pullMessages: o.pullMessages,
+    pullBytes: o.pullBytes,
   }).pipe(takeUntil(stop$));
   const ticks$ = interval(Math.max(10, o.flushIntervalMs)).pipe(
     takeUntil(stop$),

@@ -115,6 +115,7 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
     batchSize: config.ingest.batchSize,
     batchWaitMs: config.ingest.batchWaitMs,
     pullMessages: config.nats.consumer.pullMessages,
+    pullBytes: config.nats.consumer.pullBytes,
     flushIntervalMs: config.ingest.flushIntervalMs,
     checkpointMs: config.checkpoint.intervalSeconds * 1000,
     allowedLatenessMs: config.windows.allowedLatenessSeconds * 1000,

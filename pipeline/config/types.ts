@@ -11,7 +11,7 @@ export interface Config {
       replicas: number;
     };
     deadLetterStream: { name: string; maxAgeDays: number; maxBytes: number; replicas: number };
-    consumer: { pullMessages: number };
+    consumer: { pullMessages: number; pullBytes: number };
   };
   questdb: {
     host: string;

@@ -4,9 +4,12 @@
  * consumer needs no acknowledgements and re-creates itself on any gap, so messages come
  * exactly once and in stream order — what a deterministic fold over the stream needs.
  *
- * RxJS has no backpressure, so the pull loop is the flow control: a batch is handed on
- * with a `done` callback, and the loop does not cut the next full batch until the previous
- * one is done. A partial batch goes out after `waitMs`.
+ * Each batch is one fetch, sized so it holds about `pullBytes` (from the running average
+ * message size, at most `pullMessages`): one-event messages come thousands at a time, 150 KB
+ * batch messages a hundred. RxJS has no backpressure, so the loop is the flow control: it
+ * fetches the next batch while the previous one is processed, and hands it on only once
+ * that one is done. At most one fetch is outstanding, so the server never holds more than
+ * `pullBytes` for Pulso (past its 64 MB it would cut the connection as a slow consumer).
  */
 import type { JetStreamClient, JsMsg } from 'nats';
 import { Observable } from 'rxjs';
@@ -14,15 +17,16 @@ import type { InboundMessage } from '../../contract/types.js';
 
 export interface MessageBatch {
   msgs: JsMsg[];
-  /** Call once the batch is processed: the next one may then be cut. */
+  /** Call once the batch is processed: the next one may then be handed on. */
   done(): void;
 }
 
 export interface BatchOptions {
   afterSeq: number;
-  size: number;
-  waitMs: number;
   pullMessages: number;
+  pullBytes: number;
+  /** How long a fetch waits for its messages (at least 1 s, the client's minimum). */
+  waitMs: number;
 }
 
 export function messageBatches(
@@ -32,25 +36,6 @@ export function messageBatches(
 ): Observable<MessageBatch> {
   return new Observable<MessageBatch>((subscriber) => {
     let stopped = false;
-    let iter: { stop(): void } | undefined;
-    let buf: JsMsg[] = [];
-    let timer: NodeJS.Timeout | undefined;
-    let credit: Promise<void> = Promise.resolve();
-    let chain: Promise<void> = Promise.resolve();
-
-    const cut = () =>
-      (chain = chain.then(async () => {
-        await credit;
-        clearTimeout(timer);
-        timer = undefined;
-        if (buf.length === 0 || subscriber.closed) return;
-        const msgs = buf;
-        buf = [];
-        let release!: () => void;
-        credit = new Promise<void>((r) => (release = r));
-        subscriber.next({ msgs, done: release });
-      }));
-
     void (async () => {
       try {
         // nats.js starts ordered consumers by sequence; naming a deliver policy besides
@@ -59,15 +44,27 @@ export function messageBatches(
           stream,
           o.afterSeq > 0 ? { opt_start_seq: o.afterSeq + 1 } : {},
         );
-        const messages = await consumer.consume({ max_messages: o.pullMessages });
-        iter = messages;
-        if (stopped) messages.stop();
-        for await (const m of messages) {
-          buf.push(m);
-          if (buf.length >= o.size) await cut();
-          else timer ??= setTimeout(() => void cut(), o.waitMs);
+        let avgBytes = 1024;
+        let credit: Promise<void> = Promise.resolve();
+        while (!stopped) {
+          const n = Math.max(1, Math.min(o.pullMessages, Math.floor(o.pullBytes / avgBytes)));
+          const fetched = await consumer.fetch({
+            max_messages: n,
+            expires: Math.max(1000, o.waitMs),
+          });
+          const msgs: JsMsg[] = [];
+          for await (const m of fetched) {
+            msgs.push(m);
+            avgBytes = 0.9 * avgBytes + 0.1 * m.data.length;
+          }
+          if (msgs.length === 0) continue;
+          await credit;
+          if (stopped) break;
+          let release!: () => void;
+          credit = new Promise<void>((r) => (release = r));
+          subscriber.next({ msgs, done: release });
         }
-        await cut();
+        await credit;
         subscriber.complete();
       } catch (e) {
         subscriber.error(e);
@@ -75,8 +72,6 @@ export function messageBatches(
     })();
     return () => {
       stopped = true;
-      clearTimeout(timer);
-      iter?.stop();
     };
   });
 }
