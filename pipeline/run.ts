@@ -9,7 +9,7 @@ import type { WindowSpec } from '../operators/types.js';
 import { UsageState } from '../operators/usage-figures.js';
 import { CheckpointStore, settingsFingerprint } from './checkpoint.js';
 import type { Server } from 'node:http';
-import { lastValueFrom, tap } from 'rxjs';
+import { finalize, lastValueFrom, merge, Subject, tap } from 'rxjs';
 import { ensureStreams } from './adapters/nats/streams.js';
 import { QuestDbSink } from './adapters/questdb/sink.js';
 import { QuestSql } from './adapters/questdb/sql.js';
@@ -51,7 +51,8 @@ export function windowSpecOf(c: Config): WindowSpec {
 }
 
 export async function startPipeline(config: Config, log: Logger): Promise<RunningPipeline> {
-  const nc = await connectNats(config, log);
+  const lost = new Subject<never>();
+  const nc = await connectNats(config, log, lost);
   const jsm = await nc.jetstreamManager();
   const ensured = await ensureStreams(jsm, config.nats);
   log.info({ ...ensured, stream: config.nats.trackingStream.name }, 'JetStream streams verified');
@@ -130,9 +131,14 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
         )
       : undefined;
   log.info('pipeline running');
-  const done = lastValueFrom(ingest.results$.pipe(tap((r) => log.debug(r, 'written to QuestDB'))), {
-    defaultValue: undefined,
-  })
+  const done = lastValueFrom(
+    merge(ingest.results$.pipe(finalize(() => lost.complete())), lost).pipe(
+      tap((r) => log.debug(r, 'written to QuestDB')),
+    ),
+    {
+      defaultValue: undefined,
+    },
+  )
     .then(() => undefined)
     .finally(async () => {
       if (stats) clearInterval(stats);
@@ -169,7 +175,15 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
   };
 }
 
-async function connectNats(config: Config, log: Logger): Promise<NatsConnection> {
+/**
+ * A lost connection ends the run with an error rather than trusting the reading to resume:
+ * the restart (by the supervisor, or by hand) resumes exactly from the last checkpoint.
+ */
+async function connectNats(
+  config: Config,
+  log: Logger,
+  lost: Subject<never>,
+): Promise<NatsConnection> {
   try {
     const nc = await connect({
       servers: config.nats.url,
@@ -181,6 +195,14 @@ async function connectNats(config: Config, log: Logger): Promise<NatsConnection>
       for await (const s of nc.status()) {
         if (s.type === 'disconnect' || s.type === 'reconnect')
           log.warn({ status: s.type, server: s.data }, 'NATS connection');
+        if (s.type === 'disconnect')
+          lost.error(
+            new ServiceError(
+              'nats',
+              `connection to ${String(s.data)} lost; a restart resumes from the last checkpoint`,
+              {},
+            ),
+          );
       }
     })();
     return nc;

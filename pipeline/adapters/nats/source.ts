@@ -4,9 +4,9 @@
  * consumer needs no acknowledgements and re-creates itself on any gap, so messages come
  * exactly once and in stream order — what a deterministic fold over the stream needs.
  *
- * Each batch is one fetch, sized so it holds about `pullBytes` (from the running average
- * message size, at most `pullMessages`): one-event messages come thousands at a time, 150 KB
- * batch messages a hundred. RxJS has no backpressure, so the loop is the flow control: it
+ * Each batch is one fetch, sized so it holds about `pullBytes` (from the largest message of
+ * the previous fetch, at most `pullMessages`): one-event messages come thousands at a time,
+ * 150 KB batch messages a few dozen. RxJS has no backpressure, so the loop is the flow control: it
  * fetches the next batch while the previous one is processed, and hands it on only once
  * that one is done. At most one fetch is outstanding, so the server never holds more than
  * `pullBytes` for Pulso (past its 64 MB it would cut the connection as a slow consumer).
@@ -44,19 +44,25 @@ export function messageBatches(
           stream,
           o.afterSeq > 0 ? { opt_start_seq: o.afterSeq + 1 } : {},
         );
-        let avgBytes = 1024;
+        // Sized from the largest message of the previous fetch; the first fetch takes one.
+        let n = 1;
         let credit: Promise<void> = Promise.resolve();
         while (!stopped) {
-          const n = Math.max(1, Math.min(o.pullMessages, Math.floor(o.pullBytes / avgBytes)));
           const fetched = await consumer.fetch({
             max_messages: n,
             expires: Math.max(1000, o.waitMs),
           });
           const msgs: JsMsg[] = [];
+          let largest = 0;
           for await (const m of fetched) {
             msgs.push(m);
-            avgBytes = 0.9 * avgBytes + 0.1 * m.data.length;
+            largest = Math.max(largest, m.data.length);
           }
+          if (largest > 0)
+            n = Math.max(
+              1,
+              Math.min(o.pullMessages, Math.floor(o.pullBytes / Math.max(largest, 256))),
+            );
           if (msgs.length === 0) continue;
           await credit;
           if (stopped) break;
