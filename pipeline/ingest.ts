@@ -220,7 +220,12 @@ const newSlice = (): Slice => ({
 /** Decodes one message into the slice; false when the state already holds it. */
 function decodeInto(slice: Slice, m: JsMsg, o: IngestOptions): boolean {
   const seq = m.info.streamSequence;
-  if (seq <= o.usage.seq) return false; // already folded in (a consumer re-created after a gap)
+  if (seq <= o.usage.seq) return false; // already folded in (a fetch handed over twice)
+  if (o.usage.seq > 0 && seq > o.usage.seq + 1)
+    o.log.warn(
+      { from: o.usage.seq + 1, to: seq - 1 },
+      'stream sequences skipped (deleted from the stream?)',
+    );
   o.usage.seq = slice.lastSeq = seq;
   slice.messages++;
   const d = decodeMessage(toInbound(m), o.limits);

@@ -48,15 +48,31 @@ export function messageBatches(
         let n = 1;
         let credit: Promise<void> = Promise.resolve();
         while (!stopped) {
-          const fetched = await consumer.fetch({
-            max_messages: n,
-            expires: Math.max(1000, o.waitMs),
-          });
+          const expires = Math.max(1000, o.waitMs);
+          const fetched = await consumer.fetch({ max_messages: n, expires });
           const msgs: JsMsg[] = [];
           let largest = 0;
-          for await (const m of fetched) {
-            msgs.push(m);
-            largest = Math.max(largest, m.data.length);
+          // A fetch that got part of its messages has been seen to never end: it is given
+          // its expiry plus a second. Messages it had not yet handed over are delivered by
+          // the next fetch (the ordered consumer resumes after the last one taken); one
+          // handed over twice is skipped downstream by its stream sequence.
+          const it = fetched[Symbol.asyncIterator]();
+          const giveUp = Date.now() + expires + 1000;
+          for (;;) {
+            let timer: NodeJS.Timeout | undefined;
+            const next = await Promise.race([
+              it.next(),
+              new Promise<'late'>(
+                (r) => (timer = setTimeout(() => r('late'), Math.max(0, giveUp - Date.now()))),
+              ),
+            ]).finally(() => clearTimeout(timer));
+            if (next === 'late') {
+              fetched.stop();
+              break;
+            }
+            if (next.done) break;
+            msgs.push(next.value);
+            largest = Math.max(largest, next.value.data.length);
           }
           if (largest > 0)
             n = Math.max(
