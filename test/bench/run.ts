@@ -54,6 +54,7 @@ const env: Record<string, string> = {
   PULSO_CHECKPOINT__DIR: join(dir, 'checkpoints'),
   PULSO_INGEST__STORE_RAW_EVENTS: 'false',
   PULSO_INGEST__BATCH_SIZE: '5000',
+  PULSO_LOG__LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
 };
 const config = loadConfig({ env });
 const STREAM = config.nats.trackingStream.name;

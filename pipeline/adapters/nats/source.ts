@@ -11,7 +11,7 @@
  * that one is done. At most one fetch is outstanding, so the server never holds more than
  * `pullBytes` for Pulso (past its 64 MB it would cut the connection as a slow consumer).
  */
-import type { JetStreamClient, JsMsg } from 'nats';
+import type { Consumer, JetStreamClient, JsMsg } from 'nats';
 import { Observable } from 'rxjs';
 import type { InboundMessage } from '../../contract/types.js';
 
@@ -29,6 +29,33 @@ export interface BatchOptions {
   waitMs: number;
 }
 
+/** One fetch, bounded in time: what arrived goes into `into`; 'stuck' if it did not end. */
+async function fetchWithin(
+  consumer: Consumer,
+  n: number,
+  expires: number,
+  into: JsMsg[],
+): Promise<'ok' | 'stuck'> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), expires + 2000)));
+  try {
+    const fetched = await Promise.race([consumer.fetch({ max_messages: n, expires }), late]);
+    if (fetched === 'late') return 'stuck';
+    const it = fetched[Symbol.asyncIterator]();
+    for (;;) {
+      const next = await Promise.race([it.next(), late]);
+      if (next === 'late') {
+        fetched.stop();
+        return 'stuck';
+      }
+      if (next.done) return 'ok';
+      into.push(next.value);
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export function messageBatches(
   js: JetStreamClient,
   stream: string,
@@ -40,40 +67,22 @@ export function messageBatches(
       try {
         // nats.js starts ordered consumers by sequence; naming a deliver policy besides
         // opt_start_seq makes the server refuse the consumer, silently retried forever.
-        const consumer = await js.consumers.get(
-          stream,
-          o.afterSeq > 0 ? { opt_start_seq: o.afterSeq + 1 } : {},
-        );
+        const orderedAfter = (seq: number) =>
+          js.consumers.get(stream, seq > 0 ? { opt_start_seq: seq + 1 } : {});
+        let consumer = await orderedAfter(o.afterSeq);
+        let lastSeq = o.afterSeq;
         // Sized from the largest message of the previous fetch; the first fetch takes one.
         let n = 1;
         let credit: Promise<void> = Promise.resolve();
         while (!stopped) {
-          const expires = Math.max(1000, o.waitMs);
-          const fetched = await consumer.fetch({ max_messages: n, expires });
           const msgs: JsMsg[] = [];
-          let largest = 0;
-          // A fetch that got part of its messages has been seen to never end: it is given
-          // its expiry plus a second. Messages it had not yet handed over are delivered by
-          // the next fetch (the ordered consumer resumes after the last one taken); one
-          // handed over twice is skipped downstream by its stream sequence.
-          const it = fetched[Symbol.asyncIterator]();
-          const giveUp = Date.now() + expires + 1000;
-          for (;;) {
-            let timer: NodeJS.Timeout | undefined;
-            const next = await Promise.race([
-              it.next(),
-              new Promise<'late'>(
-                (r) => (timer = setTimeout(() => r('late'), Math.max(0, giveUp - Date.now()))),
-              ),
-            ]).finally(() => clearTimeout(timer));
-            if (next === 'late') {
-              fetched.stop();
-              break;
-            }
-            if (next.done) break;
-            msgs.push(next.value);
-            largest = Math.max(largest, next.value.data.length);
-          }
+          const outcome = await fetchWithin(consumer, n, Math.max(1000, o.waitMs), msgs);
+          if (msgs.length > 0) lastSeq = msgs[msgs.length - 1]!.info.streamSequence;
+          // A fetch has been seen to stall for good once the client's event loop was busy
+          // for seconds: the ordered consumer is then replaced by a new one after the last
+          // message taken (one handed over twice is skipped downstream by its sequence).
+          if (outcome === 'stuck') consumer = await orderedAfter(lastSeq);
+          const largest = msgs.reduce((m, x) => Math.max(m, x.data.length), 0);
           if (largest > 0)
             n = Math.max(
               1,
