@@ -115,6 +115,7 @@ export function createIngest(o: IngestOptions): Ingest {
     if (checkpoint) lastCheckpoint = now;
     const seq = processed;
     const t1 = performance.now();
+    o.log.debug({ seq, rows: w.sink.figureRows, checkpoint: !!checkpoint }, 'write started');
     writing = (async () => {
       await Promise.all([
         retrying('publish dead letters', () => publishDeadLetters(o.js, w.deadLetters), o.log),
@@ -173,12 +174,21 @@ export function createIngest(o: IngestOptions): Ingest {
     return due() ? write(false) : result;
   };
 
-  const batches$ = messageBatches(o.js, o.stream, {
-    afterSeq: o.afterSeq,
-    waitMs: o.batchWaitMs,
-    pullMessages: o.pullMessages,
-    pullBytes: o.pullBytes,
-  }).pipe(takeUntil(stop$));
+  const batches$ = messageBatches(
+    o.js,
+    o.stream,
+    {
+      afterSeq: o.afterSeq,
+      waitMs: o.batchWaitMs,
+      pullMessages: o.pullMessages,
+      pullBytes: o.pullBytes,
+    },
+    (seq) =>
+      o.log.warn(
+        { afterSeq: seq },
+        'a fetch did not end; reading again with a new ordered consumer',
+      ),
+  ).pipe(takeUntil(stop$));
   const ticks$ = interval(Math.max(10, o.flushIntervalMs)).pipe(
     takeUntil(stop$),
     map(() => 'tick' as const),

@@ -92,7 +92,7 @@ class Pipeline {
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );
-    const keep = (d: Buffer) => (this.logs = (this.logs + d.toString()).slice(-20_000));
+    const keep = (d: Buffer) => (this.logs = (this.logs + d.toString()).slice(-6_000));
     this.child.stdout!.on('data', keep);
     this.child.stderr!.on('data', keep);
   }

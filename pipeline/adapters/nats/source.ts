@@ -60,6 +60,7 @@ export function messageBatches(
   js: JetStreamClient,
   stream: string,
   o: BatchOptions,
+  onStuck: (afterSeq: number) => void = () => undefined,
 ): Observable<MessageBatch> {
   return new Observable<MessageBatch>((subscriber) => {
     let stopped = false;
@@ -69,6 +70,7 @@ export function messageBatches(
         // opt_start_seq makes the server refuse the consumer, silently retried forever.
         const orderedAfter = (seq: number) =>
           js.consumers.get(stream, seq > 0 ? { opt_start_seq: seq + 1 } : {});
+        const jsm = await js.jetstreamManager();
         let consumer = await orderedAfter(o.afterSeq);
         let lastSeq = o.afterSeq;
         // Sized from the largest message of the previous fetch; the first fetch takes one.
@@ -81,7 +83,14 @@ export function messageBatches(
           // A fetch has been seen to stall for good once the client's event loop was busy
           // for seconds: the ordered consumer is then replaced by a new one after the last
           // message taken (one handed over twice is skipped downstream by its sequence).
-          if (outcome === 'stuck') consumer = await orderedAfter(lastSeq);
+          // An empty fetch while the stream holds more has also been seen: same remedy.
+          const stalled =
+            outcome === 'stuck' ||
+            (msgs.length === 0 && (await jsm.streams.info(stream)).state.last_seq > lastSeq);
+          if (stalled) {
+            onStuck(lastSeq);
+            consumer = await orderedAfter(lastSeq);
+          }
           const largest = msgs.reduce((m, x) => Math.max(m, x.data.length), 0);
           if (largest > 0)
             n = Math.max(
