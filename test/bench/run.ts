@@ -69,6 +69,16 @@ interface Result {
 const results: Result[] = [];
 const record = (r: Result) => {
   results.push(r);
+  // Written after every figure, so a run that fails midway still leaves what it measured.
+  if (opts.json)
+    writeFileSync(
+      opts.json,
+      `${JSON.stringify(
+        results.map(({ name, value, unit, ceiling }) => ({ name, value, unit, ceiling })),
+        null,
+        2,
+      )}\n`,
+    );
   const ratio = r.ceiling
     ? ` (${((100 * r.value) / r.ceiling).toFixed(0)}% of ceiling ${fmt(r.ceiling)})`
     : '';
