@@ -154,7 +154,7 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
     async stop() {
       ingest.stop();
       // Batches already received get a while to finish; one held by a QuestDB outage is
-      // then abandoned unacknowledged, and JetStream delivers it again on the next start.
+      // then abandoned, and the next start reads it again after the last checkpoint.
       const drained = await Promise.race([
         done.then(
           () => true,

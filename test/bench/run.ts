@@ -82,7 +82,8 @@ const record = (r: Result) => {
   const ratio = r.ceiling
     ? ` (${((100 * r.value) / r.ceiling).toFixed(0)}% of ceiling ${fmt(r.ceiling)})`
     : '';
-  console.log(`  ${r.name.padEnd(44)} ${fmt(r.value).padStart(12)} ${r.unit}${ratio}`);
+  const budget = r.budget ? `  [budget ${r.budget}]` : '';
+  console.log(`  ${r.name.padEnd(44)} ${fmt(r.value).padStart(12)} ${r.unit}${ratio}${budget}`);
 };
 const fmt = (v: number) => (v >= 100 ? Math.round(v).toLocaleString('en') : v.toFixed(3));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -472,16 +473,6 @@ async function main(): Promise<void> {
     ceiling: null,
     budget: '≤ 300',
   });
-
-  if (opts.json)
-    writeFileSync(
-      opts.json,
-      `${JSON.stringify(
-        results.map(({ name, value, unit, ceiling }) => ({ name, value, unit, ceiling })),
-        null,
-        2,
-      )}\n`,
-    );
 }
 
 main().catch(async (e: unknown) => {

@@ -107,7 +107,7 @@ export class QuestDbSink {
         if (attempt <= 5 || attempt % 10 === 0) {
           this.log.warn(
             { rows, attempt, retryInMs: delay, err: String((cause as Error)?.message ?? cause) },
-            'QuestDB unavailable: holding the batch and retrying; nothing is acknowledged meanwhile',
+            'QuestDB unavailable: holding the batch and retrying; nothing is checkpointed meanwhile',
           );
         }
         await new Promise((r) => setTimeout(r, delay));
