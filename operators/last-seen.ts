@@ -33,6 +33,7 @@ export interface LastSeenSnapshot {
   at: Float64Array;
   early: Float64Array;
   later: Float64Array;
+  settled: Float64Array;
   upcomingDay: number;
 }
 
@@ -54,6 +55,8 @@ export class LastSeen {
   private early = new Float64Array(1024);
   /** Latest time at or after the upcoming boundary: it belongs to the one after. */
   private later = new Float64Array(1024);
+  /** Latest time reported at a boundary so far (what `early` adds to). */
+  private settled = new Float64Array(1024);
   /** The local day whose start is the next boundary; 0 before the first event. */
   private upcomingDay = 0;
   private upcomingAt = Infinity;
@@ -74,6 +77,7 @@ export class LastSeen {
       this.at.set(snapshot.at);
       this.early.set(snapshot.early);
       this.later.set(snapshot.later);
+      this.settled.set(snapshot.settled);
       this.upcomingDay = snapshot.upcomingDay;
       if (this.upcomingDay !== 0) this.upcomingAt = calendar.dayStart(this.upcomingDay);
     }
@@ -94,6 +98,19 @@ export class LastSeen {
     const s = this.subjects.find(`${scope}${SEP}${subject}`);
     const i = c === undefined || s === undefined ? -1 : this.index.get(c, s);
     return i < 0 ? undefined : this.at[i];
+  }
+
+  /**
+   * Last event time strictly before the upcoming boundary, for the rules stage to ask just
+   * before that boundary is applied: events already seen beyond it do not count.
+   */
+  getBeforeBoundary(clientId: string, scope: LastSeenScope, subject = '*'): number | undefined {
+    const c = this.clients.find(clientId);
+    const s = this.subjects.find(`${scope}${SEP}${subject}`);
+    const i = c === undefined || s === undefined ? -1 : this.index.get(c, s);
+    if (i < 0) return undefined;
+    const t = Math.max(this.settled[i]!, this.early[i]!);
+    return t === 0 ? undefined : t;
   }
 
   private see(e: TrackingEvent): void {
@@ -146,6 +163,7 @@ export class LastSeen {
           lastSeenAt: early,
         });
       }
+      if (early > this.settled[i]!) this.settled[i] = early;
       // The allowed lateness is under a day, so what was "later" now falls before the next boundary.
       this.early[i] = this.later[i]!;
       this.later[i] = 0;
@@ -161,6 +179,9 @@ export class LastSeen {
     early.set(this.early);
     const later = new Float64Array(cap);
     later.set(this.later);
+    const settled = new Float64Array(cap);
+    settled.set(this.settled);
+    this.settled = settled;
     const owners = new Int32Array(cap);
     owners.set(this.owners);
     const subjectIds = new Int32Array(cap);
@@ -183,6 +204,7 @@ export class LastSeen {
       at: this.at.slice(0, n),
       early: this.early.slice(0, n),
       later: this.later.slice(0, n),
+      settled: this.settled.slice(0, n),
       upcomingDay: this.upcomingDay,
     };
   }

@@ -24,6 +24,11 @@ export class Members {
     return this.byClient.get(clientId)?.get(userId);
   }
 
+  /** A client's users and their member ids. */
+  usersOf(clientId: string): ReadonlyMap<string, number> | undefined {
+    return this.byClient.get(clientId);
+  }
+
   get size(): number {
     return this.clientOf.length;
   }

@@ -79,6 +79,17 @@ export class MetricAggregates {
     return rows;
   }
 
+  /** Count, sum and last value of a client's metric over days [from, to), for the rules stage. */
+  aggregateOf(
+    clientId: string,
+    name: string,
+    from: number,
+    to: number,
+  ): { count: number; sum: number; last: number | null } {
+    const ring = this.keys.get(clientId)?.get(name);
+    return ring ? this.aggregate(ring, { from, to }) : { count: 0, sum: 0, last: null };
+  }
+
   private evaluate(evalDay: number, at: number, rows: MetricRow[]): void {
     for (const [clientId, metrics] of this.keys) {
       for (const [name, ring] of metrics) {

@@ -152,6 +152,28 @@ export class Ratios {
     }
   }
 
+  /**
+   * Per-user counts of a configured pair over days [from, to), for the rules stage: every
+   * user of the client who has either side in the ring.
+   */
+  usersOf(
+    clientId: string,
+    pairId: string,
+    from: number,
+    to: number,
+  ): { userId: string; a: number; b: number }[] {
+    const p = this.spec.ratios.findIndex((r) => r.id === pairId);
+    const users = p < 0 ? undefined : this.members.usersOf(clientId);
+    if (!users) return [];
+    const out: { userId: string; a: number; b: number }[] = [];
+    for (const [userId, m] of users) {
+      const a = this.countOf(this.memberKeys, pairKey(m, 2 * p), from, to);
+      const b = this.countOf(this.memberKeys, pairKey(m, 2 * p + 1), from, to);
+      if (a > 0 || b > 0) out.push({ userId, a, b });
+    }
+    return out;
+  }
+
   private countOf(keys: Map<number, number>, key: number, from: number, to: number): number {
     const slot = keys.get(key);
     return slot === undefined ? 0 : this.rings.count(slot, from, to);

@@ -32,6 +32,11 @@ export function ringDaysFor(
 export interface EventBatch {
   events: TrackingEvent[];
   lastSeq: number;
+  /**
+   * A wall-clock tick recorded in the stream after these events: event time has reached at
+   * least this, even if no client sent anything. Being in the stream, a replay sees it too.
+   */
+  clock?: number;
 }
 
 /**

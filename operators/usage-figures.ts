@@ -18,7 +18,28 @@ import {
 } from './metric-aggregates.js';
 import { Ratios, type RatioRow, type RatiosSnapshot } from './ratios.js';
 import { RollingCounts, type RollingCountsSnapshot, type RollingRow } from './rolling-counts.js';
-import type { EventBatch, WindowSpec } from './types.js';
+import {
+  isBoundary,
+  type EventBatch,
+  type Step,
+  type WindowedBatch,
+  type WindowSpec,
+} from './types.js';
+
+/** Who follows the figures step by step: the rules stage. */
+export interface StepListener {
+  /** Accepted events, in stream order, as they are folded in. */
+  observe(events: readonly TrackingEvent[]): void;
+  /** A boundary, with every operator holding exactly the events before it. */
+  boundary(b: Boundary): void;
+}
+
+export interface Boundary {
+  /** The local day starting at the boundary: windows "last N days" are [day − N, day). */
+  day: number;
+  /** Its first instant, epoch ms. */
+  at: number;
+}
 import { Watermark, type WatermarkSnapshot } from './watermark.js';
 
 export interface FigureBatch {
@@ -65,19 +86,51 @@ export class UsageState {
     this.metrics = new MetricAggregates(spec, s?.metrics);
   }
 
-  apply(batch: EventBatch): FigureBatch {
+  /**
+   * Folds a batch into every figure. A `listener` sees the events in order and is called at
+   * each boundary with the operators holding exactly the events before it in stream order,
+   * and before they evaluate it: the moment the rules stage reads the windows ending there.
+   */
+  apply(batch: EventBatch, listener?: StepListener): FigureBatch {
     const w = this.watermark.apply(batch);
-    return {
-      daily: this.daily.apply(w),
-      rolling: [...this.rolling.apply(w), ...this.users.apply(w)],
-      ratios: this.ratios.apply(w),
-      lastSeen: this.lastSeen.apply(w),
-      metrics: this.metrics.apply(w),
+    const out: FigureBatch = {
+      daily: { usage: [], userUsage: [] },
+      rolling: [],
+      ratios: [],
+      lastSeen: [],
+      metrics: [],
       tooLate: w.tooLate,
       watermark: w.watermark,
-      boundaries: w.steps.filter((s) => 'boundary' in s).length,
+      boundaries: w.steps.filter(isBoundary).length,
       lastSeq: w.lastSeq,
     };
+    if (!listener) {
+      this.fold(w, out);
+      return out;
+    }
+    let pending: Step[] = [];
+    for (const step of w.steps) {
+      if (isBoundary(step)) {
+        this.fold({ ...w, steps: pending }, out);
+        listener.boundary(step.boundary);
+        pending = [];
+      } else listener.observe(step.events);
+      pending.push(step);
+    }
+    this.fold({ ...w, steps: pending }, out);
+    return out;
+  }
+
+  private fold(w: WindowedBatch, out: FigureBatch): void {
+    if (w.steps.length === 0) return;
+    const daily = this.daily.apply(w);
+    for (const r of daily.usage) out.daily.usage.push(r);
+    for (const r of daily.userUsage) out.daily.userUsage.push(r);
+    for (const r of this.rolling.apply(w)) out.rolling.push(r);
+    for (const r of this.users.apply(w)) out.rolling.push(r);
+    for (const r of this.ratios.apply(w)) out.ratios.push(r);
+    for (const r of this.lastSeen.apply(w)) out.lastSeen.push(r);
+    for (const r of this.metrics.apply(w)) out.metrics.push(r);
   }
 
   snapshot(): UsageSnapshot {

@@ -9,6 +9,7 @@
  *   evaluated with exactly the events that belong to them;
  * - events below the watermark go to `tooLate`, to be counted and dead-lettered, never
  *   silently dropped.
+ * A clock tick (`batch.clock`, after the events) moves it like an event at that time.
  * The watermark moves per event, not per batch, so the output depends only on the order of
  * the stream, never on how it was cut into batches.
  */
@@ -28,7 +29,7 @@ export class Watermark {
   private nextBoundaryDay = 0;
 
   constructor(
-    private readonly calendar: Calendar,
+    readonly calendar: Calendar,
     private readonly allowedLatenessMs: number,
     snapshot?: WatermarkSnapshot,
   ) {
@@ -46,24 +47,26 @@ export class Watermark {
     const steps: Step[] = [];
     const tooLate: TrackingEvent[] = [];
     let segment: TrackingEvent[] = [];
+    const advance = (ts: number) => {
+      if (this.nextBoundaryDay === 0) this.nextBoundaryDay = this.calendar.dayOf(ts) + 1;
+      const w = ts - this.allowedLatenessMs;
+      for (let at = this.calendar.dayStart(this.nextBoundaryDay); at <= w;) {
+        if (segment.length > 0) steps.push({ events: segment });
+        segment = [];
+        steps.push({ boundary: { day: this.nextBoundaryDay, at } });
+        at = this.calendar.dayStart(++this.nextBoundaryDay);
+      }
+      this.maxTs = ts;
+    };
     for (const e of batch.events) {
       if (e.ts < this.value) {
         tooLate.push(e);
         continue;
       }
-      if (e.ts > this.maxTs) {
-        if (this.nextBoundaryDay === 0) this.nextBoundaryDay = this.calendar.dayOf(e.ts) + 1;
-        const w = e.ts - this.allowedLatenessMs;
-        for (let at = this.calendar.dayStart(this.nextBoundaryDay); at <= w;) {
-          if (segment.length > 0) steps.push({ events: segment });
-          segment = [];
-          steps.push({ boundary: { day: this.nextBoundaryDay, at } });
-          at = this.calendar.dayStart(++this.nextBoundaryDay);
-        }
-        this.maxTs = e.ts;
-      }
+      if (e.ts > this.maxTs) advance(e.ts);
       segment.push(e);
     }
+    if (batch.clock !== undefined && batch.clock > this.maxTs) advance(batch.clock);
     if (segment.length > 0) steps.push({ events: segment });
     return { steps, tooLate, watermark: this.value, lastSeq: batch.lastSeq };
   }

@@ -9,6 +9,8 @@ import trackingEvent from './tracking-event.schema.json' with { type: 'json' };
 import clientUpdate from './client-update.schema.json' with { type: 'json' };
 import deadLetter from './dead-letter.schema.json' with { type: 'json' };
 import config from './config.schema.json' with { type: 'json' };
+import playbook from './playbook.schema.json' with { type: 'json' };
+import health from './health.schema.json' with { type: 'json' };
 
 // ajv-formats ships CommonJS; under NodeNext its default export is the module object.
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
@@ -37,8 +39,19 @@ export const validateTrackingEvent: ValidateFunction = strict.compile(trackingEv
 export const validateClientUpdate: ValidateFunction = strict.compile(clientUpdate);
 export const validateDeadLetter: ValidateFunction = strict.compile(deadLetter);
 export const validateConfig: ValidateFunction = withDefaults.compile(config);
+addFormats(withDefaults);
+export const validatePlaybooks: ValidateFunction = withDefaults.compile(playbook);
+export const validateHealth: ValidateFunction = withDefaults.compile(health);
 
-export const schemas = { common, trackingEvent, clientUpdate, deadLetter, config };
+export const schemas = {
+  common,
+  trackingEvent,
+  clientUpdate,
+  deadLetter,
+  config,
+  playbook,
+  health,
+};
 
 /** One schema error, said the way a person fixing the input needs it. */
 export interface SchemaIssue {
@@ -128,6 +141,13 @@ function describe(e: ErrorObject, doc: unknown): SchemaIssue {
       return {
         path: e.instancePath,
         expected: `a number ${String(p.comparison)} ${String(p.limit)}`,
+        actual,
+      };
+    case 'minItems':
+    case 'maxItems':
+      return {
+        path: e.instancePath,
+        expected: `a list of ${e.keyword === 'minItems' ? 'at least' : 'at most'} ${String(p.limit)} item${p.limit === 1 ? '' : 's'}`,
         actual,
       };
     case 'maxProperties':

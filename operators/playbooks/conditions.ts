@@ -1,0 +1,230 @@
+/**
+ * Each condition's verdict for one client at one evaluation time, with everything that
+ * explains it: the observed values, the threshold, and the window bounds. An alert carries
+ * these verbatim, so "why did this fire?" is answered by the alert itself.
+ */
+import { DAY_MS, type Calendar } from '../calendar.js';
+import type { FigureView } from './figure-view.js';
+import { subjectLabel } from './figure-view.js';
+import { compare, type Condition } from './playbook.js';
+
+export interface HealthReading {
+  score: number;
+  band: 'green' | 'yellow' | 'red';
+  /** Highest score recorded over the last `days` days, before today's. */
+  highestWithin(days: number): number | undefined;
+}
+
+export interface Moment {
+  day: number;
+  at: number;
+  calendar: Calendar;
+}
+
+export interface Verdict {
+  met: boolean;
+  type: string;
+  description: string;
+  observed: Record<string, number | string | null>;
+  threshold?: { op: string; value: number | string };
+  window?: { from: string; to: string };
+}
+
+/**
+ * `explain` false is the hot path (most clients do not fire): descriptions and window
+ * bounds are left empty, and the firing ones are judged again with `explain` true.
+ */
+export function judge(
+  c: Condition,
+  clientId: string,
+  m: Moment,
+  view: FigureView,
+  health: HealthReading | undefined,
+  explain = true,
+): Verdict {
+  const window = (n: number, back = 0) =>
+    explain
+      ? {
+          from: new Date(m.calendar.dayStart(m.day - n - back)).toISOString(),
+          to: new Date(m.calendar.dayStart(m.day - back)).toISOString(),
+        }
+      : undefined;
+
+  if ('count' in c) {
+    const { windowDays: n, op, value } = c.count;
+    const x = view.count(clientId, c.count, n, 'current');
+    return {
+      met: compare(x, op, value),
+      type: 'count',
+      description: explain ? `${subjectLabel(c.count)} in the last ${n} days ${op} ${value}` : '',
+      observed: { count: x },
+      threshold: { op, value },
+      window: window(n),
+    };
+  }
+  if ('activeUsers' in c) {
+    const { windowDays: n, op, value } = c.activeUsers;
+    const x = view.activeUsers(clientId, n, 'current');
+    return {
+      met: compare(x, op, value),
+      type: 'activeUsers',
+      description: explain ? `active users in the last ${n} days ${op} ${value}` : '',
+      observed: { activeUsers: x },
+      threshold: { op, value },
+      window: window(n),
+    };
+  }
+  if ('change' in c) {
+    const { windowDays: n, mode, op, value, whenPreviousZero } = c.change;
+    const current = view.count(clientId, c.change, n, 'current');
+    const previous = view.count(clientId, c.change, n, 'previous');
+    const abs = current - previous;
+    let met: boolean;
+    let pct: number | null = null;
+    if (mode === 'absolute') met = compare(abs, op, value);
+    else if (previous === 0) met = whenPreviousZero === 'fire' && current > 0;
+    // Multiplying first keeps integer percentages exact (50, not 50.00000000000001).
+    else met = compare((pct = (abs * 100) / previous), op, value);
+    return {
+      met,
+      type: 'change',
+      description: explain
+        ? `${subjectLabel(c.change)}: change over the last ${n} days vs the ${n} before ${op} ${value}${mode === 'percent' ? '%' : ''}`
+        : '',
+      observed: { current, previous, change: abs, changePct: pct },
+      threshold: { op, value },
+      window: explain ? { from: window(n, n)!.from, to: window(n)!.to } : undefined,
+    };
+  }
+  if ('ratio' in c) return judgeRatio(c.ratio, clientId, view, window(c.ratio.windowDays), explain);
+  if ('inactivity' in c) {
+    const { moreThanDays: n } = c.inactivity;
+    const last = view.lastSeen(clientId, c.inactivity);
+    const since = last ?? view.knownSince(clientId);
+    const idleMs = since === undefined ? null : m.at - since;
+    return {
+      // "More than N days": exactly N × 24 h does not fire.
+      met: idleMs !== null && idleMs > n * DAY_MS,
+      type: 'inactivity',
+      description: explain ? `no ${subjectLabel(c.inactivity)} for more than ${n} days` : '',
+      observed: {
+        lastSeenAt: last === undefined || !explain ? null : new Date(last).toISOString(),
+        idleDays: idleMs === null ? null : Math.round((idleMs / DAY_MS) * 100) / 100,
+      },
+      threshold: { op: '>', value: n },
+    };
+  }
+  if ('metric' in c) {
+    const { name, aggregate, windowDays: n, op, value } = c.metric;
+    const a = view.metric(clientId, name, n);
+    const x =
+      aggregate === 'sum'
+        ? a.sum
+        : aggregate === 'count'
+          ? a.count
+          : aggregate === 'avg'
+            ? a.count === 0
+              ? null
+              : a.sum / a.count
+            : a.last;
+    return {
+      met: x !== null && compare(x, op, value),
+      type: 'metric',
+      description: explain ? `${aggregate} of ${name} over the last ${n} days ${op} ${value}` : '',
+      observed: { [aggregate]: x, count: a.count },
+      threshold: { op, value },
+      window: window(n),
+    };
+  }
+  const h = c.health;
+  if (!health)
+    return { met: false, type: 'health', description: 'health score', observed: { score: null } };
+  if ('score' in h)
+    return {
+      met: compare(health.score, h.score.op, h.score.value),
+      type: 'health',
+      description: explain ? `health score ${h.score.op} ${h.score.value}` : '',
+      observed: { score: health.score },
+      threshold: { op: h.score.op, value: h.score.value },
+    };
+  if ('band' in h)
+    return {
+      met: health.band === h.band,
+      type: 'health',
+      description: explain ? `health band is ${h.band}` : '',
+      observed: { band: health.band, score: health.score },
+      threshold: { op: '=', value: h.band },
+    };
+  const highest = health.highestWithin(h.drop.withinDays);
+  const drop = highest === undefined ? 0 : highest - health.score;
+  return {
+    met: drop >= h.drop.points,
+    type: 'health',
+    description: explain
+      ? `health score dropped ${h.drop.points}+ points within ${h.drop.withinDays} days`
+      : '',
+    observed: { score: health.score, highest: highest ?? null, drop },
+    threshold: { op: '>=', value: h.drop.points },
+    window: window(h.drop.withinDays),
+  };
+}
+
+function judgeRatio(
+  r: Extract<Condition, { ratio: unknown }>['ratio'],
+  clientId: string,
+  view: FigureView,
+  window: { from: string; to: string } | undefined,
+  explain: boolean,
+): Verdict {
+  const scope = r.scope ?? 'client';
+  const min = r.minVolume ?? 0;
+  const holds = (a: number, b: number) => {
+    if (a + b < min) return false;
+    const p = pctMore(a, b);
+    if (p === null) return false;
+    // B = 0 < A: infinitely more, above any finite threshold.
+    if (p === Infinity) return r.op === '>' || r.op === '>=' || r.op === '!=';
+    return compare(p, r.op, r.value);
+  };
+  const description = !explain
+    ? ''
+    : `${r.a} used more than ${r.b} by ${r.op} ${r.value}% over the last ${r.windowDays} days${scope === 'client' ? '' : ` (${scope === 'anyUser' ? 'any user' : `${r.share ?? 50}% of users`})`}`;
+  if (scope === 'client') {
+    const a = view.count(clientId, { event: r.a }, r.windowDays, 'current');
+    const b = view.count(clientId, { event: r.b }, r.windowDays, 'current');
+    const p = pctMore(a, b);
+    return {
+      met: holds(a, b),
+      type: 'ratio',
+      description,
+      observed: { a, b, pctMore: p === Infinity ? 'infinite' : p },
+      threshold: { op: r.op, value: r.value },
+      window,
+    };
+  }
+  const users = view.users(clientId, r.pair ?? `${r.a}_vs_${r.b}`, r.windowDays);
+  const considered = users.filter((u) => u.a + u.b >= min);
+  const holding = considered.filter((u) => holds(u.a, u.b));
+  const share = considered.length === 0 ? 0 : (holding.length / considered.length) * 100;
+  return {
+    met:
+      scope === 'anyUser' ? holding.length > 0 : considered.length > 0 && share >= (r.share ?? 50),
+    type: 'ratio',
+    description,
+    observed: {
+      users: considered.length,
+      usersHolding: holding.length,
+      sharePct: Math.round(share * 100) / 100,
+      example:
+        holding[0] && explain ? `${holding[0].userId}: ${holding[0].a} vs ${holding[0].b}` : null,
+    },
+    threshold: { op: r.op, value: r.value },
+    window,
+  };
+}
+
+/** (A − B) / B × 100, multiplied first so that 180 vs 100 is exactly 80; B = 0: ∞, or null if A = 0 too. */
+export function pctMore(a: number, b: number): number | null {
+  if (b > 0) return ((a - b) * 100) / b;
+  return a > 0 ? Infinity : null;
+}

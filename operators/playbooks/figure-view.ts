@@ -1,0 +1,44 @@
+/**
+ * What the rules stage reads: the figures of one client as of one evaluation time. The
+ * live pipeline answers from the operators' state (`liveFigures`); a dry run answers from
+ * what QuestDB stored. Conditions see only this interface, so both give the same verdicts.
+ */
+import type { EventKind } from '../../pipeline/contract/types.js';
+import type { Subject } from './playbook.js';
+
+export type AttributeValue = string | number | boolean | null;
+
+export interface FigureView {
+  /** Events of a subject in the N days before the evaluation day (`previous`: the N before those). */
+  count(clientId: string, of: Subject, windowDays: number, period: 'current' | 'previous'): number;
+  activeUsers(clientId: string, windowDays: number, period: 'current' | 'previous'): number;
+  /** The last event of a subject strictly before the evaluation time, epoch ms. */
+  lastSeen(clientId: string, of: Subject): number | undefined;
+  metric(
+    clientId: string,
+    name: string,
+    windowDays: number,
+  ): { count: number; sum: number; last: number | null };
+  /** Per-user counts of a configured ratio pair over the window. */
+  users(
+    clientId: string,
+    pair: string,
+    windowDays: number,
+  ): { userId: string; a: number; b: number }[];
+  /** A client attribute (status, plan, segment, csm, mrr, name, or a custom one); undefined if never set. */
+  attribute(clientId: string, name: string): AttributeValue | undefined;
+  /** When the client became known: its first event or attribute update. */
+  knownSince(clientId: string): number | undefined;
+}
+
+export function subjectLabel(of: Subject): string {
+  if ('event' in of) return of.event;
+  if ('kind' in of) return `${of.kind} events`;
+  return 'any event';
+}
+
+export function subjectKey(of: Subject): { scope: 'event' | 'kind' | 'client'; name: string } {
+  if ('event' in of) return { scope: 'event', name: of.event };
+  if ('kind' in of) return { scope: 'kind', name: of.kind as EventKind };
+  return { scope: 'client', name: '*' };
+}

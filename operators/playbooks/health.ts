@@ -1,0 +1,126 @@
+/**
+ * The health score: 0–100 per client, computed at every midnight from weighted components
+ * (each a rolling figure mapped to points by bands), plus the point changes playbooks make.
+ *
+ *   score = clamp(Σ weightᵢ × pointsᵢ / maxPointsᵢ + adjustment, 0, 100)
+ *   adjustment = clamp(Σ playbook points fired in the last `adjustments.lastDays` days,
+ *                      −adjustments.maxPoints, +adjustments.maxPoints)
+ *
+ * A playbook's points apply once per (playbook, client, period) — a re-evaluation produces
+ * the same firing, never a second one — and expire after `lastDays`, so a weekly −3 that
+ * keeps firing holds the score down by a bounded amount instead of drifting it to 0.
+ */
+import type { FigureView } from './figure-view.js';
+import type { Subject } from './playbook.js';
+
+export type Band = 'green' | 'yellow' | 'red';
+
+export type ComponentFigure =
+  | { count: Subject & { windowDays: number } }
+  | { activeUsers: { windowDays: number } }
+  | { metric: { name: string; aggregate: 'sum' | 'avg' | 'last' | 'count'; windowDays: number } };
+
+export interface HealthComponent {
+  id: string;
+  title: string;
+  /** Percent of the score; the weights add up to 100. */
+  weight: number;
+  figure: ComponentFigure;
+  /** Highest `min` first: a value gets the points of the first band whose min it reaches. */
+  bands: { min: number; points: number }[];
+  maxPoints: number;
+}
+
+export interface HealthConfig {
+  thresholds: { green: number; yellow: number };
+  components: HealthComponent[];
+  adjustments: { lastDays: number; maxPoints: number };
+  source?: string;
+}
+
+export interface ComponentScore {
+  id: string;
+  value: number | null;
+  points: number;
+  /** weight × points on the seeds' scale (15% × 10 points = 1.5). */
+  contribution: number;
+}
+
+export function bandOf(score: number, t: HealthConfig['thresholds']): Band {
+  return score >= t.green ? 'green' : score >= t.yellow ? 'yellow' : 'red';
+}
+
+export function pointsFor(value: number | null, c: HealthComponent): number {
+  if (value === null) return 0;
+  for (const b of c.bands) if (value >= b.min) return b.points;
+  return 0;
+}
+
+/** Rounded to cents of a point: scores are compared for change, so float dust must not count. */
+export const round2 = (x: number) => Math.round(x * 100) / 100;
+
+export function componentScores(
+  h: HealthConfig,
+  clientId: string,
+  view: FigureView,
+): { base: number; components: ComponentScore[] } {
+  let base = 0;
+  const components: ComponentScore[] = [];
+  for (const c of h.components) {
+    const value = figureValue(c.figure, clientId, view);
+    const points = pointsFor(value, c);
+    base += (c.weight * points) / c.maxPoints;
+    components.push({ id: c.id, value, points, contribution: round2((c.weight * points) / 100) });
+  }
+  return { base: round2(base), components };
+}
+
+function figureValue(f: ComponentFigure, clientId: string, view: FigureView): number | null {
+  if ('count' in f) return view.count(clientId, f.count, f.count.windowDays, 'current');
+  if ('activeUsers' in f) return view.activeUsers(clientId, f.activeUsers.windowDays, 'current');
+  const a = view.metric(clientId, f.metric.name, f.metric.windowDays);
+  switch (f.metric.aggregate) {
+    case 'sum':
+      return a.sum;
+    case 'count':
+      return a.count;
+    case 'avg':
+      return a.count === 0 ? null : a.sum / a.count;
+    case 'last':
+      return a.last;
+  }
+}
+
+/** One client's score and the playbook points still in force. */
+export class ClientHealth {
+  base = 0;
+  score: number | null = null;
+  /** [day fired, points] of playbook changes, oldest first. */
+  adjustments: [number, number][] = [];
+  /** [day, score at that midnight], for "dropped N points within D days". */
+  history: [number, number][] = [];
+
+  adjustment(day: number, a: HealthConfig['adjustments']): number {
+    let sum = 0;
+    for (const [d, p] of this.adjustments) if (d > day - a.lastDays) sum += p;
+    return Math.max(-a.maxPoints, Math.min(a.maxPoints, sum));
+  }
+
+  scoreAt(day: number, a: HealthConfig['adjustments']): number {
+    return round2(Math.max(0, Math.min(100, this.base + this.adjustment(day, a))));
+  }
+
+  /** Drops what can no longer matter: expired adjustments, history older than `keepDays`. */
+  trim(day: number, a: HealthConfig['adjustments'], keepDays: number): void {
+    while (this.adjustments.length > 0 && this.adjustments[0]![0] <= day - a.lastDays)
+      this.adjustments.shift();
+    while (this.history.length > 0 && this.history[0]![0] < day - keepDays) this.history.shift();
+  }
+
+  highestWithin(day: number, days: number): number | undefined {
+    let best: number | undefined;
+    for (const [d, s] of this.history)
+      if (d >= day - days && d < day && (best === undefined || s > best)) best = s;
+    return best;
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * What the rules stage emits, as messages for downstream systems. Every output has a
+ * deterministic id from (kind, playbook or source, client, period): a restart, a redelivery
+ * or a replay produces the same id, which JetStream (`Nats-Msg-Id`) and QuestDB (dedup keys)
+ * absorb. Subjects are `cs.<kind>.<playbook|source>.<client>`, so a subscriber can take all
+ * alerts (`cs.alert.>`), one playbook (`cs.*.<playbook>.>`), one client (`cs.*.*.<client>`)
+ * or one kind of action (`cs.task.>`). Client ids are encoded as subject tokens (see `token`).
+ */
+import { createHash } from 'node:crypto';
+
+export type OutputKind = 'alert' | 'health' | 'task' | 'tag' | 'notify' | 'email' | 'webhook';
+
+export interface Output {
+  kind: OutputKind;
+  subject: string;
+  /** Deterministic: the Nats-Msg-Id and the QuestDB dedup key. */
+  id: string;
+  /** The evaluation time (a local midnight), epoch ms. */
+  at: number;
+  clientId: string;
+  body: Record<string, unknown>;
+}
+
+/** The source token of health changes made by the components rather than a playbook. */
+export const SCORE_SOURCE = '_score';
+
+export function outputId(...parts: string[]): string {
+  return createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 32);
+}
+
+/**
+ * A NATS subject token for any string: letters, digits, `_` and `-` stay; every other byte
+ * of its UTF-8 becomes `~` and two hex digits (`acme.com` → `acme~2ecom`). Tokens never hold
+ * `.`, `*`, `>` or spaces, and the mapping is one-to-one.
+ */
+export function token(s: string): string {
+  if (/^[A-Za-z0-9_-]+$/.test(s)) return s;
+  let out = '';
+  for (const b of Buffer.from(s, 'utf8')) {
+    const c = String.fromCharCode(b);
+    out += /[A-Za-z0-9_-]/.test(c) ? c : `~${b.toString(16).padStart(2, '0')}`;
+  }
+  return out;
+}
+
+export function subjectOf(kind: OutputKind, source: string, clientId: string): string {
+  return `cs.${kind}.${token(source)}.${token(clientId)}`;
+}

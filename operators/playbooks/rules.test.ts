@@ -1,0 +1,248 @@
+/**
+ * The seeds' worked examples, run through the shipped playbooks (deploy/playbooks) and
+ * health model (deploy/health.yaml) over the real operators, in event time.
+ */
+import { describe, expect, it } from 'vitest';
+import { ev } from '../../test/fixtures/events.js';
+import { of, RulesHarness, type Attributes } from '../../test/fixtures/rules.js';
+import { random } from '../../test/fixtures/reference.js';
+import type { TrackingEvent } from '../../pipeline/contract/types.js';
+
+const DAY = 86_400_000;
+const MON = Date.parse('2026-03-02T00:00:00Z'); // a Monday: the weekly run
+const APR1 = Date.parse('2026-04-01T00:00:00Z'); // the monthly run
+const active = (...ids: string[]): Attributes =>
+  new Map(ids.map((id) => [id, { status: 'active', csm: `csm-${id}@pulso.dev` }]));
+
+/** n events of `name` for a client spread over [from, to). */
+function spread(
+  n: number,
+  client: string,
+  name: string,
+  from: number,
+  to: number,
+): TrackingEvent[] {
+  return Array.from({ length: n }, (_, i) =>
+    ev(from + Math.floor(((to - from) * i) / n), client, name),
+  );
+}
+
+describe('TC-01 / TC-02: tela:criar_produto on a weekly run (seed 000)', () => {
+  const attrs = active('A', 'B');
+  attrs.set('C', { status: 'cancelled', csm: 'csm-C@pulso.dev' });
+  const h = new RulesHarness(attrs);
+  const week = MON - 7 * DAY;
+  const out = h.feed(
+    [
+      ev(week + DAY, 'A', 'tela:pedidos'), // A is active but never opens the screen
+      ...spread(12, 'B', 'tela:criar_produto', week, MON),
+      ev(week + DAY, 'C', 'tela:pedidos'),
+    ],
+    MON,
+  );
+
+  it('client A (0 accesses) loses 3 points, gets the task due in 3 days, and its CSM is notified', () => {
+    const [alert] = of(out, 'alert', 'criar-produto-sem-uso', 'A');
+    expect(alert!.body).toMatchObject({ period: '2026-W09', at: '2026-03-02T00:00:00.000Z' });
+    expect((alert!.body.conditions as unknown[])[0]).toMatchObject({
+      met: true,
+      observed: { count: 0 },
+      threshold: { op: '=', value: 0 },
+      window: { from: '2026-02-23T00:00:00.000Z', to: '2026-03-02T00:00:00.000Z' },
+    });
+    const [health] = of(out, 'health', 'criar-produto-sem-uso', 'A');
+    expect(health!.body.change).toBe(-3);
+    expect(health!.body.reason).toMatchObject({ type: 'playbook', points: -3, alertId: alert!.id });
+    const [task] = of(out, 'task', 'criar-produto-sem-uso', 'A');
+    expect(task!.body).toMatchObject({
+      title: 'Reforçar treinamento de criação de produtos',
+      dueAt: '2026-03-05T00:00:00.000Z',
+      owner: 'csm-A@pulso.dev',
+    });
+    expect(of(out, 'notify', 'criar-produto-sem-uso', 'A')[0]!.body.csm).toBe('csm-A@pulso.dev');
+    expect(of(out, 'alert', 'criar-produto-em-uso', 'A')).toHaveLength(0);
+  });
+
+  it('client B (12 accesses) does not fire; its positive twin gives +3', () => {
+    expect(of(out, 'alert', 'criar-produto-sem-uso', 'B')).toHaveLength(0);
+    const [health] = of(out, 'health', 'criar-produto-em-uso', 'B');
+    expect(health!.body.change).toBe(3);
+  });
+
+  it('client C (cancelled) is never evaluated by a playbook filtered on active status', () => {
+    expect(out.filter((o) => o.clientId === 'C' && o.kind !== 'health')).toEqual([]);
+    expect(
+      of(out, 'health', undefined, 'C').every((o) => o.subject.startsWith('cs.health._score.')),
+    ).toBe(true);
+  });
+});
+
+describe('TC-03: Pedidos vs Faturamento on a monthly run (seed 001)', () => {
+  const cases: [string, number, number, boolean][] = [
+    ['seed', 500, 10, true], // 4900% more
+    ['equal', 100, 100, false], // 0%
+    ['exactly80', 180, 100, false], // exactly 80% is not "more than 80%"
+    ['above80', 181, 100, true],
+    ['noFaturamento', 5, 0, true], // infinitely more
+    ['neither', 0, 0, false],
+  ];
+  const attrs = active(...cases.map((c) => c[0]));
+  const from = APR1 - 30 * DAY;
+  const events = cases.flatMap(([c, a, b]) => [
+    ev(from, c, 'login'),
+    ...spread(a, c, 'tela:pedidos', from, APR1),
+    ...spread(b, c, 'tela:faturamento', from, APR1),
+  ]);
+  const out = new RulesHarness(attrs).feed(events, APR1, 500);
+
+  it.each(cases)('%s: %i pedidos vs %i faturamento → fires %s', (client, _a, _b, fires) => {
+    expect(of(out, 'alert', 'pedidos-vs-faturamento', client)).toHaveLength(fires ? 1 : 0);
+  });
+
+  it('the seed case: 7-day task, the risk tag, the CSM summary and a slight health drop', () => {
+    const [alert] = of(out, 'alert', 'pedidos-vs-faturamento', 'seed');
+    expect(alert!.body.period).toBe('2026-03');
+    expect((alert!.body.conditions as { observed: unknown }[])[0]!.observed).toEqual({
+      a: 500,
+      b: 10,
+      pctMore: 4900,
+    });
+    expect(of(out, 'task', 'pedidos-vs-faturamento', 'seed')[0]!.body).toMatchObject({
+      title: 'Verificar se o cliente está conseguindo concluir o processo de faturamento',
+      dueAt: '2026-04-08T00:00:00.000Z',
+    });
+    expect(of(out, 'tag', 'pedidos-vs-faturamento', 'seed')[0]!.body).toMatchObject({
+      op: 'add',
+      tag: 'Risco de falha no fluxo de faturamento',
+      changed: true,
+    });
+    expect(of(out, 'notify', 'pedidos-vs-faturamento', 'seed')).toHaveLength(1);
+    expect(of(out, 'health', 'pedidos-vs-faturamento', 'seed')[0]!.body.change).toBe(-1);
+  });
+
+  it('the positive twin takes the tag off balanced clients with enough volume', () => {
+    expect(
+      of(out, 'alert', 'pedidos-faturamento-equilibrado')
+        .map((o) => o.clientId)
+        .sort(),
+    ).toEqual(['equal', 'exactly80']);
+    expect(of(out, 'tag', 'pedidos-faturamento-equilibrado', 'equal')[0]!.body).toMatchObject({
+      op: 'remove',
+      changed: false,
+    });
+  });
+});
+
+describe('TC-04: no login for more than 5 days, checked daily (seed 002)', () => {
+  const T = Date.parse('2026-03-10T00:00:00Z');
+  const cases: [string, number, boolean][] = [
+    ['exactly5', T - 5 * DAY, false],
+    ['justOver5', T - 5 * DAY - 1, true],
+    ['six', T - 6 * DAY, true],
+    ['today', T - 3_600_000, false],
+  ];
+  const h = new RulesHarness(active(...cases.map((c) => c[0])));
+  const all = h.feed(
+    cases.map(([c, t]) => ev(t, c, 'login')),
+    T,
+  );
+  const atT = all.filter((o) => o.at === T);
+
+  it.each(cases)('%s → fires %s at the evaluation', (client, _t, fires) => {
+    expect(of(atT, 'alert', 'sem-login-5-dias', client)).toHaveLength(fires ? 1 : 0);
+  });
+
+  it('a login at midnight fires 6 days later, not 5; each day once, with its CSM alert and e-mail', () => {
+    const g = new RulesHarness(active('x'));
+    const d0 = Date.parse('2026-05-01T00:00:00Z');
+    const out = g.feed([ev(d0, 'x', 'login')], d0 + 7 * DAY);
+    const fired = of(out, 'alert', 'sem-login-5-dias', 'x').map((o) =>
+      new Date(o.at).toISOString(),
+    );
+    expect(fired).toEqual(['2026-05-07T00:00:00.000Z', '2026-05-08T00:00:00.000Z']);
+    expect(of(out, 'email', 'sem-login-5-dias', 'x')[0]!.body).toMatchObject({
+      template: 'sentimos-sua-falta',
+    });
+    expect(of(out, 'notify', 'sem-login-5-dias', 'x')).toHaveLength(2);
+  });
+});
+
+describe('TC-06: usage grew 50% (seed 002)', () => {
+  const from = APR1 - 60 * DAY;
+  const mid = APR1 - 30 * DAY;
+  const out = new RulesHarness(active('grew50', 'grew49')).feed(
+    [
+      ...spread(100, 'grew50', 'acao:emitir_nota', from, mid),
+      ...spread(150, 'grew50', 'acao:emitir_nota', mid, APR1),
+      ...spread(100, 'grew49', 'acao:emitir_nota', from, mid),
+      ...spread(149, 'grew49', 'acao:emitir_nota', mid, APR1),
+    ],
+    APR1,
+    1000,
+  );
+
+  it('100 → 150 adds health points and the "em expansão" tag; 100 → 149 does not', () => {
+    expect(of(out, 'health', 'uso-em-expansao', 'grew50')[0]!.body.change).toBe(5);
+    expect(of(out, 'tag', 'uso-em-expansao', 'grew50')[0]!.body).toMatchObject({
+      tag: 'em expansão',
+      op: 'add',
+    });
+    const cond = (
+      of(out, 'alert', 'uso-em-expansao', 'grew50')[0]!.body.conditions as { observed: unknown }[]
+    )[0];
+    expect(cond!.observed).toEqual({ current: 150, previous: 100, change: 50, changePct: 50 });
+    expect(of(out, 'alert', 'uso-em-expansao', 'grew49')).toHaveLength(0);
+  });
+});
+
+describe('TC-07: 90 days without interaction (seed 002)', () => {
+  // Mondays 2026-06-01 and 2026-06-08; the last interactions 91 and 89 days before 06-01.
+  const T = Date.parse('2026-06-01T00:00:00Z');
+  const out = new RulesHarness(active('idle91', 'idle89')).feed(
+    [
+      ev(T - 91 * DAY, 'idle91', 'acao:enviar_pedido'),
+      ev(T - 89 * DAY, 'idle89', 'acao:enviar_pedido'),
+    ],
+    T,
+  );
+  const atT = out.filter((o) => o.at === T);
+
+  it('fires the base-coverage task past 90 days, not at 89', () => {
+    expect(of(atT, 'task', 'sem-interacao-90-dias', 'idle91')[0]!.body.title).toBe(
+      'Tarefa de cobertura de base',
+    );
+    expect(of(atT, 'alert', 'sem-interacao-90-dias', 'idle89')).toHaveLength(0);
+  });
+});
+
+describe('replays', () => {
+  const attrs = active('a', 'b', 'c');
+  const d0 = Date.parse('2026-02-01T00:00:00Z');
+  const r = random(7);
+  const names = [
+    'login',
+    'tela:criar_produto',
+    'tela:pedidos',
+    'tela:faturamento',
+    'acao:emitir_nota',
+  ];
+  const events = Array.from({ length: 3000 }, () =>
+    ev(d0 + Math.floor(r() * 70 * DAY), 'abc'[Math.floor(r() * 3)]!, names[Math.floor(r() * 5)]!),
+  ).sort((a, b) => a.ts - b.ts);
+  const end = d0 + 71 * DAY;
+  const whole = new RulesHarness(attrs).feed(events, end, 3000);
+
+  it('give the same outputs, ids and bodies, whatever the batch cut', () => {
+    expect(whole.length).toBeGreaterThan(100);
+    expect(new Set(whole.map((o) => o.id)).size).toBe(whole.length);
+    expect(new RulesHarness(attrs).feed(events, end, 7)).toEqual(whole);
+  });
+
+  it('give the same outputs after a restore from a checkpoint, none twice', () => {
+    const first = new RulesHarness(attrs);
+    const before = first.feed(events.slice(0, 1500), undefined, 50);
+    const resumed = new RulesHarness(attrs, first.snapshot());
+    const after = resumed.feed(events.slice(1500), end, 50);
+    expect([...before, ...after]).toEqual(whole);
+  });
+});

@@ -1,0 +1,71 @@
+/**
+ * `RulesStage` — the rules stage as a `StepListener` of the usage figures: it follows the
+ * accepted events (to know the clients) and, at each boundary, evaluates the health score
+ * and the due playbooks over the live figures, collecting the outputs. `take()` hands them
+ * over in order, ready to publish.
+ *
+ * `evaluatePlaybooks` is the same as an RxJS operator over event batches: it emits, per
+ * batch, the outputs of the boundaries that batch crossed.
+ */
+import { map, type OperatorFunction } from 'rxjs';
+import type { TrackingEvent } from '../../pipeline/contract/types.js';
+import type { EventBatch } from '../types.js';
+import type { Boundary, StepListener, UsageState } from '../usage-figures.js';
+import type { AttributeValue } from './figure-view.js';
+import type { HealthConfig } from './health.js';
+import { LiveFigures } from './live-figures.js';
+import type { Output } from './outputs.js';
+import type { Playbook } from './playbook.js';
+import { Rules, type RulesSnapshot } from './rules.js';
+
+export class RulesStage implements StepListener {
+  readonly rules: Rules;
+  private readonly view: LiveFigures;
+  private outputs: Output[] = [];
+  /** Boundaries evaluated and the time they took, for metrics. */
+  evaluated = { boundaries: 0, ms: 0 };
+
+  constructor(
+    usage: UsageState,
+    playbooks: Playbook[],
+    health: HealthConfig,
+    attribute: (clientId: string, name: string) => AttributeValue | undefined,
+    snapshot?: RulesSnapshot,
+  ) {
+    this.rules = new Rules(playbooks, health, usage.watermark.calendar, snapshot);
+    this.view = new LiveFigures(usage, attribute, (c) => this.rules.knownSince(c));
+  }
+
+  observe(events: readonly TrackingEvent[]): void {
+    this.rules.observe(events);
+  }
+
+  boundary(b: Boundary): void {
+    const t0 = performance.now();
+    this.view.day = b.day;
+    for (const o of this.rules.evaluate(b, this.view)) this.outputs.push(o);
+    this.evaluated.boundaries++;
+    this.evaluated.ms += performance.now() - t0;
+  }
+
+  /** The outputs collected since the last call, in the order they were produced. */
+  take(): Output[] {
+    const o = this.outputs;
+    this.outputs = [];
+    return o;
+  }
+
+  get pending(): number {
+    return this.outputs.length;
+  }
+}
+
+export function evaluatePlaybooks(
+  usage: UsageState,
+  stage: RulesStage,
+): OperatorFunction<EventBatch, Output[]> {
+  return map((batch) => {
+    usage.apply(batch, stage);
+    return stage.take();
+  });
+}

@@ -1,0 +1,205 @@
+/**
+ * Loads playbook files and the health model, refusing at start anything that would not
+ * evaluate as written: each problem names the file, the JSON Pointer inside it and what was
+ * expected. Beyond the JSON Schemas, it checks what a schema cannot say: one subject per
+ * figure, windows the pipeline keeps (windows.days), per-user pairs it counts
+ * (windows.ratios), weights adding up to 100, bands in order, unique ids.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import type { HealthConfig } from '../../operators/playbooks/health.js';
+import { conditionsOf, type Playbook } from '../../operators/playbooks/playbook.js';
+import { describeErrors, validateHealth, validatePlaybooks } from '../../schemas/index.js';
+import { ConfigError, ConfigErrors } from '../errors.js';
+import type { Config } from './types.js';
+
+type Windows = Pick<Config['windows'], 'days' | 'ratios'>;
+
+/** Files named by `paths`: a file as is, a directory's *.yaml, *.yml and *.json sorted by name. */
+export function playbookFiles(paths: string[]): string[] {
+  const files: string[] = [];
+  for (const p of paths) {
+    const abs = resolve(p);
+    let dir: boolean;
+    try {
+      dir = statSync(abs).isDirectory();
+    } catch {
+      throw new ConfigErrors([new ConfigError(abs, '', 'a playbook file or directory', 'missing')]);
+    }
+    if (!dir) files.push(abs);
+    else
+      for (const f of readdirSync(abs).sort())
+        if (/\.(ya?ml|json)$/.test(f)) files.push(join(abs, f));
+  }
+  return files;
+}
+
+export function loadPlaybooks(paths: string[], windows: Windows): Playbook[] {
+  const errors: ConfigError[] = [];
+  const playbooks: Playbook[] = [];
+  const seen = new Map<string, string>();
+  for (const file of playbookFiles(paths)) {
+    const doc = readDocument(file, errors);
+    if (doc === undefined) continue;
+    if (!validatePlaybooks(doc)) {
+      for (const i of describeErrors(validatePlaybooks.errors, doc))
+        errors.push(new ConfigError(file, i.path, i.expected, i.actual));
+      continue;
+    }
+    (doc as { playbooks: (Playbook & { enabled: boolean })[] }).playbooks.forEach((p, i) => {
+      const at = `/playbooks/${i}`;
+      const where = seen.get(p.id);
+      if (where)
+        errors.push(new ConfigError(file, `${at}/id`, `an id not used already (${where})`, p.id));
+      seen.set(p.id, `${file}${at}`);
+      for (const [path, expected, actual] of checkPlaybook(p, windows))
+        errors.push(new ConfigError(file, `${at}${path}`, expected, actual));
+      if (p.enabled) playbooks.push({ ...p, source: `${file}#${at}` });
+    });
+  }
+  if (errors.length > 0) throw new ConfigErrors(errors);
+  return playbooks;
+}
+
+export function loadHealth(file: string, windows: Windows): HealthConfig {
+  const errors: ConfigError[] = [];
+  const abs = resolve(file);
+  const doc = readDocument(abs, errors);
+  if (doc !== undefined && !validateHealth(doc))
+    for (const i of describeErrors(validateHealth.errors, doc))
+      errors.push(new ConfigError(abs, i.path, i.expected, i.actual));
+  if (errors.length === 0) {
+    const h = doc as HealthConfig;
+    const total = h.components.reduce((s, c) => s + c.weight, 0);
+    if (Math.abs(total - 100) > 1e-9)
+      errors.push(
+        new ConfigError(abs, '/components', 'weights adding up to 100', `they add up to ${total}`),
+      );
+    if (h.thresholds.yellow > h.thresholds.green)
+      errors.push(
+        new ConfigError(
+          abs,
+          '/thresholds/yellow',
+          `at most green (${h.thresholds.green})`,
+          h.thresholds.yellow,
+        ),
+      );
+    h.components.forEach((c, i) => {
+      const at = `/components/${i}`;
+      const f = c.figure;
+      const inner = 'count' in f ? f.count : 'activeUsers' in f ? f.activeUsers : f.metric;
+      if ('count' in f) errors.push(...subjectErrors(f.count, abs, `${at}/figure/count`));
+      const w = windowError(inner.windowDays, windows);
+      if (w) errors.push(new ConfigError(abs, `${at}/figure`, w, inner.windowDays));
+      c.bands.forEach((b, j) => {
+        if (j > 0 && b.min >= c.bands[j - 1]!.min)
+          errors.push(
+            new ConfigError(
+              abs,
+              `${at}/bands/${j}/min`,
+              `below the band before (${c.bands[j - 1]!.min}): highest first`,
+              b.min,
+            ),
+          );
+        if (b.points > c.maxPoints)
+          errors.push(
+            new ConfigError(
+              abs,
+              `${at}/bands/${j}/points`,
+              `at most maxPoints (${c.maxPoints})`,
+              b.points,
+            ),
+          );
+      });
+    });
+  }
+  if (errors.length > 0) throw new ConfigErrors(errors);
+  return { ...(doc as HealthConfig), source: abs };
+}
+
+function readDocument(file: string, errors: ConfigError[]): unknown {
+  try {
+    return parseYaml(readFileSync(file, 'utf8')) as unknown;
+  } catch (cause) {
+    errors.push(
+      new ConfigError(
+        file,
+        '',
+        'a readable YAML or JSON document',
+        (cause as Error).message.split('\n')[0],
+      ),
+    );
+    return undefined;
+  }
+}
+
+type Problem = [path: string, expected: string, actual?: unknown];
+
+function checkPlaybook(p: Playbook, windows: Windows): Problem[] {
+  const out: Problem[] = [];
+  if (p.schedule.every === 'continuous' && !('cooldownDays' in p.schedule))
+    out.push(['/schedule/cooldownDays', 'a cooldown in days for a continuous playbook']);
+  const key = 'all' in p.when ? 'all' : 'any';
+  conditionsOf(p).forEach((c, i) => {
+    const at = `/when/${key}/${i}`;
+    const win = (n: number, path: string) => {
+      const w = windowError(n, windows);
+      if (w) out.push([`${at}${path}`, w, n]);
+    };
+    if ('count' in c) {
+      out.push(...subjectProblems(c.count, `${at}/count`));
+      win(c.count.windowDays, '/count/windowDays');
+    } else if ('change' in c) {
+      out.push(...subjectProblems(c.change, `${at}/change`));
+      win(c.change.windowDays, '/change/windowDays');
+    } else if ('inactivity' in c) out.push(...subjectProblems(c.inactivity, `${at}/inactivity`));
+    else if ('activeUsers' in c) win(c.activeUsers.windowDays, '/activeUsers/windowDays');
+    else if ('metric' in c) win(c.metric.windowDays, '/metric/windowDays');
+    else if ('ratio' in c) {
+      const r = c.ratio;
+      if ((r.scope ?? 'client') === 'client') win(r.windowDays, '/ratio/windowDays');
+      else {
+        const id = r.pair ?? `${r.a}_vs_${r.b}`;
+        const pair = windows.ratios.find((x) => x.id === id);
+        if (
+          !pair ||
+          !pair.perUser ||
+          pair.a !== r.a ||
+          pair.b !== r.b ||
+          pair.windowDays !== r.windowDays
+        )
+          out.push([
+            `${at}/ratio`,
+            `a pair in windows.ratios counted per user: {id: ${id}, a: ${r.a}, b: ${r.b}, windowDays: ${r.windowDays}, perUser: true} (configured: ${windows.ratios.map((x) => x.id).join(', ') || 'none'})`,
+          ]);
+        if (r.scope === 'shareOfUsers' && r.share === undefined)
+          out.push([`${at}/ratio/share`, 'the share (%) of users that must hold']);
+      }
+    }
+  });
+  return out;
+}
+
+function subjectProblems(s: object, path: string): Problem[] {
+  const given = ['event', 'kind', 'all'].filter((k) => k in s);
+  return given.length === 1
+    ? []
+    : [
+        [
+          path,
+          `exactly one of event, kind, all (got ${given.length === 0 ? 'none' : given.join(', ')})`,
+        ],
+      ];
+}
+
+function subjectErrors(s: object, file: string, path: string): ConfigError[] {
+  return subjectProblems(s, path).map(([p, e]) => new ConfigError(file, p, e));
+}
+
+/** Windows must be ones the pipeline keeps, so live verdicts and dry runs read the same figures. */
+function windowError(n: number, windows: Windows): string | undefined {
+  return windows.days.includes(n)
+    ? undefined
+    : `a window listed in windows.days (${windows.days.join(', ')}); add ${n} there to use it`;
+}
