@@ -16,16 +16,19 @@ import { createHash } from 'node:crypto';
 import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
+import type { RulesSnapshot } from '../operators/playbooks/rules.js';
 import type { UsageSnapshot } from '../operators/usage-figures.js';
 import type { Config } from './config/types.js';
 
-const FORMAT = 1;
+const FORMAT = 2;
 
 export interface Checkpoint {
   /** Last stream sequence whose effects the state holds. */
   seq: number;
   takenAt: number;
   state: UsageSnapshot;
+  /** The rules stage's state (health scores, tags, cooldowns) at the same position. */
+  rules?: RulesSnapshot;
 }
 
 interface Stored extends Checkpoint {
@@ -61,13 +64,14 @@ export class CheckpointStore {
   }
 
   /** Serializes now (synchronously), so later batches cannot leak into the picture. */
-  encode(seq: number, state: UsageSnapshot): Buffer {
+  encode(seq: number, state: UsageSnapshot, rules?: RulesSnapshot): Buffer {
     const stored: Stored = {
       format: FORMAT,
       settings: this.settings,
       seq,
       takenAt: Date.now(),
       state,
+      rules,
     };
     return serialize(stored);
   }
@@ -103,6 +107,6 @@ export class CheckpointStore {
       return { missing: `checkpoint format ${stored.format} is not ${FORMAT}` };
     if (stored.settings !== this.settings)
       return { missing: 'the window settings changed since the checkpoint was taken' };
-    return { seq: stored.seq, takenAt: stored.takenAt, state: stored.state };
+    return { seq: stored.seq, takenAt: stored.takenAt, state: stored.state, rules: stored.rules };
   }
 }

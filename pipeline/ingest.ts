@@ -26,7 +26,9 @@ import {
   Subject,
   takeUntil,
 } from 'rxjs';
+import type { RulesStage } from '../operators/playbooks/stage.js';
 import type { UsageState } from '../operators/usage-figures.js';
+import type { OutputPublisher } from './adapters/nats/outputs.js';
 import { publishDeadLetters } from './adapters/nats/dead-letters.js';
 import { messageBatches, type MessageBatch, toInbound } from './adapters/nats/source.js';
 import type { QuestDbSink } from './adapters/questdb/sink.js';
@@ -60,6 +62,9 @@ export interface IngestOptions {
   checkpointMs: number;
   allowedLatenessMs: number;
   storeRawEvents: boolean;
+  /** The rules stage, following the figures; its outputs are published with each write. */
+  rules?: RulesStage;
+  outputs?: OutputPublisher;
 }
 
 export interface WriteResult {
@@ -67,6 +72,9 @@ export interface WriteResult {
   lastSeq: number;
   rows: number;
   deadLetters: number;
+  /** Rules outputs published (and skipped as already in the stream). */
+  published: number;
+  skipped: number;
   checkpointed: boolean;
   encodeMs: number;
   writeMs: number;
@@ -110,17 +118,25 @@ export function createIngest(o: IngestOptions): Ingest {
     const w = outbox.take();
     // Serialized now, so it shows exactly what this write carries.
     const checkpoint = checkpointDue
-      ? o.checkpoints.encode(processed, o.usage.snapshot())
+      ? o.checkpoints.encode(processed, o.usage.snapshot(), o.rules?.rules.snapshot())
       : undefined;
     if (checkpoint) lastCheckpoint = now;
     const seq = processed;
     const t1 = performance.now();
     o.log.debug({ seq, rows: w.sink.figureRows, checkpoint: !!checkpoint }, 'write started');
     writing = (async () => {
+      let sent = { published: 0, skipped: 0 };
       await Promise.all([
         retrying('publish dead letters', () => publishDeadLetters(o.js, w.deadLetters), o.log),
         o.sink.write(w.sink),
+        o.outputs &&
+          retrying(
+            'publish rules outputs',
+            async () => void (sent = await o.outputs!.publish(w.outputs)),
+            o.log,
+          ),
       ]);
+      o.metrics.outputs.inc(sent.published);
       o.metrics.figureRows.inc(w.sink.figureRows);
       const t2 = performance.now();
       if (checkpoint) {
@@ -133,6 +149,7 @@ export function createIngest(o: IngestOptions): Ingest {
         lastSeq: seq,
         rows: w.sink.figureRows,
         deadLetters: w.deadLetters.length,
+        ...sent,
         checkpointed: !!checkpoint,
         encodeMs: Math.round(t1 - t0),
         writeMs: Math.round(t2 - t1),
@@ -158,7 +175,13 @@ export function createIngest(o: IngestOptions): Ingest {
       let slice = newSlice();
       for (const m of b.msgs) {
         if (!decodeInto(slice, m, o)) continue;
-        if (slice.events.length >= o.batchSize) {
+        // Client updates and clock ticks end a slice: the rules stage must see them exactly
+        // where they are in the stream relative to the events and midnights around them.
+        if (
+          slice.events.length >= o.batchSize ||
+          slice.updates.length > 0 ||
+          slice.clock !== undefined
+        ) {
           foldSlice(slice, o, outbox, (seq) => (processed = seq));
           slice = newSlice();
           if (outbox.rows >= MAX_OUTBOX_ROWS) result = await write(false);
@@ -217,6 +240,7 @@ interface Slice {
   deadLetters: DeadLetter[];
   messages: number;
   lastSeq: number;
+  clock?: number;
 }
 
 const newSlice = (): Slice => ({
@@ -242,6 +266,7 @@ function decodeInto(slice: Slice, m: JsMsg, o: IngestOptions): boolean {
   for (const e of d.events) slice.events.push(e);
   for (const u of d.clientUpdates) slice.updates.push(u);
   for (const dl of d.deadLetters) slice.deadLetters.push(dl);
+  if (d.clock !== undefined) slice.clock = d.clock;
   return true;
 }
 
@@ -252,11 +277,15 @@ function foldSlice(
   advance: (seq: number) => void,
 ): void {
   if (s.messages === 0) return;
-  const figures = o.usage.apply({ events: s.events, lastSeq: s.lastSeq });
+  const stats = o.rules && { ...o.rules.rules.stats };
+  const figures = o.usage.apply({ events: s.events, lastSeq: s.lastSeq, clock: s.clock }, o.rules);
   for (const e of figures.tooLate)
     s.deadLetters.push(tooLateDeadLetter(e, figures.watermark, o.allowedLatenessMs));
-  const clients = s.updates.flatMap((u) => o.directory.apply(u));
-  outbox.add(figures, s.messages, s.events, clients, s.deadLetters);
+  const clients = s.updates.flatMap((u) => {
+    o.rules?.rules.know(u.clientId, u.ts);
+    return o.directory.apply(u);
+  });
+  outbox.add(figures, s.messages, s.events, clients, s.deadLetters, o.rules?.take());
   advance(s.lastSeq);
 
   const byKind: Record<string, number> = {};
@@ -269,6 +298,10 @@ function foldSlice(
   o.metrics.clientUpdates.inc(s.updates.length);
   o.metrics.watermark.set(Number.isFinite(figures.watermark) ? figures.watermark / 1000 : 0);
   o.metrics.evaluations.inc(figures.boundaries);
+  if (o.rules && stats) {
+    o.metrics.playbookEvaluations.inc(o.rules.rules.stats.evaluations - stats.evaluations);
+    o.metrics.playbookFirings.inc(o.rules.rules.stats.fired - stats.fired);
+  }
 }
 
 /** NATS hiccups (a reconnect, a slow ack) are waited out, not turned into failures. */

@@ -32,6 +32,18 @@ export class IngestMetrics {
     'pulso_window_evaluations_total',
     'Midnights passed by the watermark (windows evaluated)',
   );
+  readonly outputs = this.counter(
+    'pulso_rules_outputs_published_total',
+    'Alerts, health changes, tasks, tags, notifications, e-mails and webhook calls published on cs.>',
+  );
+  readonly playbookEvaluations = this.counter(
+    'pulso_playbook_evaluations_total',
+    'Client × playbook pairs judged by the rules stage',
+  );
+  readonly playbookFirings = this.counter(
+    'pulso_playbook_firings_total',
+    'Client × playbook pairs that fired',
+  );
   readonly figureRows = this.counter(
     'pulso_figure_rows_written_total',
     'Figure rows QuestDB accepted',

@@ -22,6 +22,8 @@ import {
   userUsageLine,
 } from './adapters/questdb/figure-lines.js';
 import type { SinkBatch } from './adapters/questdb/sink.js';
+import { outputLine } from './adapters/questdb/output-lines.js';
+import type { Output } from '../operators/playbooks/outputs.js';
 import type { ClientRow } from './contract/client-directory.js';
 import type { DeadLetter, TrackingEvent } from './contract/types.js';
 
@@ -31,6 +33,8 @@ const BODY_CHARS = 8 * 1024 * 1024;
 export interface Write {
   sink: SinkBatch;
   deadLetters: DeadLetter[];
+  /** The rules stage's outputs, in the order they were produced, to publish on NATS. */
+  outputs: Output[];
   lastSeq: number;
 }
 
@@ -44,6 +48,7 @@ export class Outbox {
   private events: TrackingEvent[] = [];
   private clients: ClientRow[] = [];
   private deadLetters: DeadLetter[] = [];
+  private outputs: Output[] = [];
   private evaluated = 0;
   private messages = 0;
   private eventCount = 0;
@@ -61,7 +66,10 @@ export class Outbox {
     events: TrackingEvent[],
     clients: ClientRow[],
     deadLetters: DeadLetter[],
+    outputs: Output[] = [],
   ): void {
+    for (const o of outputs) this.outputs.push(o);
+    this.evaluated += outputs.length;
     this.messages += messages;
     this.eventCount += events.length;
     this.tooLate += f.tooLate.length;
@@ -117,6 +125,10 @@ export class Outbox {
     for (const list of this.ratios) for (const r of list) put(ratioLine(r));
     for (const list of this.lastSeen) for (const r of list) put(lastSeenLine(r));
     for (const list of this.metrics) for (const r of list) put(metricLine(r));
+    for (const o of this.outputs) {
+      const line = outputLine(o);
+      if (line) put(line);
+    }
     // Progress goes last: once it is visible, everything before it was accepted.
     put(
       progressLine({
@@ -134,8 +146,10 @@ export class Outbox {
     const write: Write = {
       sink: { events: this.events, clients: this.clients, figureBodies: bodies, figureRows: rows },
       deadLetters: this.deadLetters,
+      outputs: this.outputs,
       lastSeq: this.lastSeq,
     };
+    this.outputs = [];
     this.usage = new Set();
     this.userUsage = new Set();
     this.rolling = [];

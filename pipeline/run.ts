@@ -11,6 +11,11 @@ import { CheckpointStore, settingsFingerprint } from './checkpoint.js';
 import type { Server } from 'node:http';
 import { finalize, lastValueFrom, merge, Subject, tap } from 'rxjs';
 import { ensureStreams } from './adapters/nats/streams.js';
+import { startClock } from './adapters/nats/clock.js';
+import { OutputPublisher } from './adapters/nats/outputs.js';
+import { startWebhooks } from './adapters/webhooks.js';
+import { RulesStage } from '../operators/playbooks/stage.js';
+import { loadRules } from './config/playbooks.js';
 import { QuestDbSink } from './adapters/questdb/sink.js';
 import { QuestSql } from './adapters/questdb/sql.js';
 import { CLIENT_ATTRIBUTES_TABLE, createTables } from './adapters/questdb/tables.js';
@@ -51,6 +56,12 @@ export function windowSpecOf(c: Config): WindowSpec {
 }
 
 export async function startPipeline(config: Config, log: Logger): Promise<RunningPipeline> {
+  // Playbooks and the health model are refused before anything starts.
+  const rulesFiles = loadRules(config);
+  log.info(
+    { playbooks: rulesFiles.playbooks.map((p) => p.id), health: rulesFiles.health.source },
+    'playbooks and health model loaded',
+  );
   const lost = new Subject<never>();
   const nc = await connectNats(config, log, lost);
   const jsm = await nc.jetstreamManager();
@@ -91,6 +102,14 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
   const saved = await checkpoints.load();
   const usage = new UsageState(windowSpecOf(config), 'state' in saved ? saved.state : undefined);
   usage.seq = 'state' in saved ? saved.seq : 0;
+  const rules = new RulesStage(
+    usage,
+    rulesFiles.playbooks,
+    rulesFiles.health,
+    (clientId, name) => attributeOf(directory, clientId, name),
+    'state' in saved ? saved.rules : undefined,
+  );
+  const outputs = await OutputPublisher.open(nc.jetstream(), jsm, config.nats.outputStream.name);
   if ('state' in saved)
     log.info(
       { seq: saved.seq, file: checkpoints.file, ms: Date.now() - restoredAt },
@@ -121,7 +140,29 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
     checkpointMs: config.checkpoint.intervalSeconds * 1000,
     allowedLatenessMs: config.windows.allowedLatenessSeconds * 1000,
     storeRawEvents: config.ingest.storeRawEvents,
+    rules,
+    outputs,
   });
+  const stopClock =
+    config.rules.clockTickSeconds > 0
+      ? startClock(
+          nc.jetstream(),
+          jsm,
+          config.nats.trackingStream.name,
+          config.rules.clockTickSeconds * 1000,
+          () => ingest.processedSeq(),
+          log.child({ stage: 'clock' }),
+        )
+      : undefined;
+  const webhooks = config.rules.webhooks.enabled
+    ? await startWebhooks(
+        nc,
+        config.nats.outputStream.name,
+        config.rules.webhooks,
+        process.env,
+        log.child({ stage: 'webhooks' }),
+      )
+    : undefined;
 
   const stats =
     config.log.statsIntervalSeconds > 0
@@ -142,6 +183,8 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
     .then(() => undefined)
     .finally(async () => {
       if (stats) clearInterval(stats);
+      stopClock?.();
+      await webhooks?.stop();
       await sink.close();
       await sql.close().catch(() => undefined);
       server?.close();
@@ -236,6 +279,19 @@ async function waitForQuestDb(sql: QuestSql, config: Config, log: Logger): Promi
       await new Promise((r) => setTimeout(r, 1000));
     }
   }
+}
+
+function attributeOf(
+  directory: ClientDirectory,
+  clientId: string,
+  name: string,
+): string | number | boolean | null | undefined {
+  const c = directory.get(clientId);
+  if (!c) return undefined;
+  return (
+    (c.fields as Map<string, { value: string | number | boolean | null }>).get(name)?.value ??
+    c.attributes.get(name)?.value
+  );
 }
 
 async function restoreClients(sql: QuestSql): Promise<ClientDirectory> {

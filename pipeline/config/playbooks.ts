@@ -5,8 +5,9 @@
  * figure, windows the pipeline keeps (windows.days), per-user pairs it counts
  * (windows.ratios), weights adding up to 100, bands in order, unique ids.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import type { HealthConfig } from '../../operators/playbooks/health.js';
 import { conditionsOf, type Playbook } from '../../operators/playbooks/playbook.js';
@@ -15,6 +16,40 @@ import { ConfigError, ConfigErrors } from '../errors.js';
 import type { Config } from './types.js';
 
 type Windows = Pick<Config['windows'], 'days' | 'ratios'>;
+
+/** The rules configuration, loaded and checked: what `startPipeline` and the CLI use. */
+export interface RulesFiles {
+  playbooks: Playbook[];
+  health: HealthConfig;
+}
+
+export function loadRules(c: Config, env: NodeJS.ProcessEnv = process.env): RulesFiles {
+  const playbooks = loadPlaybooks(c.rules.playbooks.map(installedPath), c.windows);
+  const health = loadHealth(installedPath(c.rules.health), c.windows);
+  const missing: ConfigError[] = [];
+  for (const p of playbooks)
+    p.actions.forEach((a, i) => {
+      if ('webhook' in a && a.webhook.secretEnv && !env[a.webhook.secretEnv])
+        missing.push(
+          new ConfigError(
+            p.source!.split('#')[0]!,
+            `${p.source!.split('#')[1]}/actions/${i}/webhook/secretEnv`,
+            `the environment variable ${a.webhook.secretEnv} to hold the signing secret`,
+            'not set',
+          ),
+        );
+    });
+  if (missing.length > 0) throw new ConfigErrors(missing);
+  return { playbooks, health };
+}
+
+/** A relative path from the working directory if it exists there, else from the installation. */
+export function installedPath(p: string): string {
+  if (isAbsolute(p) || existsSync(p)) return resolve(p);
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
+  return join(dir, p);
+}
 
 /** Files named by `paths`: a file as is, a directory's *.yaml, *.yml and *.json sorted by name. */
 export function playbookFiles(paths: string[]): string[] {

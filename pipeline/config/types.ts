@@ -12,6 +12,13 @@ export interface Config {
     };
     deadLetterStream: { name: string; maxAgeDays: number; maxBytes: number; replicas: number };
     consumer: { pullMessages: number; pullBytes: number };
+    outputStream: {
+      name: string;
+      maxAgeDays: number;
+      maxBytes: number;
+      duplicateWindowSeconds: number;
+      replicas: number;
+    };
   };
   questdb: {
     host: string;
@@ -36,6 +43,17 @@ export interface Config {
     days: number[];
     allowedLatenessSeconds: number;
     ratios: { id: string; a: string; b: string; windowDays: number; perUser: boolean }[];
+  };
+  rules: {
+    playbooks: string[];
+    health: string;
+    clockTickSeconds: number;
+    webhooks: {
+      enabled: boolean;
+      timeoutMs: number;
+      maxDeliveries: number;
+      backoffSeconds: number[];
+    };
   };
   checkpoint: { intervalSeconds: number; dir?: string };
   services: {

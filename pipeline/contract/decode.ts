@@ -25,6 +25,8 @@ import type {
 
 export const SUBJECT_EVENTS = 'tracking.events';
 export const SUBJECT_CLIENTS = 'tracking.clients';
+/** Wall-clock ticks the pipeline itself records: `{"ts": <epoch ms>}`. */
+export const SUBJECT_CLOCK = 'tracking.clock';
 export const CONTENT_TYPE_NDJSON = 'application/x-ndjson';
 
 type Route = 'events' | 'clients';
@@ -38,11 +40,31 @@ export function routeOf(subject: string): Route | undefined {
   return undefined;
 }
 
+function clockOf(data: Uint8Array): number | undefined {
+  try {
+    const v = JSON.parse(utf8.decode(data)) as { ts?: unknown };
+    return typeof v?.ts === 'number' && Number.isSafeInteger(v.ts) && v.ts > 0 ? v.ts : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export function decodeMessage(msg: InboundMessage, limits: Limits): Decoded {
   const out: Decoded = { events: [], clientUpdates: [], deadLetters: [] };
   const refuse = (reason: Reason, payload = msg.data, index?: number) =>
     out.deadLetters.push(deadLetter(msg, reason, payload, index));
 
+  if (msg.subject === SUBJECT_CLOCK) {
+    const ts = clockOf(msg.data);
+    if (ts === undefined)
+      refuse({
+        code: 'schema_violation',
+        message: 'a clock tick must be {"ts": <epoch ms>}',
+        expected: '{"ts": <integer epoch milliseconds>}',
+      });
+    else out.clock = ts;
+    return out;
+  }
   const route = routeOf(msg.subject);
   if (!route) {
     refuse({

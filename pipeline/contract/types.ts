@@ -96,4 +96,6 @@ export interface Decoded {
   events: TrackingEvent[];
   clientUpdates: ClientUpdate[];
   deadLetters: DeadLetter[];
+  /** A wall-clock tick: event time has reached this (see operators/types.ts EventBatch). */
+  clock?: number;
 }

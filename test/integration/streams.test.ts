@@ -19,7 +19,7 @@ describe('streams and services', () => {
   it('creates the streams, then finds them as configured', async () => {
     const jsm = await world.nc.jetstreamManager();
     const first = await ensureStreams(jsm, world.config.nats);
-    expect(first.created).toEqual(['stream PULSO_TRACKING', 'stream PULSO_DLQ']);
+    expect(first.created).toEqual(['stream PULSO_TRACKING', 'stream PULSO_DLQ', 'stream PULSO_CS']);
     expect(await ensureStreams(jsm, world.config.nats)).toEqual({ created: [], updated: [] });
   });
 

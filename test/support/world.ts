@@ -29,6 +29,8 @@ export function testEnv(): Record<string, string> {
     PULSO_LOG__STATS_INTERVAL_SECONDS: '0',
     PULSO_LOG__LEVEL: 'info',
     PULSO_CHECKPOINT__DIR: checkpointDir(),
+    // Test streams are history: a wall-clock tick would make the rest of them too late.
+    PULSO_RULES__CLOCK_TICK_SECONDS: '0',
   };
 }
 
@@ -62,6 +64,7 @@ export class World {
     for (const s of [
       this.config.nats.trackingStream.name,
       this.config.nats.deadLetterStream.name,
+      this.config.nats.outputStream.name,
     ]) {
       await jsm.streams.delete(s).catch(() => undefined);
     }

@@ -15,6 +15,7 @@ import {
 import type { Config } from '../../config/types.js';
 import { StreamMismatchError } from '../../errors.js';
 import { DEAD_LETTER_SUBJECT_ROOT } from '../../contract/dead-letter.js';
+import { OUTPUT_SUBJECTS } from './outputs.js';
 
 export const TRACKING_SUBJECTS = 'tracking.>';
 const DAY_NS = 86_400 * 1e9;
@@ -50,6 +51,21 @@ export function deadLetterStreamConfig(c: Config['nats']): Partial<StreamConfig>
   };
 }
 
+export function outputStreamConfig(c: Config['nats']): Partial<StreamConfig> {
+  const s = c.outputStream;
+  return {
+    name: s.name,
+    subjects: [OUTPUT_SUBJECTS],
+    storage: StorageType.File,
+    retention: RetentionPolicy.Limits,
+    discard: DiscardPolicy.Old,
+    max_age: s.maxAgeDays * DAY_NS,
+    max_bytes: s.maxBytes,
+    duplicate_window: nanos(s.duplicateWindowSeconds * 1000),
+    num_replicas: s.replicas,
+  };
+}
+
 export interface EnsureResult {
   created: string[];
   updated: string[];
@@ -62,7 +78,7 @@ export async function ensureStreams(
   apply = false,
 ): Promise<EnsureResult> {
   const result: EnsureResult = { created: [], updated: [] };
-  for (const want of [trackingStreamConfig(c), deadLetterStreamConfig(c)]) {
+  for (const want of [trackingStreamConfig(c), deadLetterStreamConfig(c), outputStreamConfig(c)]) {
     const name = want.name!;
     const have = await jsm.streams
       .info(name)

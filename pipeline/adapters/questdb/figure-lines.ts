@@ -22,7 +22,7 @@ import {
 const NEEDS_ESCAPE = /[ ,=\\\n\r]/;
 
 /** A symbol (tag) value: commas, equals signs, spaces and line breaks escaped. */
-function tag(s: string): string {
+export function tag(s: string): string {
   return NEEDS_ESCAPE.test(s)
     ? s
         .replace(/[ ,=\\]/g, '\\$&')
@@ -31,9 +31,9 @@ function tag(s: string): string {
     : s;
 }
 
-const ns = (ms: number) => `${ms}000000`;
-const micros = (ms: number) => `${ms}000t`;
-const float = (v: number) => (Number.isFinite(v) ? String(v) : '0');
+export const ns = (ms: number) => `${ms}000000`;
+export const micros = (ms: number) => `${ms}000t`;
+export const float = (v: number) => (Number.isFinite(v) ? String(v) : '0');
 
 export function usageLine(r: DailyUsageRow): string {
   return `${USAGE_DAILY_TABLE},client_id=${tag(r.clientId)},kind=${r.kind},name=${tag(r.name)} events=${r.events}i,users=${r.users}i,value_sum=${float(r.valueSum)},last_ts=${micros(r.lastTs)} ${ns(r.ts)}\n`;

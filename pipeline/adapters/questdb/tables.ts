@@ -14,8 +14,55 @@ export const RATIOS_TABLE = 'ratios';
 export const LAST_SEEN_TABLE = 'last_seen';
 export const METRICS_TABLE = 'metric_figures';
 export const PROGRESS_TABLE = 'ingest_progress';
+export const ALERTS_TABLE = 'alerts';
+export const TASKS_TABLE = 'tasks';
+export const HEALTH_TABLE = 'health_history';
+export const TAGS_TABLE = 'client_tags';
 
 export const DDL = [
+  // The rules stage's outputs, at their evaluation time (a local midnight), keyed by their
+  // deterministic ids: a replay rewrites the same rows.
+  `CREATE TABLE IF NOT EXISTS ${ALERTS_TABLE} (
+    ts TIMESTAMP,
+    alert_id VARCHAR,
+    playbook SYMBOL CAPACITY 1024,
+    category SYMBOL CAPACITY 256,
+    title VARCHAR,
+    client_id SYMBOL CAPACITY 16384,
+    period VARCHAR,
+    conditions VARCHAR,
+    actions VARCHAR
+  ) TIMESTAMP(ts) PARTITION BY MONTH WAL DEDUP UPSERT KEYS(ts, alert_id)`,
+  `CREATE TABLE IF NOT EXISTS ${TASKS_TABLE} (
+    ts TIMESTAMP,
+    task_id VARCHAR,
+    alert_id VARCHAR,
+    playbook SYMBOL CAPACITY 1024,
+    client_id SYMBOL CAPACITY 16384,
+    title VARCHAR,
+    due_at TIMESTAMP,
+    owner SYMBOL CAPACITY 1024
+  ) TIMESTAMP(ts) PARTITION BY MONTH WAL DEDUP UPSERT KEYS(ts, task_id)`,
+  // Every change of a client's score, with its reason (a playbook, or the components).
+  `CREATE TABLE IF NOT EXISTS ${HEALTH_TABLE} (
+    ts TIMESTAMP,
+    change_id VARCHAR,
+    client_id SYMBOL CAPACITY 16384,
+    score DOUBLE,
+    band SYMBOL CAPACITY 4,
+    before DOUBLE,
+    change DOUBLE,
+    source SYMBOL CAPACITY 1024,
+    reason VARCHAR
+  ) TIMESTAMP(ts) PARTITION BY MONTH WAL DEDUP UPSERT KEYS(ts, change_id)`,
+  `CREATE TABLE IF NOT EXISTS ${TAGS_TABLE} (
+    ts TIMESTAMP,
+    tag_id VARCHAR,
+    client_id SYMBOL CAPACITY 16384,
+    tag SYMBOL CAPACITY 1024,
+    op SYMBOL CAPACITY 2,
+    playbook SYMBOL CAPACITY 1024
+  ) TIMESTAMP(ts) PARTITION BY MONTH WAL DEDUP UPSERT KEYS(ts, tag_id)`,
   `CREATE TABLE IF NOT EXISTS ${EVENTS_TABLE} (
     ts TIMESTAMP,
     event_id VARCHAR,

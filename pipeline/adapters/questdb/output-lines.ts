@@ -1,0 +1,33 @@
+/**
+ * Line protocol for the rules stage's tables: alerts, tasks, health history and tags, one
+ * row per output (notifications, e-mails and webhook calls live on NATS only).
+ */
+import type { Output } from '../../../operators/playbooks/outputs.js';
+import { float, micros, ns, tag } from './figure-lines.js';
+import { ALERTS_TABLE, HEALTH_TABLE, TAGS_TABLE, TASKS_TABLE } from './tables.js';
+
+/** A string field: quotes and backslashes escaped; JSON text carries no raw line breaks. */
+const str = (s: unknown) =>
+  `"${String(s ?? '')
+    .replace(/[\\"]/g, '\\$&')
+    .replace(/\n/g, '\\n')}"`;
+const json = (v: unknown) => str(JSON.stringify(v ?? null));
+const opt = (name: string, v: unknown) => (typeof v === 'number' ? `,${name}=${float(v)}` : '');
+
+export function outputLine(o: Output): string | undefined {
+  const b = o.body as Record<string, unknown>;
+  switch (o.kind) {
+    case 'alert': {
+      const p = b.playbook as { id: string; title: string; category: string };
+      return `${ALERTS_TABLE},playbook=${tag(p.id)},category=${tag(p.category)},client_id=${tag(o.clientId)} alert_id=${str(o.id)},title=${str(p.title)},period=${str(b.period)},conditions=${json(b.conditions)},actions=${json(b.actions)} ${ns(o.at)}\n`;
+    }
+    case 'task':
+      return `${TASKS_TABLE},playbook=${tag(String(b.playbook))},client_id=${tag(o.clientId)}${b.owner ? `,owner=${tag(String(b.owner))}` : ''} task_id=${str(o.id)},alert_id=${str(b.alertId)},title=${str(b.title)},due_at=${micros(Date.parse(String(b.dueAt)))} ${ns(o.at)}\n`;
+    case 'health':
+      return `${HEALTH_TABLE},client_id=${tag(o.clientId)},band=${String(b.bandAfter)},source=${tag(o.subject.split('.')[2]!)} change_id=${str(o.id)},score=${float(b.after as number)}${opt('before', b.before)}${opt('change', b.change)},reason=${json(b.reason)} ${ns(o.at)}\n`;
+    case 'tag':
+      return `${TAGS_TABLE},client_id=${tag(o.clientId)},tag=${tag(String(b.tag))},op=${String(b.op)},playbook=${tag(String(b.playbook))} tag_id=${str(o.id)} ${ns(o.at)}\n`;
+    default:
+      return undefined;
+  }
+}
