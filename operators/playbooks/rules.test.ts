@@ -241,7 +241,7 @@ describe('replays', () => {
   it('give the same outputs after a restore from a checkpoint, none twice', () => {
     const first = new RulesHarness(attrs);
     const before = first.feed(events.slice(0, 1500), undefined, 50);
-    const resumed = new RulesHarness(attrs, first.snapshot());
+    const resumed = new RulesHarness(attrs, { restore: first.snapshot() });
     const after = resumed.feed(events.slice(1500), end, 50);
     expect([...before, ...after]).toEqual(whole);
   });

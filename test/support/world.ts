@@ -46,6 +46,13 @@ export function dataDir(): string {
   return inject('pulsoDataDir');
 }
 
+export interface StoredMessage {
+  subject: string;
+  /** Its Nats-Msg-Id. */
+  id: string;
+  body: Record<string, unknown>;
+}
+
 export class World {
   readonly config = testConfig();
   nc!: NatsConnection;
@@ -111,7 +118,7 @@ export class World {
   }
 
   /** Waits until QuestDB holds the effects of every message in the tracking stream. */
-  async caughtUp(timeoutMs = 120_000): Promise<void> {
+  async caughtUp(timeoutMs = 120_000, pipeline?: PipelineProcess): Promise<void> {
     const jsm = await this.nc.jetstreamManager();
     const last = (await jsm.streams.info(this.config.nats.trackingStream.name)).state.last_seq;
     const deadline = Date.now() + timeoutMs;
@@ -121,6 +128,10 @@ export class World {
         () => 0,
       );
       if (written >= last) break;
+      if (pipeline && pipeline.child.exitCode !== null)
+        throw new Error(
+          `pipeline exited (${pipeline.child.exitCode}):\n${pipeline.logs.slice(-4000)}`,
+        );
       if (Date.now() > deadline)
         throw new Error(`pipeline did not catch up: written ${written} of ${last}`);
       await new Promise((r) => setTimeout(r, 200));
@@ -134,17 +145,27 @@ export class World {
   }
 
   /** Every dead letter in its stream, parsed. */
-  async deadLetters(): Promise<{ subject: string; body: Record<string, unknown> }[]> {
+  deadLetters(): Promise<StoredMessage[]> {
+    return this.messagesOf(this.config.nats.deadLetterStream.name);
+  }
+
+  /** Every output of the rules stage (cs.>) in its stream, in order. */
+  outputs(): Promise<StoredMessage[]> {
+    return this.messagesOf(this.config.nats.outputStream.name);
+  }
+
+  private async messagesOf(stream: string): Promise<StoredMessage[]> {
     const js = this.nc.jetstream();
     const jsm = await this.nc.jetstreamManager();
-    const total = (await jsm.streams.info(this.config.nats.deadLetterStream.name)).state.messages;
-    const out: { subject: string; body: Record<string, unknown> }[] = [];
+    const total = (await jsm.streams.info(stream)).state.messages;
+    const out: StoredMessage[] = [];
     if (total === 0) return out;
-    const oc = await js.consumers.get(this.config.nats.deadLetterStream.name);
+    const oc = await js.consumers.get(stream);
     const iter = await oc.consume();
     for await (const m of iter) {
       out.push({
         subject: m.subject,
+        id: m.headers?.get('Nats-Msg-Id') ?? '',
         body: JSON.parse(new TextDecoder().decode(m.data)) as Record<string, unknown>,
       });
       if (m.info.pending === 0) break;
