@@ -141,27 +141,17 @@ export class Rules {
     for (const p of this.playbooks) {
       if (!isDue(p.schedule, b.day)) continue;
       const period = periodOf(p.schedule, b.day);
-      const conditions = conditionsOf(p);
-      const every = 'all' in p.when;
       for (const [clientId, r] of known) {
-        if (!p.filters.every((f) => admits(f, view.attribute(clientId, f.attribute)))) continue;
+        if (!admitted(p, clientId, view)) continue;
         if (p.schedule.every === 'continuous') {
           const last = r.fired.get(p.id);
           if (last !== undefined && b.day - last < p.schedule.cooldownDays) continue;
         }
         this.stats.evaluations++;
         const reading = this.reading(r, b.day);
-        let met = every;
-        for (const c of conditions) {
-          const v = judge(c, clientId, m, view, reading, false).met;
-          if (every ? !v : v) {
-            met = !every;
-            break;
-          }
-        }
-        if (!met) continue;
+        const verdicts = verdictsOf(p, clientId, m, view, reading);
+        if (!verdicts) continue;
         this.stats.fired++;
-        const verdicts = conditions.map((c) => judge(c, clientId, m, view, reading, true));
         r.fired.set(p.id, b.day);
         this.fire(p, period, m, clientId, r, verdicts, view, out);
       }
@@ -367,6 +357,35 @@ function summaryOf(kind: OutputKind, body: Record<string, unknown>): Record<stri
     default:
       return {};
   }
+}
+
+/** Whether a client passes a playbook's filters. */
+export function admitted(p: Playbook, clientId: string, view: FigureView): boolean {
+  return p.filters.every((f) => admits(f, view.attribute(clientId, f.attribute)));
+}
+
+/**
+ * A playbook's verdicts for one client, explained, if its conditions hold (all or any);
+ * undefined if they do not. The hot path judges without explanations and stops early.
+ */
+export function verdictsOf(
+  p: Playbook,
+  clientId: string,
+  m: Moment,
+  view: FigureView,
+  health: HealthReading | undefined,
+): Verdict[] | undefined {
+  const conditions = conditionsOf(p);
+  const every = 'all' in p.when;
+  let met = every;
+  for (const c of conditions) {
+    const v = judge(c, clientId, m, view, health, false).met;
+    if (every ? !v : v) {
+      met = !every;
+      break;
+    }
+  }
+  return met ? conditions.map((c) => judge(c, clientId, m, view, health, true)) : undefined;
 }
 
 export function admits(f: Filter, v: string | number | boolean | null | undefined): boolean {

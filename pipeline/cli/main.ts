@@ -14,6 +14,7 @@ import { runDemo } from '../demo/publish.js';
 import { PulsoError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import { limitsOf, startPipeline } from '../run.js';
+import { playbookCommands } from './playbooks.js';
 
 const program = new Command()
   .name('pulso')
@@ -190,6 +191,8 @@ program
   .command('config')
   .description('print the effective configuration (file, environment and defaults)')
   .action(() => console.log(JSON.stringify(setup().config, null, 2)));
+
+playbookCommands(program, () => setup());
 
 program.parseAsync().catch((e: unknown) => {
   if (e instanceof PulsoError) {

@@ -62,10 +62,23 @@ export function playbookFiles(paths: string[]): string[] {
     } catch {
       throw new ConfigErrors([new ConfigError(abs, '', 'a playbook file or directory', 'missing')]);
     }
-    if (!dir) files.push(abs);
-    else
-      for (const f of readdirSync(abs).sort())
-        if (/\.(ya?ml|json)$/.test(f)) files.push(join(abs, f));
+    if (!dir) {
+      files.push(abs);
+      continue;
+    }
+    const found = readdirSync(abs)
+      .sort()
+      .filter((f) => /\.(ya?ml|json)$/.test(f));
+    if (found.length === 0)
+      throw new ConfigErrors([
+        new ConfigError(
+          abs,
+          '',
+          'a directory holding *.yaml, *.yml or *.json playbook files',
+          'none',
+        ),
+      ]);
+    for (const f of found) files.push(join(abs, f));
   }
   return files;
 }

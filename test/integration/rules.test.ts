@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ensureStreams } from '../../pipeline/adapters/nats/streams.js';
 import { signature } from '../../pipeline/adapters/webhooks.js';
-import { loadPlaybooks } from '../../pipeline/config/playbooks.js';
+import { loadPlaybooks, loadRules } from '../../pipeline/config/playbooks.js';
+import { dryRun } from '../../pipeline/dry-run.js';
 import type { Output } from '../../operators/playbooks/outputs.js';
 import { ev } from '../fixtures/events.js';
 import { random } from '../fixtures/reference.js';
@@ -177,6 +178,30 @@ describe('rules stage through NATS and QuestDB', () => {
       want.filter((o) => o.kind === 'health').map((o) => [o.clientId, o.body.after]),
     );
     expect(worst!.score).toBe(Math.min(...[...last.values()].map(Number)));
+
+    // A dry run over the stored figures finds the same firings, emitting nothing.
+    const rules = loadRules(new World().config);
+    let compared = 0;
+    for (const { id } of rules.playbooks) {
+      const run = await dryRun(
+        world.sql,
+        rules.playbooks.find((p) => p.id === id)!,
+        rules.health,
+        'UTC',
+        Date.parse('2026-10-01T00:00:00Z'),
+        Date.parse('2026-11-03T00:00:00Z'),
+      );
+      const fired = want
+        .filter((o) => o.kind === 'alert' && o.subject.startsWith(`cs.alert.${id}.`))
+        .map((o) => `${new Date(o.at).toISOString()} ${o.clientId}`);
+      compared += fired.length;
+      expect(run.firings.map((f) => `${f.at} ${f.clientId}`).sort(), id).toEqual(fired.sort());
+    }
+    expect(compared).toBe(
+      want.filter((o) => o.kind === 'alert').length -
+        want.filter((o) => o.kind === 'webhook').length,
+    );
+    expect(await world.outputs()).toHaveLength(first.length);
 
     const hooks = want.filter((o) => o.kind === 'webhook').map((o) => o.id);
     expect(hooks.length).toBeGreaterThan(0);
