@@ -105,9 +105,20 @@ export class LastSeen {
    * before that boundary is applied: events already seen beyond it do not count.
    */
   getBeforeBoundary(clientId: string, scope: LastSeenScope, subject = '*'): number | undefined {
-    const c = this.clients.find(clientId);
-    const s = this.subjects.find(`${scope}${SEP}${subject}`);
-    const i = c === undefined || s === undefined ? -1 : this.index.get(c, s);
+    return this.beforeBoundaryAt(this.clientIndex(clientId), this.subjectIndex(scope, subject));
+  }
+
+  /** Name lookups, resolved once by a caller asking many times. */
+  clientIndex(clientId: string): number {
+    return this.clients.find(clientId) ?? -1;
+  }
+
+  subjectIndex(scope: LastSeenScope, subject: string): number {
+    return this.subjects.find(`${scope}${SEP}${subject}`) ?? -1;
+  }
+
+  beforeBoundaryAt(client: number, subject: number): number | undefined {
+    const i = client < 0 || subject < 0 ? -1 : this.index.get(client, subject);
     if (i < 0) return undefined;
     const t = Math.max(this.settled[i]!, this.early[i]!);
     return t === 0 ? undefined : t;

@@ -111,9 +111,20 @@ export class RollingCounts {
 
   /** The count of one figure over days [from, to), for tests and the rules stage. */
   countOf(clientId: string, figure: Figure, name: string, from: number, to: number): number {
-    const client = this.clients.find(clientId);
-    const subject = this.subjectIds.get(`${figure}\u0000${name}`);
-    if (client === undefined || subject === undefined) return 0;
+    return this.countAt(this.clientIndex(clientId), this.subjectIndex(figure, name), from, to);
+  }
+
+  /** The rules stage asks many counts per client: these let it resolve names once. */
+  clientIndex(clientId: string): number {
+    return this.clients.find(clientId) ?? -1;
+  }
+
+  subjectIndex(figure: Figure, name: string): number {
+    return this.subjectIds.get(`${figure}\u0000${name}`) ?? -1;
+  }
+
+  countAt(client: number, subject: number, from: number, to: number): number {
+    if (client < 0 || subject < 0) return 0;
     const slot = this.keys.get(client, subject);
     return slot < 0 ? 0 : this.rings.count(slot, from, to);
   }

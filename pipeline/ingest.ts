@@ -298,6 +298,7 @@ function foldSlice(
   o.metrics.clientUpdates.inc(s.updates.length);
   o.metrics.watermark.set(Number.isFinite(figures.watermark) ? figures.watermark / 1000 : 0);
   o.metrics.evaluations.inc(figures.boundaries);
+  if (o.rules?.last && figures.boundaries > 0) o.log.info(o.rules.last, 'midnight evaluated');
   if (o.rules && stats) {
     o.metrics.playbookEvaluations.inc(o.rules.rules.stats.evaluations - stats.evaluations);
     o.metrics.playbookFirings.inc(o.rules.rules.stats.fired - stats.fired);

@@ -8,6 +8,17 @@ import type { FigureView } from './figure-view.js';
 import { subjectLabel } from './figure-view.js';
 import { compare, type Condition } from './playbook.js';
 
+/** ISO text of the instants a midnight's verdicts share (window bounds): built once each. */
+const isoCache = new Map<number, string>();
+export function isoOf(ms: number): string {
+  let s = isoCache.get(ms);
+  if (s === undefined) {
+    if (isoCache.size > 4096) isoCache.clear();
+    isoCache.set(ms, (s = new Date(ms).toISOString()));
+  }
+  return s;
+}
+
 export interface HealthReading {
   score: number;
   band: 'green' | 'yellow' | 'red';
@@ -45,8 +56,8 @@ export function judge(
   const window = (n: number, back = 0) =>
     explain
       ? {
-          from: new Date(m.calendar.dayStart(m.day - n - back)).toISOString(),
-          to: new Date(m.calendar.dayStart(m.day - back)).toISOString(),
+          from: isoOf(m.calendar.dayStart(m.day - n - back)),
+          to: isoOf(m.calendar.dayStart(m.day - back)),
         }
       : undefined;
 
@@ -169,8 +180,63 @@ export function judge(
   };
 }
 
+/**
+ * `judge(...).met` without building anything: the hot path, since most clients do not
+ * fire. Per-user ratios and health conditions are rare and simply ask `judge`.
+ */
+export function holds(
+  c: Condition,
+  clientId: string,
+  m: Moment,
+  view: FigureView,
+  health: HealthReading | undefined,
+): boolean {
+  if ('count' in c)
+    return compare(
+      view.count(clientId, c.count, c.count.windowDays, 'current'),
+      c.count.op,
+      c.count.value,
+    );
+  if ('change' in c) {
+    const { windowDays: n, mode, op, value, whenPreviousZero } = c.change;
+    const current = view.count(clientId, c.change, n, 'current');
+    const previous = view.count(clientId, c.change, n, 'previous');
+    if (mode === 'absolute') return compare(current - previous, op, value);
+    if (previous === 0) return whenPreviousZero === 'fire' && current > 0;
+    return compare(((current - previous) * 100) / previous, op, value);
+  }
+  if ('inactivity' in c) {
+    const since = view.lastSeen(clientId, c.inactivity) ?? view.knownSince(clientId);
+    return since !== undefined && m.at - since > c.inactivity.moreThanDays * DAY_MS;
+  }
+  if ('ratio' in c && (c.ratio.scope ?? 'client') === 'client') {
+    const r = c.ratio;
+    const a = view.count(clientId, { event: r.a }, r.windowDays, 'current');
+    const b = view.count(clientId, { event: r.b }, r.windowDays, 'current');
+    return ratioHolds(a, b, r);
+  }
+  if ('activeUsers' in c)
+    return compare(
+      view.activeUsers(clientId, c.activeUsers.windowDays, 'current'),
+      c.activeUsers.op,
+      c.activeUsers.value,
+    );
+  return judge(c, clientId, m, view, health, false).met;
+}
+
+type RatioCondition = Extract<Condition, { ratio: unknown }>['ratio'];
+
+function ratioHolds(a: number, b: number, r: RatioCondition): boolean {
+  if (a + b < (r.minVolume ?? 0)) return false;
+  const p = pctMore(a, b);
+  if (p === null) return false;
+  // B = 0 < A: infinitely more, above any finite threshold.
+  if (p === Infinity) return r.op === '>' || r.op === '>=' || r.op === '!=';
+  return compare(p, r.op, r.value);
+}
+
 function judgeRatio(
-  r: Extract<Condition, { ratio: unknown }>['ratio'],
+  r: RatioCondition,
   clientId: string,
   view: FigureView,
   window: { from: string; to: string } | undefined,
@@ -178,14 +244,7 @@ function judgeRatio(
 ): Verdict {
   const scope = r.scope ?? 'client';
   const min = r.minVolume ?? 0;
-  const holds = (a: number, b: number) => {
-    if (a + b < min) return false;
-    const p = pctMore(a, b);
-    if (p === null) return false;
-    // B = 0 < A: infinitely more, above any finite threshold.
-    if (p === Infinity) return r.op === '>' || r.op === '>=' || r.op === '!=';
-    return compare(p, r.op, r.value);
-  };
+  const holds = (a: number, b: number) => ratioHolds(a, b, r);
   const description = !explain
     ? ''
     : `${r.a} used more than ${r.b} by ${r.op} ${r.value}% over the last ${r.windowDays} days${scope === 'client' ? '' : ` (${scope === 'anyUser' ? 'any user' : `${r.share ?? 50}% of users`})`}`;

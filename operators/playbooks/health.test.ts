@@ -126,3 +126,34 @@ describe('TC-10: health velocity (seed 004)', () => {
     expect(judge(below, 'x', m, viewOf(0), reading([], 70)).met).toBe(false);
   });
 });
+
+describe('the hot path', () => {
+  it('`holds` agrees with `judge(...).met` on every shipped condition, over random figures', async () => {
+    const { shippedPlaybooks } = await import('../../test/fixtures/rules.js');
+    const { holds } = await import('./conditions.js');
+    const { conditionsOf } = await import('./playbook.js');
+    const { random } = await import('../../test/fixtures/reference.js');
+    const r = random(3);
+    const conditions = shippedPlaybooks().flatMap(conditionsOf);
+    const m = { day: 20_000, at: 20_000 * 86_400_000, calendar: new Calendar() };
+    let fired = 0;
+    for (let i = 0; i < 3000; i++) {
+      const pick = () => (r() < 0.3 ? 0 : Math.floor(r() * 400));
+      const counts = [pick(), pick(), pick(), pick()];
+      const seen = r() < 0.2 ? undefined : m.at - Math.floor(r() * 200 * 86_400_000);
+      const view: FigureView = {
+        ...viewOf(0),
+        count: (_c, of, _n, period) =>
+          counts[(('event' in of ? of.event.length : 1) % 2) + (period === 'current' ? 0 : 2)]!,
+        lastSeen: () => seen,
+        knownSince: () => m.at - 300 * 86_400_000,
+      };
+      for (const c of conditions) {
+        const h = holds(c, 'x', m, view, undefined);
+        expect(h).toBe(judge(c, 'x', m, view, undefined).met);
+        if (h) fired++;
+      }
+    }
+    expect(fired).toBeGreaterThan(1000);
+  });
+});

@@ -6,8 +6,6 @@
  * alerts (`cs.alert.>`), one playbook (`cs.*.<playbook>.>`), one client (`cs.*.*.<client>`)
  * or one kind of action (`cs.task.>`). Client ids are encoded as subject tokens (see `token`).
  */
-import { createHash } from 'node:crypto';
-
 export type OutputKind = 'alert' | 'health' | 'task' | 'tag' | 'notify' | 'email' | 'webhook';
 
 export interface Output {
@@ -24,8 +22,13 @@ export interface Output {
 /** The source token of health changes made by the components rather than a playbook. */
 export const SCORE_SOURCE = '_score';
 
+/**
+ * `kind/playbook/client/period[/action]`, e.g. `task/criar-produto-sem-uso/acme/2026-W09/1`:
+ * readable in a log or a table, and unambiguous (only the client part is free text, and
+ * it sits at a fixed position).
+ */
 export function outputId(...parts: string[]): string {
-  return createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 32);
+  return parts.join('/');
 }
 
 /**

@@ -12,7 +12,14 @@
 import type { TrackingEvent } from '../../pipeline/contract/types.js';
 import { Calendar, DAY_MS } from '../calendar.js';
 import type { Boundary } from '../usage-figures.js';
-import { judge, type HealthReading, type Moment, type Verdict } from './conditions.js';
+import {
+  holds,
+  isoOf,
+  judge,
+  type HealthReading,
+  type Moment,
+  type Verdict,
+} from './conditions.js';
 import type { FigureView } from './figure-view.js';
 import {
   bandOf,
@@ -51,12 +58,17 @@ export interface EvaluationStats {
   /** Client × playbook pairs whose conditions were judged. */
   evaluations: number;
   fired: number;
+  /** Time the last midnight spent in playbooks (judging and firing), ms. */
+  playbooksMs: number;
 }
+
+/** Playbooks with a health condition: the others skip building a health reading. */
+const usesHealth = new WeakSet<Playbook>();
 
 export class Rules {
   private readonly clients = new Map<string, ClientRecord>();
   private readonly historyDays: number;
-  readonly stats: EvaluationStats = { clients: 0, evaluations: 0, fired: 0 };
+  readonly stats: EvaluationStats = { clients: 0, evaluations: 0, fired: 0, playbooksMs: 0 };
 
   constructor(
     readonly playbooks: Playbook[],
@@ -70,6 +82,7 @@ export class Rules {
         if ('health' in c && 'drop' in c.health)
           longest = Math.max(longest, c.health.drop.withinDays);
     this.historyDays = longest;
+    for (const p of playbooks) if (conditionsOf(p).some((c) => 'health' in c)) usesHealth.add(p);
     for (const c of snapshot?.clients ?? []) {
       const h = new ClientHealth();
       h.base = c.base;
@@ -138,17 +151,20 @@ export class Rules {
         );
     }
 
-    for (const p of this.playbooks) {
-      if (!isDue(p.schedule, b.day)) continue;
-      const period = periodOf(p.schedule, b.day);
-      for (const [clientId, r] of known) {
+    // Client by client, every due playbook: the figures of one client are resolved once.
+    const t1 = performance.now();
+    const due = this.playbooks
+      .filter((p) => isDue(p.schedule, b.day))
+      .map((p) => ({ p, period: periodOf(p.schedule, b.day) }));
+    for (const [clientId, r] of known) {
+      for (const { p, period } of due) {
         if (!admitted(p, clientId, view)) continue;
         if (p.schedule.every === 'continuous') {
           const last = r.fired.get(p.id);
           if (last !== undefined && b.day - last < p.schedule.cooldownDays) continue;
         }
         this.stats.evaluations++;
-        const reading = this.reading(r, b.day);
+        const reading = usesHealth.has(p) ? this.reading(r, b.day) : undefined;
         const verdicts = verdictsOf(p, clientId, m, view, reading);
         if (!verdicts) continue;
         this.stats.fired++;
@@ -156,7 +172,7 @@ export class Rules {
         this.fire(p, period, m, clientId, r, verdicts, view, out);
       }
     }
-
+    this.stats.playbooksMs = performance.now() - t1;
     for (const [, r] of known) {
       const s = r.health.score;
       if (s !== null) r.health.history.push([b.day, s]);
@@ -299,7 +315,7 @@ export class Rules {
   ): Output {
     const before = r.health.score;
     r.health.score = after;
-    const id = outputId('health', source, clientId, period, part);
+    const id = outputId('health', source, clientId, period, ...(part === '' ? [] : [part]));
     const t = this.health.thresholds;
     return {
       kind: 'health',
@@ -340,7 +356,7 @@ export class Rules {
   }
 }
 
-const iso = (ms: number) => new Date(ms).toISOString();
+const iso = isoOf;
 
 function summaryOf(kind: OutputKind, body: Record<string, unknown>): Record<string, unknown> {
   switch (kind) {
@@ -361,7 +377,11 @@ function summaryOf(kind: OutputKind, body: Record<string, unknown>): Record<stri
 
 /** Whether a client passes a playbook's filters. */
 export function admitted(p: Playbook, clientId: string, view: FigureView): boolean {
-  return p.filters.every((f) => admits(f, view.attribute(clientId, f.attribute)));
+  for (let i = 0; i < p.filters.length; i++) {
+    const f = p.filters[i]!;
+    if (!admits(f, view.attribute(clientId, f.attribute))) return false;
+  }
+  return true;
 }
 
 /**
@@ -378,8 +398,8 @@ export function verdictsOf(
   const conditions = conditionsOf(p);
   const every = 'all' in p.when;
   let met = every;
-  for (const c of conditions) {
-    const v = judge(c, clientId, m, view, health, false).met;
+  for (let i = 0; i < conditions.length; i++) {
+    const v = holds(conditions[i]!, clientId, m, view, health);
     if (every ? !v : v) {
       met = !every;
       break;

@@ -22,8 +22,17 @@ export class RulesStage implements StepListener {
   readonly rules: Rules;
   private readonly view: LiveFigures;
   private outputs: Output[] = [];
-  /** Boundaries evaluated and the time they took, for metrics. */
-  evaluated = { boundaries: 0, ms: 0 };
+  /** The last midnight evaluated: what it judged and how long it took. */
+  last?: {
+    at: string;
+    clients: number;
+    evaluations: number;
+    fired: number;
+    outputs: number;
+    /** Spent in playbooks (judging and firing); the rest of `ms` scored health. */
+    playbooksMs: number;
+    ms: number;
+  };
 
   constructor(
     usage: UsageState,
@@ -42,10 +51,19 @@ export class RulesStage implements StepListener {
 
   boundary(b: Boundary): void {
     const t0 = performance.now();
-    this.view.day = b.day;
-    for (const o of this.rules.evaluate(b, this.view)) this.outputs.push(o);
-    this.evaluated.boundaries++;
-    this.evaluated.ms += performance.now() - t0;
+    const before = { ...this.rules.stats };
+    this.view.reset(b.day);
+    const out = this.rules.evaluate(b, this.view);
+    for (const o of out) this.outputs.push(o);
+    this.last = {
+      at: new Date(b.at).toISOString(),
+      clients: this.rules.stats.clients,
+      evaluations: this.rules.stats.evaluations - before.evaluations,
+      fired: this.rules.stats.fired - before.fired,
+      outputs: out.length,
+      playbooksMs: Math.round(this.rules.stats.playbooksMs * 10) / 10,
+      ms: Math.round((performance.now() - t0) * 10) / 10,
+    };
   }
 
   /** The outputs collected since the last call, in the order they were produced. */
