@@ -11,6 +11,13 @@ import deadLetter from './dead-letter.schema.json' with { type: 'json' };
 import config from './config.schema.json' with { type: 'json' };
 import playbook from './playbook.schema.json' with { type: 'json' };
 import health from './health.schema.json' with { type: 'json' };
+import alertOut from './outputs/alert.schema.json' with { type: 'json' };
+import healthOut from './outputs/health.schema.json' with { type: 'json' };
+import taskOut from './outputs/task.schema.json' with { type: 'json' };
+import tagOut from './outputs/tag.schema.json' with { type: 'json' };
+import notifyOut from './outputs/notify.schema.json' with { type: 'json' };
+import emailOut from './outputs/email.schema.json' with { type: 'json' };
+import webhookOut from './outputs/webhook.schema.json' with { type: 'json' };
 
 // ajv-formats ships CommonJS; under NodeNext its default export is the module object.
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
@@ -42,6 +49,17 @@ export const validateConfig: ValidateFunction = withDefaults.compile(config);
 addFormats(withDefaults);
 export const validatePlaybooks: ValidateFunction = withDefaults.compile(playbook);
 export const validateHealth: ValidateFunction = withDefaults.compile(health);
+
+/** The rules stage's messages on cs.>, by kind (the second subject token). */
+export const validateOutput: Record<string, ValidateFunction> = {
+  alert: strict.compile(alertOut),
+  health: strict.compile(healthOut),
+  task: strict.compile(taskOut),
+  tag: strict.compile(tagOut),
+  notify: strict.compile(notifyOut),
+  email: strict.compile(emailOut),
+  webhook: strict.compile(webhookOut),
+};
 
 export const schemas = {
   common,

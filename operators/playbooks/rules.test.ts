@@ -246,3 +246,37 @@ describe('replays', () => {
     expect([...before, ...after]).toEqual(whole);
   });
 });
+
+describe('outputs', () => {
+  it('every output of the runs above matches its JSON Schema in schemas/outputs', async () => {
+    const { validateOutput, describeErrors } = await import('../../schemas/index.js');
+    const d0 = Date.parse('2026-02-01T00:00:00Z');
+    const r = random(9);
+    const names = ['login', 'tela:criar_produto', 'tela:pedidos', 'tela:faturamento', 'acao:x'];
+    const attrs = active('a', 'b', 'c', 'd');
+    attrs.set('d', {
+      status: 'active',
+      csm: 'csm@pulso.dev',
+      email: 'ti@d.com.br',
+      name: 'D Ltda',
+    });
+    const events = Array.from({ length: 2000 }, () =>
+      ev(
+        d0 + Math.floor(r() * 80 * DAY),
+        'abc'[Math.floor(r() * 3)]!,
+        names[Math.floor(r() * 5)]!,
+      ),
+    );
+    const out = new RulesHarness(attrs).feed([...events, ev(d0, 'd', 'login')], d0 + 81 * DAY);
+    const kinds = new Set(out.map((o) => o.kind));
+    expect([...kinds].sort()).toEqual(['alert', 'email', 'health', 'notify', 'tag', 'task']);
+    for (const o of out) {
+      const validate = validateOutput[o.kind]!;
+      const body = JSON.parse(JSON.stringify(o.body)) as unknown;
+      expect(
+        validate(body),
+        `${o.subject}: ${JSON.stringify(describeErrors(validate.errors, body))}`,
+      ).toBe(true);
+    }
+  });
+});

@@ -1,5 +1,5 @@
 /**
- * The rules stage's workload: 100,000 clients (9 in 10 active) with a month of sparse
+ * The rules stage's workload: 100,000 clients (9 in 10 active) with a day of sparse
  * activity before a midnight at which every shipped playbook is due (a Monday that is the
  * 1st), and the in-process measure of evaluating them there.
  */
@@ -20,7 +20,6 @@ const DAY = 86_400_000;
 export interface RulesWorkload {
   clients: {
     id: string;
-    update_id: string;
     client_id: string;
     timestamp: number;
     status: string;
@@ -29,12 +28,12 @@ export interface RulesWorkload {
   events: UsageEvent[];
 }
 
+/** `eventsPerClient` on average over the day before the boundary (sparse: many fire). */
 export function rulesWorkload(clients: number, eventsPerClient: number, seed = 11): RulesWorkload {
   const r = random(seed);
-  const start = RULES_BOUNDARY - 30 * DAY;
+  const start = RULES_BOUNDARY - DAY;
   const attrs = Array.from({ length: clients }, (_, i) => ({
     id: `a${i}`,
-    update_id: `a${i}`,
     client_id: `c${i}`,
     timestamp: start - DAY,
     status: i % 10 === 9 ? 'cancelled' : 'active',
@@ -60,7 +59,7 @@ export function rulesWorkload(clients: number, eventsPerClient: number, seed = 1
       client_id: `c${c}`,
       user_id: `c${c}-u${Math.floor(r() * 3)}`,
       // In time order, the last one an hour before the boundary.
-      timestamp: start + Math.floor((i / n) * (30 * DAY - 3_600_000)),
+      timestamp: start + Math.floor((i / n) * (DAY - 3_600_000)),
       ...(kind === 'metric' ? { value: Math.round(r() * 1000) } : {}),
     });
   }

@@ -10,6 +10,9 @@
  *   latency   one-event messages at half the sustained rate: publish → visible in QuestDB
  *   raw on    the single-event phase again with raw-event storage switched on
  *   memory    RSS per active (client, event name) key, operators alone, no user state
+ *   rules     100,000 clients × the shipped playbooks at one midnight: evaluations/s in
+ *             process, and midnight → last alert published through the real pipeline
+ * `--phases figures,rules,memory` picks some.
  * Prints a table and, with --json FILE, writes [{ name, value, unit, ceiling }].
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -27,13 +30,17 @@ import { startQuestDb, stopQuestDb } from '../../deploy/services/questdb.js';
 import { arrowBatch, usageStream, type UsageEvent } from '../fixtures/usage-stream.js';
 import { ceiling } from './ceiling.js';
 import { measureKeyMemory } from './memory.js';
+import { benchRulesInProcess, RULES_BOUNDARY, rulesWorkload } from './rules.js';
 
 const opts = new Command()
   .option('--json <file>', 'write the results as JSON')
   .option('--history <n>', 'history events', (v) => Number(v), 1_000_000)
   .option('--live <n>', 'events per live phase', (v) => Number(v), 300_000)
+  .option('--phases <list>', 'figures, rules, memory (comma-separated)', 'figures,rules,memory')
+  .option('--rules-clients <n>', 'clients of the rules phases', (v) => Number(v), 100_000)
   .parse()
-  .opts<{ json?: string; history: number; live: number }>();
+  .opts<{ json?: string; history: number; live: number; phases: string; rulesClients: number }>();
+const phases = new Set(opts.phases.split(','));
 
 const PORTS = {
   nats: 34222,
@@ -219,243 +226,250 @@ async function main(): Promise<void> {
   await ensureStreams(await nc.jetstreamManager(), config.nats);
   let pipeline: Pipeline | undefined;
   try {
-    // ---- history: 1M events over the 30 days before today, in JSON batches of 1,000 --------
-    const todayStart = Date.UTC(
-      new Date().getUTCFullYear(),
-      new Date().getUTCMonth(),
-      new Date().getUTCDate(),
-    );
-    const { events: history } = usageStream({
-      ...WORKLOAD,
-      days: 30,
-      events: opts.history,
-      start: todayStart - 30 * 86_400_000,
-      seed: 1,
-    });
-    const batches = (evs: UsageEvent[], size: number, subject: string) =>
-      Array.from({ length: Math.ceil(evs.length / size) }, (_, i) => ({
-        subject,
-        data: enc.encode(JSON.stringify(evs.slice(i * size, (i + 1) * size))),
-      }));
-    await publish(nc, batches(history, 1000, 'tracking.events.history'));
-    const h0 = performance.now();
-    pipeline = new Pipeline();
-    await pipeline.running();
-    const baseRss = pipeline.rss();
-    await caughtUp(nc, sql);
-    const historySeconds = (performance.now() - h0) / 1000;
-    console.log('\nhistory (30 days, 30 midnights evaluated)');
-    record({
-      name: 'history replay, JSON batches, 30 midnights',
-      value: opts.history / historySeconds,
-      unit: 'events/s',
-      ceiling: null,
-    });
-    const [figRows] = await sql.query<{ n: number }>('SELECT count() n FROM rolling_figures');
-    record({
-      name: 'rolling figure rows written',
-      value: Number(figRows!.n),
-      unit: 'rows',
-      ceiling: null,
-    });
-
-    // ---- recovery: SIGKILL, a tail of 20,000 more events, restart ------------------------------
-    await pipeline.stop('SIGKILL');
-    await publish(
-      nc,
-      batches(
-        liveEvents(20_000, 2).map((e) => ({ ...e, timestamp: todayStart - 1000 })),
-        1000,
-        'tracking.events.tail',
-      ),
-    );
-    const r0 = performance.now();
-    pipeline = new Pipeline();
-    await caughtUp(nc, sql);
-    const recovery = (performance.now() - r0) / 1000;
-    console.log('\nrecovery');
-    record({
-      name: `recovery after SIGKILL, ${opts.history.toLocaleString('en')} events of history`,
-      value: recovery,
-      unit: 's',
-      ceiling: historySeconds,
-      budget: '≤ 10 s',
-    });
-    // One warm-up event at "now" passes today's midnight, so the live phases evaluate none.
-    await publish(nc, [
-      { subject: 'tracking.events', data: enc.encode(JSON.stringify(liveEvents(1, 3)[0])) },
-    ]);
-    await caughtUp(nc, sql);
-    await pipeline.stop();
-
-    // ---- single-event messages vs the ceiling --------------------------------------------------
-    const live = async (
-      name: string,
-      msgs: { subject: string; data: Uint8Array; ct?: string }[],
-      events: number,
-      extra: Record<string, string> = {},
-    ) => {
-      await publish(nc, msgs);
-      // Timed from "pipeline running" (state restored, reading starts): restoring is
-      // measured by the recovery figure, as the ceiling's timer starts once it is set up.
-      const p = new Pipeline(extra);
-      await p.running();
-      const t0 = performance.now();
-      await caughtUp(nc, sql);
-      const rate = events / ((performance.now() - t0) / 1000);
-      pipeline = p;
-      await p.stop();
-      return rate;
-    };
-    console.log('\nlive (events within the current day)');
-    const singles = liveEvents(opts.live, 4).map((e) => ({
-      subject: 'tracking.events.single',
-      data: enc.encode(JSON.stringify(e)),
-    }));
-    const singleFrom = (await lastSeq(nc)) + 1;
-    const singleRate = await live('single', singles, singles.length);
-    const singleCeiling = await ceiling(
-      nc,
-      STREAM,
-      'tracking.events.single',
-      singleFrom,
-      singles.length,
-      'json',
-    );
-    record({
-      name: 'one-event JSON messages, end to end',
-      value: singleRate,
-      unit: 'events/s',
-      ceiling: singleCeiling,
-      budget: '≥ 70% of ceiling',
-    });
-
-    const arrowEvents = liveEvents(opts.live * 3, 5);
-    const arrowMsgs = Array.from({ length: arrowEvents.length / 1000 }, (_, i) => ({
-      subject: 'tracking.events.arrow',
-      data: arrowBatch(arrowEvents.slice(i * 1000, (i + 1) * 1000)),
-      ct: CONTENT_TYPE_ARROW,
-    }));
-    const arrowFrom = (await lastSeq(nc)) + 1;
-    const arrowRate = await live('arrow', arrowMsgs, arrowEvents.length);
-    const arrowCeiling = await ceiling(
-      nc,
-      STREAM,
-      'tracking.events.arrow',
-      arrowFrom,
-      arrowEvents.length,
-      'arrow',
-    );
-    record({
-      name: 'Arrow IPC batches of 1,000, end to end',
-      value: arrowRate,
-      unit: 'events/s',
-      ceiling: arrowCeiling,
-      budget: '≥ 500,000',
-    });
-
-    const jsonEvents = liveEvents(opts.live * 3, 6);
-    const jsonMsgs = batches(jsonEvents, 1000, 'tracking.events.json');
-    const jsonFrom = (await lastSeq(nc)) + 1;
-    const jsonRate = await live('json', jsonMsgs, jsonEvents.length);
-    const jsonCeiling = await ceiling(
-      nc,
-      STREAM,
-      'tracking.events.json',
-      jsonFrom,
-      jsonEvents.length,
-      'json',
-    );
-    record({
-      name: 'JSON array batches of 1,000, end to end',
-      value: jsonRate,
-      unit: 'events/s',
-      ceiling: jsonCeiling,
-      budget: '≥ 250,000',
-    });
-
-    // ---- latency at half the sustained one-event rate -------------------------------------------
-    pipeline = new Pipeline();
-    await pipeline.running();
-    await caughtUp(nc, sql);
-    const rate = singleRate / 2;
-    const sent = new Map<number, number>();
-    const latencies: number[] = [];
-    let visible = 0;
-    let publishing = true;
-    const poller = (async () => {
-      while (publishing || visible < Math.max(...sent.keys(), 0)) {
-        const [row] = await sql.query<{ max: number }>(
-          'SELECT max(written_seq) max FROM ingest_progress',
-        );
-        const seq = Number(row?.max ?? 0);
-        const now = performance.now();
-        for (let s = visible + 1; s <= seq; s++) {
-          const t = sent.get(s);
-          if (t !== undefined) latencies.push(now - t);
-        }
-        visible = Math.max(visible, seq);
-        await sleep(10);
-      }
-    })();
-    const js = nc.jetstream();
-    const lat = liveEvents(Math.floor(rate * 10), 7);
-    const start = performance.now();
-    const pending: Promise<void>[] = [];
-    for (let i = 0; i < lat.length; i++) {
-      const due = start + (i / rate) * 1000;
-      if (performance.now() < due) await sleep(due - performance.now());
-      const t = performance.now();
-      pending.push(
-        js
-          .publish('tracking.events.latency', enc.encode(JSON.stringify(lat[i])))
-          .then((ack) => void sent.set(ack.seq, t)),
+    if (phases.has('figures')) {
+      // ---- history: 1M events over the 30 days before today, in JSON batches of 1,000 --------
+      const todayStart = Date.UTC(
+        new Date().getUTCFullYear(),
+        new Date().getUTCMonth(),
+        new Date().getUTCDate(),
       );
-    }
-    await Promise.all(pending);
-    publishing = false;
-    await poller;
-    latencies.sort((a, b) => a - b);
-    const pct = (p: number) =>
-      latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))]! / 1000;
-    console.log(
-      `\nlatency at ${Math.round(rate).toLocaleString('en')} events/s (half the one-event rate), publish → visible in QuestDB`,
-    );
-    record({ name: 'latency p50', value: pct(50), unit: 's', ceiling: null });
-    record({ name: 'latency p99', value: pct(99), unit: 's', ceiling: null, budget: '≤ 2 s' });
-    await pipeline.stop();
+      const { events: history } = usageStream({
+        ...WORKLOAD,
+        days: 30,
+        events: opts.history,
+        start: todayStart - 30 * 86_400_000,
+        seed: 1,
+      });
+      const batches = (evs: UsageEvent[], size: number, subject: string) =>
+        Array.from({ length: Math.ceil(evs.length / size) }, (_, i) => ({
+          subject,
+          data: enc.encode(JSON.stringify(evs.slice(i * size, (i + 1) * size))),
+        }));
+      await publish(nc, batches(history, 1000, 'tracking.events.history'));
+      const h0 = performance.now();
+      pipeline = new Pipeline();
+      await pipeline.running();
+      const baseRss = pipeline.rss();
+      await caughtUp(nc, sql);
+      const historySeconds = (performance.now() - h0) / 1000;
+      console.log('\nhistory (30 days, 30 midnights evaluated)');
+      record({
+        name: 'history replay, JSON batches, 30 midnights',
+        value: opts.history / historySeconds,
+        unit: 'events/s',
+        ceiling: null,
+      });
+      const [figRows] = await sql.query<{ n: number }>('SELECT count() n FROM rolling_figures');
+      record({
+        name: 'rolling figure rows written',
+        value: Number(figRows!.n),
+        unit: 'rows',
+        ceiling: null,
+      });
 
-    // ---- with raw-event storage on ----------------------------------------------------------------
-    console.log('\nwith raw events stored');
-    const rawSingles = liveEvents(opts.live / 3, 8).map((e) => ({
-      subject: 'tracking.events.single',
-      data: enc.encode(JSON.stringify(e)),
-    }));
-    const rawRate = await live('raw', rawSingles, rawSingles.length, {
-      PULSO_INGEST__STORE_RAW_EVENTS: 'true',
-    });
-    record({
-      name: 'one-event JSON messages, raw events stored',
-      value: rawRate,
-      unit: 'events/s',
-      ceiling: singleCeiling,
-    });
-    const rawArrowEvents = liveEvents(opts.live, 9);
-    const rawArrow = Array.from({ length: rawArrowEvents.length / 1000 }, (_, i) => ({
-      subject: 'tracking.events.arrow',
-      data: arrowBatch(rawArrowEvents.slice(i * 1000, (i + 1) * 1000)),
-      ct: CONTENT_TYPE_ARROW,
-    }));
-    const rawArrowRate = await live('raw arrow', rawArrow, rawArrowEvents.length, {
-      PULSO_INGEST__STORE_RAW_EVENTS: 'true',
-    });
-    record({
-      name: 'Arrow batches, raw events stored',
-      value: rawArrowRate,
-      unit: 'events/s',
-      ceiling: arrowCeiling,
-    });
-    void baseRss;
+      // ---- recovery: SIGKILL, a tail of 20,000 more events, restart ------------------------------
+      await pipeline.stop('SIGKILL');
+      await publish(
+        nc,
+        batches(
+          liveEvents(20_000, 2).map((e) => ({ ...e, timestamp: todayStart - 1000 })),
+          1000,
+          'tracking.events.tail',
+        ),
+      );
+      const r0 = performance.now();
+      pipeline = new Pipeline();
+      await caughtUp(nc, sql);
+      const recovery = (performance.now() - r0) / 1000;
+      console.log('\nrecovery');
+      record({
+        name: `recovery after SIGKILL, ${opts.history.toLocaleString('en')} events of history`,
+        value: recovery,
+        unit: 's',
+        ceiling: historySeconds,
+        budget: '≤ 10 s',
+      });
+      // One warm-up event at "now" passes today's midnight, so the live phases evaluate none.
+      await publish(nc, [
+        { subject: 'tracking.events', data: enc.encode(JSON.stringify(liveEvents(1, 3)[0])) },
+      ]);
+      await caughtUp(nc, sql);
+      await pipeline.stop();
+
+      // ---- single-event messages vs the ceiling --------------------------------------------------
+      const live = async (
+        name: string,
+        msgs: { subject: string; data: Uint8Array; ct?: string }[],
+        events: number,
+        extra: Record<string, string> = {},
+      ) => {
+        await publish(nc, msgs);
+        // Timed from "pipeline running" (state restored, reading starts): restoring is
+        // measured by the recovery figure, as the ceiling's timer starts once it is set up.
+        const p = new Pipeline(extra);
+        await p.running();
+        const t0 = performance.now();
+        await caughtUp(nc, sql);
+        const rate = events / ((performance.now() - t0) / 1000);
+        pipeline = p;
+        await p.stop();
+        return rate;
+      };
+      console.log('\nlive (events within the current day)');
+      const singles = liveEvents(opts.live, 4).map((e) => ({
+        subject: 'tracking.events.single',
+        data: enc.encode(JSON.stringify(e)),
+      }));
+      const singleFrom = (await lastSeq(nc)) + 1;
+      const singleRate = await live('single', singles, singles.length);
+      const singleCeiling = await ceiling(
+        nc,
+        STREAM,
+        'tracking.events.single',
+        singleFrom,
+        singles.length,
+        'json',
+      );
+      record({
+        name: 'one-event JSON messages, end to end',
+        value: singleRate,
+        unit: 'events/s',
+        ceiling: singleCeiling,
+        budget: '≥ 70% of ceiling',
+      });
+
+      const arrowEvents = liveEvents(opts.live * 3, 5);
+      const arrowMsgs = Array.from({ length: arrowEvents.length / 1000 }, (_, i) => ({
+        subject: 'tracking.events.arrow',
+        data: arrowBatch(arrowEvents.slice(i * 1000, (i + 1) * 1000)),
+        ct: CONTENT_TYPE_ARROW,
+      }));
+      const arrowFrom = (await lastSeq(nc)) + 1;
+      const arrowRate = await live('arrow', arrowMsgs, arrowEvents.length);
+      const arrowCeiling = await ceiling(
+        nc,
+        STREAM,
+        'tracking.events.arrow',
+        arrowFrom,
+        arrowEvents.length,
+        'arrow',
+      );
+      record({
+        name: 'Arrow IPC batches of 1,000, end to end',
+        value: arrowRate,
+        unit: 'events/s',
+        ceiling: arrowCeiling,
+        budget: '≥ 500,000',
+      });
+
+      const jsonEvents = liveEvents(opts.live * 3, 6);
+      const jsonMsgs = batches(jsonEvents, 1000, 'tracking.events.json');
+      const jsonFrom = (await lastSeq(nc)) + 1;
+      const jsonRate = await live('json', jsonMsgs, jsonEvents.length);
+      const jsonCeiling = await ceiling(
+        nc,
+        STREAM,
+        'tracking.events.json',
+        jsonFrom,
+        jsonEvents.length,
+        'json',
+      );
+      record({
+        name: 'JSON array batches of 1,000, end to end',
+        value: jsonRate,
+        unit: 'events/s',
+        ceiling: jsonCeiling,
+        budget: '≥ 250,000',
+      });
+
+      // ---- latency at half the sustained one-event rate -------------------------------------------
+      pipeline = new Pipeline();
+      await pipeline.running();
+      await caughtUp(nc, sql);
+      const rate = singleRate / 2;
+      const sent = new Map<number, number>();
+      const latencies: number[] = [];
+      let visible = 0;
+      let publishing = true;
+      const poller = (async () => {
+        while (publishing || visible < Math.max(...sent.keys(), 0)) {
+          const [row] = await sql.query<{ max: number }>(
+            'SELECT max(written_seq) max FROM ingest_progress',
+          );
+          const seq = Number(row?.max ?? 0);
+          const now = performance.now();
+          for (let s = visible + 1; s <= seq; s++) {
+            const t = sent.get(s);
+            if (t !== undefined) latencies.push(now - t);
+          }
+          visible = Math.max(visible, seq);
+          await sleep(10);
+        }
+      })();
+      const js = nc.jetstream();
+      const lat = liveEvents(Math.floor(rate * 10), 7);
+      const start = performance.now();
+      const pending: Promise<void>[] = [];
+      for (let i = 0; i < lat.length; i++) {
+        const due = start + (i / rate) * 1000;
+        if (performance.now() < due) await sleep(due - performance.now());
+        const t = performance.now();
+        pending.push(
+          js
+            .publish('tracking.events.latency', enc.encode(JSON.stringify(lat[i])))
+            .then((ack) => void sent.set(ack.seq, t)),
+        );
+      }
+      await Promise.all(pending);
+      publishing = false;
+      await poller;
+      latencies.sort((a, b) => a - b);
+      const pct = (p: number) =>
+        latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))]! / 1000;
+      console.log(
+        `\nlatency at ${Math.round(rate).toLocaleString('en')} events/s (half the one-event rate), publish → visible in QuestDB`,
+      );
+      record({ name: 'latency p50', value: pct(50), unit: 's', ceiling: null });
+      record({ name: 'latency p99', value: pct(99), unit: 's', ceiling: null, budget: '≤ 2 s' });
+      await pipeline.stop();
+
+      // ---- with raw-event storage on ----------------------------------------------------------------
+      console.log('\nwith raw events stored');
+      const rawSingles = liveEvents(opts.live / 3, 8).map((e) => ({
+        subject: 'tracking.events.single',
+        data: enc.encode(JSON.stringify(e)),
+      }));
+      const rawRate = await live('raw', rawSingles, rawSingles.length, {
+        PULSO_INGEST__STORE_RAW_EVENTS: 'true',
+      });
+      record({
+        name: 'one-event JSON messages, raw events stored',
+        value: rawRate,
+        unit: 'events/s',
+        ceiling: singleCeiling,
+      });
+      const rawArrowEvents = liveEvents(opts.live, 9);
+      const rawArrow = Array.from({ length: rawArrowEvents.length / 1000 }, (_, i) => ({
+        subject: 'tracking.events.arrow',
+        data: arrowBatch(rawArrowEvents.slice(i * 1000, (i + 1) * 1000)),
+        ct: CONTENT_TYPE_ARROW,
+      }));
+      const rawArrowRate = await live('raw arrow', rawArrow, rawArrowEvents.length, {
+        PULSO_INGEST__STORE_RAW_EVENTS: 'true',
+      });
+      record({
+        name: 'Arrow batches, raw events stored',
+        value: rawArrowRate,
+        unit: 'events/s',
+        ceiling: arrowCeiling,
+      });
+      void baseRss;
+    }
+    if (phases.has('rules')) {
+      await pipeline?.stop('SIGKILL');
+      pipeline = undefined;
+      await rulesPhases(nc, sql);
+    }
   } finally {
     await pipeline?.stop('SIGKILL');
     await nc.close();
@@ -464,6 +478,7 @@ async function main(): Promise<void> {
     await stopNats(dir);
   }
 
+  if (!phases.has('memory')) return;
   console.log('\nmemory (operators alone, default windows, no per-user state)');
   const mem = measureKeyMemory(WORKLOAD.clients, WORKLOAD.names, 30, 4);
   record({
@@ -473,6 +488,90 @@ async function main(): Promise<void> {
     ceiling: null,
     budget: '≤ 300',
   });
+}
+
+/**
+ * 100,000 clients × the shipped playbooks at one midnight where all of them are due: the
+ * rules stage alone (evaluations/s, next to one figure read per pair as its ceiling), then
+ * the real pipeline from the tick that passes the midnight to the last alert on cs.alert.>.
+ */
+async function rulesPhases(nc: NatsConnection, sql: QuestSql): Promise<void> {
+  const w = rulesWorkload(opts.rulesClients, 3);
+  console.log(
+    `\nrules (${opts.rulesClients.toLocaleString('en')} clients × the shipped playbooks, one midnight)`,
+  );
+  const r = benchRulesInProcess(w);
+  record({
+    name: `client-playbook evaluations, ${r.fired.toLocaleString('en')} of ${r.evaluations.toLocaleString('en')} fire`,
+    value: r.evaluationsPerSecond,
+    unit: 'evals/s',
+    ceiling: r.ceilingPerSecond,
+    budget: '≥ 1,000,000/s',
+  });
+  record({
+    name: 'midnight in the rules stage (health + playbooks)',
+    value: r.boundaryMs / 1000,
+    unit: 's',
+    ceiling: null,
+  });
+  record({ name: 'outputs at that midnight', value: r.outputs, unit: 'messages', ceiling: null });
+
+  // The same workload through the real pipeline, from fresh streams and tables.
+  const jsm = await nc.jetstreamManager();
+  for (const s of [STREAM, config.nats.outputStream.name])
+    await jsm.streams.delete(s).catch(() => undefined);
+  for (const t of ['alerts', 'tasks', 'health_history', 'client_tags', 'ingest_progress'])
+    await sql.query(`DROP TABLE IF EXISTS ${t}`);
+  rmSync(join(dir, 'checkpoints'), { recursive: true, force: true });
+  await ensureStreams(jsm, config.nats);
+  await publish(
+    nc,
+    Array.from({ length: Math.ceil(w.clients.length / 1000) }, (_, i) => ({
+      subject: 'tracking.clients',
+      data: enc.encode(JSON.stringify(w.clients.slice(i * 1000, (i + 1) * 1000))),
+    })),
+  );
+  await publish(
+    nc,
+    Array.from({ length: Math.ceil(w.events.length / 1000) }, (_, i) => ({
+      subject: 'tracking.events',
+      data: enc.encode(JSON.stringify(w.events.slice(i * 1000, (i + 1) * 1000))),
+    })),
+  );
+  const pipeline = new Pipeline();
+  try {
+    await pipeline.running();
+    await caughtUp(nc, sql);
+    let alerts = 0;
+    let lastAt = 0;
+    const sub = nc.subscribe('cs.alert.>', {
+      callback: () => {
+        alerts++;
+        lastAt = performance.now();
+      },
+    });
+    const t0 = performance.now();
+    await publish(nc, [
+      {
+        subject: 'tracking.clock',
+        data: enc.encode(
+          JSON.stringify({ ts: RULES_BOUNDARY + config.windows.allowedLatenessSeconds * 1000 }),
+        ),
+      },
+    ]);
+    for (const deadline = Date.now() + 600_000; alerts < r.fired && Date.now() < deadline;)
+      await sleep(50);
+    sub.unsubscribe();
+    if (alerts !== r.fired) throw new Error(`${alerts} alerts on cs.alert.>, expected ${r.fired}`);
+    record({
+      name: `midnight → last of ${alerts.toLocaleString('en')} alerts published (pipeline)`,
+      value: (lastAt - t0) / 1000,
+      unit: 's',
+      ceiling: null,
+    });
+  } finally {
+    await pipeline.stop('SIGKILL');
+  }
 }
 
 main().catch(async (e: unknown) => {

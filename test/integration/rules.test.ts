@@ -15,6 +15,7 @@ import { ensureStreams } from '../../pipeline/adapters/nats/streams.js';
 import { signature } from '../../pipeline/adapters/webhooks.js';
 import { loadPlaybooks, loadRules } from '../../pipeline/config/playbooks.js';
 import { dryRun } from '../../pipeline/dry-run.js';
+import { validateOutput } from '../../schemas/index.js';
 import type { Output } from '../../operators/playbooks/outputs.js';
 import { ev } from '../fixtures/events.js';
 import { random } from '../fixtures/reference.js';
@@ -159,6 +160,8 @@ describe('rules stage through NATS and QuestDB', () => {
     first = await world.outputs();
     expect(first.length).toBe(want.length);
     expect(view(first)).toEqual(view(want));
+    for (const o of first)
+      expect(validateOutput[o.subject.split('.')[1]!]!(o.body), o.subject).toBe(true);
     // Nothing for the cancelled clients but their computed score.
     expect(
       first.filter(
