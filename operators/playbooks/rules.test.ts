@@ -167,6 +167,30 @@ describe('TC-04: no login for more than 5 days, checked daily (seed 002)', () =>
   });
 });
 
+describe('TC-05: reports screen untouched for 7 days (seed 002)', () => {
+  const week = MON - 7 * DAY;
+  const out = new RulesHarness(active('none', 'used', 'before')).feed(
+    [
+      ev(week + DAY, 'none', 'login'),
+      ev(MON - 1, 'used', 'tela:relatorios'), // the last instant of the window
+      ev(week - 1, 'before', 'tela:relatorios'), // 1 ms before it
+    ],
+    MON,
+  );
+  const atMon = out.filter((o) => o.at === MON);
+
+  it('creates the CSM contact task when the count is 0, and not when the screen was opened', () => {
+    expect(of(atMon, 'task', 'relatorios-sem-uso', 'none')[0]!.body).toMatchObject({
+      title: 'Entrar em contato sobre o uso de relatórios',
+      dueAt: '2026-03-07T00:00:00.000Z',
+      owner: 'csm-none@pulso.dev',
+    });
+    expect(of(atMon, 'alert', 'relatorios-sem-uso', 'before')).toHaveLength(1);
+    expect(of(atMon, 'alert', 'relatorios-sem-uso', 'used')).toHaveLength(0);
+    expect(of(atMon, 'health', 'relatorios-em-uso', 'used')[0]!.body.change).toBe(1);
+  });
+});
+
 describe('TC-06: usage grew 50% (seed 002)', () => {
   const from = APR1 - 60 * DAY;
   const mid = APR1 - 30 * DAY;
@@ -261,11 +285,7 @@ describe('outputs', () => {
       name: 'D Ltda',
     });
     const events = Array.from({ length: 2000 }, () =>
-      ev(
-        d0 + Math.floor(r() * 80 * DAY),
-        'abc'[Math.floor(r() * 3)]!,
-        names[Math.floor(r() * 5)]!,
-      ),
+      ev(d0 + Math.floor(r() * 80 * DAY), 'abc'[Math.floor(r() * 3)]!, names[Math.floor(r() * 5)]!),
     );
     const out = new RulesHarness(attrs).feed([...events, ev(d0, 'd', 'login')], d0 + 81 * DAY);
     const kinds = new Set(out.map((o) => o.kind));
