@@ -12,11 +12,11 @@
  *   memory    RSS per active (client, event name) key, operators alone, no user state
  *   rules     100,000 clients × the shipped playbooks at one midnight: evaluations/s in
  *             process, and midnight → last alert published through the real pipeline
- * `--phases figures,rules,memory` picks some.
+ * `--phases figures,rules,memory` picks some. BENCH_LOG_FILE=<file> keeps the pipeline's logs.
  * Prints a table and, with --json FILE, writes [{ name, value, unit, ceiling }].
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
@@ -110,7 +110,10 @@ class Pipeline {
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );
-    const keep = (d: Buffer) => (this.logs = (this.logs + d.toString()).slice(-6_000));
+    const keep = (d: Buffer) => {
+      this.logs = (this.logs + d.toString()).slice(-6_000);
+      if (process.env.BENCH_LOG_FILE) appendFileSync(process.env.BENCH_LOG_FILE, d);
+    };
     this.child.stdout!.on('data', keep);
     this.child.stderr!.on('data', keep);
   }
