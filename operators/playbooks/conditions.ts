@@ -6,7 +6,7 @@
 import { DAY_MS, type Calendar } from '../calendar.js';
 import type { FigureView } from './figure-view.js';
 import { subjectLabel } from './figure-view.js';
-import { compare, type Condition } from './playbook.js';
+import { compare, conditionsOf, type Condition, type Playbook } from './playbook.js';
 
 /** ISO text of the instants a midnight's verdicts share (window bounds): built once each. */
 const isoCache = new Map<number, string>();
@@ -286,4 +286,28 @@ function judgeRatio(
 export function pctMore(a: number, b: number): number | null {
   if (b > 0) return ((a - b) * 100) / b;
   return a > 0 ? Infinity : null;
+}
+
+/**
+ * A playbook's verdicts for one client, explained, if its conditions hold (all or any);
+ * undefined if they do not. The hot path judges without explanations and stops early.
+ */
+export function verdictsOf(
+  p: Playbook,
+  clientId: string,
+  m: Moment,
+  view: FigureView,
+  health: HealthReading | undefined,
+): Verdict[] | undefined {
+  const conditions = conditionsOf(p);
+  const every = 'all' in p.when;
+  let met = every;
+  for (let i = 0; i < conditions.length; i++) {
+    const v = holds(conditions[i]!, clientId, m, view, health);
+    if (every ? !v : v) {
+      met = !every;
+      break;
+    }
+  }
+  return met ? conditions.map((c) => judge(c, clientId, m, view, health, true)) : undefined;
 }

@@ -2,7 +2,9 @@
  * The seeds' worked examples, run through the shipped playbooks (deploy/playbooks) and
  * health model (deploy/health.yaml) over the real operators, in event time.
  */
+import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
+import { evaluatePlaybooks } from './stage.js';
 import { ev } from '../../test/fixtures/events.js';
 import { of, RulesHarness, type Attributes } from '../../test/fixtures/rules.js';
 import { random } from '../../test/fixtures/reference.js';
@@ -298,5 +300,29 @@ describe('outputs', () => {
         `${o.subject}: ${JSON.stringify(describeErrors(validate.errors, body))}`,
       ).toBe(true);
     }
+  });
+});
+
+describe('evaluatePlaybooks (RxJS)', () => {
+  it('emits per batch the outputs of the midnights it crossed, and [] when it crossed none', () => {
+    const attrs = active('x');
+    const reference = new RulesHarness(attrs).feed([ev(MON - 2 * DAY, 'x', 'login')], MON + DAY);
+    const h = new RulesHarness(attrs);
+    const a = { events: [ev(MON - 2 * DAY, 'x', 'login')], lastSeq: 1 };
+    const b = { events: [], lastSeq: 2, clock: MON - DAY + 3600_000 }; // passes one midnight
+    const c = { events: [], lastSeq: 3, clock: MON + DAY }; // passes two more
+    new TestScheduler((x, y) => expect(x).toEqual(y)).run(({ cold, expectObservable }) => {
+      expectObservable(cold('a-b-c|', { a, b, c }).pipe(evaluatePlaybooks(h.usage, h.stage))).toBe(
+        'x-y-z|',
+        {
+          x: [],
+          y: reference.filter((o) => o.at === MON - DAY),
+          z: reference.filter((o) => o.at >= MON),
+        },
+      );
+    });
+    expect(reference.filter((o) => o.at >= MON).map((o) => o.subject)).toContain(
+      'cs.alert.criar-produto-sem-uso.x',
+    );
   });
 });

@@ -12,14 +12,8 @@
 import type { TrackingEvent } from '../../pipeline/contract/types.js';
 import { Calendar, DAY_MS } from '../calendar.js';
 import type { Boundary } from '../usage-figures.js';
-import {
-  holds,
-  isoOf,
-  judge,
-  type HealthReading,
-  type Moment,
-  type Verdict,
-} from './conditions.js';
+import { isoOf, verdictsOf, type HealthReading, type Moment, type Verdict } from './conditions.js';
+import { admitted } from './filters.js';
 import type { FigureView } from './figure-view.js';
 import {
   bandOf,
@@ -29,7 +23,7 @@ import {
   type HealthConfig,
 } from './health.js';
 import { outputId, type Output, type OutputKind, SCORE_SOURCE, subjectOf } from './outputs.js';
-import { compare, conditionsOf, type Filter, type Playbook } from './playbook.js';
+import { conditionsOf, type Playbook } from './playbook.js';
 import { isDue, periodOf } from './schedule.js';
 
 interface ClientRecord {
@@ -372,67 +366,5 @@ function summaryOf(kind: OutputKind, body: Record<string, unknown>): Record<stri
       return { url: body.url };
     default:
       return {};
-  }
-}
-
-/** Whether a client passes a playbook's filters. */
-export function admitted(p: Playbook, clientId: string, view: FigureView): boolean {
-  for (let i = 0; i < p.filters.length; i++) {
-    const f = p.filters[i]!;
-    if (!admits(f, view.attribute(clientId, f.attribute))) return false;
-  }
-  return true;
-}
-
-/**
- * A playbook's verdicts for one client, explained, if its conditions hold (all or any);
- * undefined if they do not. The hot path judges without explanations and stops early.
- */
-export function verdictsOf(
-  p: Playbook,
-  clientId: string,
-  m: Moment,
-  view: FigureView,
-  health: HealthReading | undefined,
-): Verdict[] | undefined {
-  const conditions = conditionsOf(p);
-  const every = 'all' in p.when;
-  let met = every;
-  for (let i = 0; i < conditions.length; i++) {
-    const v = holds(conditions[i]!, clientId, m, view, health);
-    if (every ? !v : v) {
-      met = !every;
-      break;
-    }
-  }
-  return met ? conditions.map((c) => judge(c, clientId, m, view, health, true)) : undefined;
-}
-
-export function admits(f: Filter, v: string | number | boolean | null | undefined): boolean {
-  switch (f.op) {
-    case 'exists':
-      return v !== undefined && v !== null;
-    case 'missing':
-      return v === undefined || v === null;
-    case 'in':
-      return (
-        Array.isArray(f.value) &&
-        v !== undefined &&
-        v !== null &&
-        f.value.includes(v as string | number)
-      );
-    case 'not in':
-      return !(
-        Array.isArray(f.value) &&
-        v !== undefined &&
-        v !== null &&
-        f.value.includes(v as string | number)
-      );
-    case '=':
-      return v === f.value;
-    case '!=':
-      return v !== f.value;
-    default:
-      return typeof v === 'number' && typeof f.value === 'number' && compare(v, f.op, f.value);
   }
 }
