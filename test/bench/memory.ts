@@ -3,6 +3,8 @@
  * operators alone (no I/O), without user ids so per-user state is excluded, at the
  * default windows. RSS after a full GC, before and after.
  */
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { Calendar } from '../../operators/calendar.js';
 import { UsageState } from '../../operators/usage-figures.js';
 import type { TrackingEvent } from '../../pipeline/contract/types.js';
@@ -66,4 +68,39 @@ export function measureKeyMemory(
     rssBefore,
     rssAfter,
   };
+}
+
+/**
+ * The measure in a fresh process: RSS in the bench's own process reflects what its earlier
+ * phases allocated and gave back (it once came out negative).
+ */
+export function measureKeyMemoryApart(
+  clients: number,
+  names: number,
+  days: number,
+  perKey: number,
+): MemoryFigures {
+  const out = execFileSync(
+    process.execPath,
+    [
+      '--expose-gc',
+      fileURLToPath(import.meta.url),
+      String(clients),
+      String(names),
+      String(days),
+      String(perKey),
+    ],
+    { encoding: 'utf8' },
+  );
+  return JSON.parse(out) as MemoryFigures;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const [clients, names, days, perKey] = process.argv.slice(2).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+  ];
+  process.stdout.write(JSON.stringify(measureKeyMemory(clients, names, days, perKey)));
 }

@@ -29,7 +29,7 @@ import { startNats, stopNats } from '../../deploy/services/nats.js';
 import { startQuestDb, stopQuestDb } from '../../deploy/services/questdb.js';
 import { arrowBatch, usageStream, type UsageEvent } from '../fixtures/usage-stream.js';
 import { ceiling } from './ceiling.js';
-import { measureKeyMemory } from './memory.js';
+import { measureKeyMemoryApart } from './memory.js';
 import { benchRulesInProcess, RULES_BOUNDARY, rulesWorkload } from './rules.js';
 
 const opts = new Command()
@@ -483,13 +483,19 @@ async function main(): Promise<void> {
 
   if (!phases.has('memory')) return;
   console.log('\nmemory (operators alone, default windows, no per-user state)');
-  const mem = measureKeyMemory(WORKLOAD.clients, WORKLOAD.names, 30, 4);
+  const mem = measureKeyMemoryApart(WORKLOAD.clients, WORKLOAD.names, 30, 4);
   record({
     name: `RSS per active (client, event name) key, ${mem.keys.toLocaleString('en')} keys`,
     value: mem.bytesPerKey,
     unit: 'bytes',
     ceiling: null,
     budget: '≤ 300',
+  });
+  record({
+    name: 'live heap + buffers per key',
+    value: mem.liveBytesPerKey,
+    unit: 'bytes',
+    ceiling: null,
   });
 }
 
