@@ -288,10 +288,35 @@ export function pctMore(a: number, b: number): number | null {
   return a > 0 ? Infinity : null;
 }
 
-/**
- * A playbook's verdicts for one client, explained, if its conditions hold (all or any);
- * undefined if they do not. The hot path judges without explanations and stops early.
- */
+/** Whether a playbook's conditions hold for a client (all or any), stopping early. */
+export function playbookHolds(
+  p: Playbook,
+  clientId: string,
+  m: Moment,
+  view: FigureView,
+  health: HealthReading | undefined,
+): boolean {
+  const conditions = conditionsOf(p);
+  const every = 'all' in p.when;
+  for (let i = 0; i < conditions.length; i++) {
+    const v = holds(conditions[i]!, clientId, m, view, health);
+    if (every ? !v : v) return !every;
+  }
+  return every;
+}
+
+/** Every condition of a playbook judged and explained: what an alert carries. */
+export function explain(
+  p: Playbook,
+  clientId: string,
+  m: Moment,
+  view: FigureView,
+  health: HealthReading | undefined,
+): Verdict[] {
+  return conditionsOf(p).map((c) => judge(c, clientId, m, view, health, true));
+}
+
+/** The explained verdicts if the playbook's conditions hold; undefined if not. */
 export function verdictsOf(
   p: Playbook,
   clientId: string,
@@ -299,15 +324,7 @@ export function verdictsOf(
   view: FigureView,
   health: HealthReading | undefined,
 ): Verdict[] | undefined {
-  const conditions = conditionsOf(p);
-  const every = 'all' in p.when;
-  let met = every;
-  for (let i = 0; i < conditions.length; i++) {
-    const v = holds(conditions[i]!, clientId, m, view, health);
-    if (every ? !v : v) {
-      met = !every;
-      break;
-    }
-  }
-  return met ? conditions.map((c) => judge(c, clientId, m, view, health, true)) : undefined;
+  return playbookHolds(p, clientId, m, view, health)
+    ? explain(p, clientId, m, view, health)
+    : undefined;
 }

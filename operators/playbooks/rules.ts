@@ -12,7 +12,14 @@
 import type { TrackingEvent } from '../../pipeline/contract/types.js';
 import { Calendar, DAY_MS } from '../calendar.js';
 import type { Boundary } from '../usage-figures.js';
-import { isoOf, verdictsOf, type HealthReading, type Moment, type Verdict } from './conditions.js';
+import {
+  explain,
+  isoOf,
+  playbookHolds,
+  type HealthReading,
+  type Moment,
+  type Verdict,
+} from './conditions.js';
 import { admitted } from './filters.js';
 import type { FigureView } from './figure-view.js';
 import {
@@ -22,7 +29,14 @@ import {
   type ComponentScore,
   type HealthConfig,
 } from './health.js';
-import { outputId, type Output, type OutputKind, SCORE_SOURCE, subjectOf } from './outputs.js';
+import {
+  outputId,
+  type Output,
+  type OutputKind,
+  SCORE_SOURCE,
+  subjectOf,
+  token,
+} from './outputs.js';
 import { conditionsOf, type Playbook } from './playbook.js';
 import { isDue, periodOf } from './schedule.js';
 
@@ -54,6 +68,8 @@ export interface EvaluationStats {
   fired: number;
   /** Time the last midnight spent in playbooks (judging and firing), ms. */
   playbooksMs: number;
+  /** Of which explaining the firings and building their outputs, ms. */
+  firingMs: number;
 }
 
 /** Playbooks with a health condition: the others skip building a health reading. */
@@ -62,7 +78,13 @@ const usesHealth = new WeakSet<Playbook>();
 export class Rules {
   private readonly clients = new Map<string, ClientRecord>();
   private readonly historyDays: number;
-  readonly stats: EvaluationStats = { clients: 0, evaluations: 0, fired: 0, playbooksMs: 0 };
+  readonly stats: EvaluationStats = {
+    clients: 0,
+    evaluations: 0,
+    fired: 0,
+    playbooksMs: 0,
+    firingMs: 0,
+  };
 
   constructor(
     readonly playbooks: Playbook[],
@@ -147,6 +169,7 @@ export class Rules {
 
     // Client by client, every due playbook: the figures of one client are resolved once.
     const t1 = performance.now();
+    let firingMs = 0;
     const due = this.playbooks
       .filter((p) => isDue(p.schedule, b.day))
       .map((p) => ({ p, period: periodOf(p.schedule, b.day) }));
@@ -159,14 +182,16 @@ export class Rules {
         }
         this.stats.evaluations++;
         const reading = usesHealth.has(p) ? this.reading(r, b.day) : undefined;
-        const verdicts = verdictsOf(p, clientId, m, view, reading);
-        if (!verdicts) continue;
+        if (!playbookHolds(p, clientId, m, view, reading)) continue;
+        const f0 = performance.now();
         this.stats.fired++;
         r.fired.set(p.id, b.day);
-        this.fire(p, period, m, clientId, r, verdicts, view, out);
+        this.fire(p, period, m, clientId, r, explain(p, clientId, m, view, reading), view, out);
+        firingMs += performance.now() - f0;
       }
     }
     this.stats.playbooksMs = performance.now() - t1;
+    this.stats.firingMs = firingMs;
     for (const [, r] of known) {
       const s = r.health.score;
       if (s !== null) r.health.history.push([b.day, s]);
@@ -199,11 +224,14 @@ export class Rules {
     const csm = view.attribute(clientId, 'csm') ?? null;
     const actions: Record<string, unknown>[] = [];
     const emitted: Output[] = [];
+    // What the CSM notification and the health reason both quote.
+    const evidence = verdicts.map((v) => ({ description: v.description, observed: v.observed }));
+    const client = token(clientId);
     const emit = (kind: OutputKind, i: number, body: Record<string, unknown>) => {
       const id = outputId(kind, p.id, clientId, period, String(i));
       const o: Output = {
         kind,
-        subject: subjectOf(kind, p.id, clientId),
+        subject: `cs.${kind}.${p.id}.${client}`,
         id,
         at: m.at,
         clientId,
@@ -228,7 +256,7 @@ export class Rules {
             playbook: p.id,
             alertId,
             points: a.health,
-            conditions: verdicts.map((v) => ({ description: v.description, observed: v.observed })),
+            conditions: evidence,
           },
           String(i),
         );
@@ -259,7 +287,7 @@ export class Rules {
           csm,
           title: p.title,
           message: a.notifyCsm.message,
-          summary: verdicts.map((v) => ({ description: v.description, observed: v.observed })),
+          summary: evidence,
         });
       else if ('email' in a)
         emit('email', i, {
@@ -275,7 +303,7 @@ export class Rules {
     });
     out.push({
       kind: 'alert',
-      subject: subjectOf('alert', p.id, clientId),
+      subject: `cs.alert.${p.id}.${client}`,
       id: alertId,
       at: m.at,
       clientId,

@@ -31,6 +31,8 @@ export class RulesStage implements StepListener {
     outputs: number;
     /** Spent in playbooks (judging and firing); the rest of `ms` scored health. */
     playbooksMs: number;
+    /** Of which explaining what fired and building the outputs. */
+    firingMs: number;
     ms: number;
   };
 
@@ -62,6 +64,7 @@ export class RulesStage implements StepListener {
       fired: this.rules.stats.fired - before.fired,
       outputs: out.length,
       playbooksMs: Math.round(this.rules.stats.playbooksMs * 10) / 10,
+      firingMs: Math.round(this.rules.stats.firingMs * 10) / 10,
       ms: Math.round((performance.now() - t0) * 10) / 10,
     };
   }

@@ -91,7 +91,10 @@ export interface RulesFigures {
   outputs: number;
   boundaryMs: number;
   playbooksMs: number;
+  firingMs: number;
   evaluationsPerSecond: number;
+  /** Judging alone: the evaluations over the time not spent building what fired. */
+  judgedPerSecond: number;
   /** One figure read per client-playbook pair (the least an evaluation can do). */
   ceilingPerSecond: number;
 }
@@ -142,7 +145,9 @@ export function benchRulesInProcess(w: RulesWorkload): RulesFigures {
     outputs: outputs.length,
     boundaryMs: last.ms,
     playbooksMs: last.playbooksMs,
+    firingMs: last.firingMs,
     evaluationsPerSecond: (last.evaluations / last.playbooksMs) * 1000,
+    judgedPerSecond: (last.evaluations / (last.playbooksMs - last.firingMs)) * 1000,
     ceilingPerSecond: ((playbooks.length * w.clients.length) / ceilingMs) * 1000,
   };
 }

@@ -518,6 +518,18 @@ async function rulesPhases(nc: NatsConnection, sql: QuestSql): Promise<void> {
     budget: '≥ 1,000,000/s',
   });
   record({
+    name: 'of which judging alone (firings built apart)',
+    value: r.judgedPerSecond,
+    unit: 'evals/s',
+    ceiling: r.ceilingPerSecond,
+  });
+  record({
+    name: `building the ${r.fired.toLocaleString('en')} firings (explained alerts, outputs)`,
+    value: r.firingMs / 1000,
+    unit: 's',
+    ceiling: null,
+  });
+  record({
     name: 'midnight in the rules stage (health + playbooks)',
     value: r.boundaryMs / 1000,
     unit: 's',
