@@ -20,50 +20,47 @@ import { OUTPUT_SUBJECTS } from './outputs.js';
 export const TRACKING_SUBJECTS = 'tracking.>';
 const DAY_NS = 86_400 * 1e9;
 
-export function trackingStreamConfig(c: Config['nats']): Partial<StreamConfig> {
-  const s = c.trackingStream;
+/** A file-backed stream that keeps messages for an age and a size, discarding the oldest. */
+function limitsStream(
+  name: string,
+  subject: string,
+  s: { maxAgeDays: number; maxBytes: number; replicas: number },
+  duplicateWindowSeconds: number,
+): Partial<StreamConfig> {
   return {
-    name: s.name,
-    subjects: [TRACKING_SUBJECTS],
+    name,
+    subjects: [subject],
     storage: StorageType.File,
     retention: RetentionPolicy.Limits,
     discard: DiscardPolicy.Old,
     max_age: s.maxAgeDays * DAY_NS,
     max_bytes: s.maxBytes,
-    max_msg_size: s.maxMessageBytes,
-    duplicate_window: nanos(s.duplicateWindowSeconds * 1000),
+    duplicate_window: nanos(duplicateWindowSeconds * 1000),
     num_replicas: s.replicas,
+  };
+}
+
+export function trackingStreamConfig(c: Config['nats']): Partial<StreamConfig> {
+  const s = c.trackingStream;
+  return {
+    ...limitsStream(s.name, TRACKING_SUBJECTS, s, s.duplicateWindowSeconds),
+    max_msg_size: s.maxMessageBytes,
   };
 }
 
 export function deadLetterStreamConfig(c: Config['nats']): Partial<StreamConfig> {
   const s = c.deadLetterStream;
-  return {
-    name: s.name,
-    subjects: [`${DEAD_LETTER_SUBJECT_ROOT}.>`],
-    storage: StorageType.File,
-    retention: RetentionPolicy.Limits,
-    discard: DiscardPolicy.Old,
-    max_age: s.maxAgeDays * DAY_NS,
-    max_bytes: s.maxBytes,
-    duplicate_window: nanos(c.trackingStream.duplicateWindowSeconds * 1000),
-    num_replicas: s.replicas,
-  };
+  return limitsStream(
+    s.name,
+    `${DEAD_LETTER_SUBJECT_ROOT}.>`,
+    s,
+    c.trackingStream.duplicateWindowSeconds,
+  );
 }
 
 export function outputStreamConfig(c: Config['nats']): Partial<StreamConfig> {
   const s = c.outputStream;
-  return {
-    name: s.name,
-    subjects: [OUTPUT_SUBJECTS],
-    storage: StorageType.File,
-    retention: RetentionPolicy.Limits,
-    discard: DiscardPolicy.Old,
-    max_age: s.maxAgeDays * DAY_NS,
-    max_bytes: s.maxBytes,
-    duplicate_window: nanos(s.duplicateWindowSeconds * 1000),
-    num_replicas: s.replicas,
-  };
+  return limitsStream(s.name, OUTPUT_SUBJECTS, s, s.duplicateWindowSeconds);
 }
 
 export interface EnsureResult {
