@@ -240,6 +240,7 @@ interface Slice {
   deadLetters: DeadLetter[];
   messages: number;
   lastSeq: number;
+  pending: number;
   clock?: number;
 }
 
@@ -249,6 +250,7 @@ const newSlice = (): Slice => ({
   deadLetters: [],
   messages: 0,
   lastSeq: 0,
+  pending: 0,
 });
 
 /** Decodes one message into the slice; false when the state already holds it. */
@@ -261,6 +263,7 @@ function decodeInto(slice: Slice, m: JsMsg, o: IngestOptions): boolean {
       'stream sequences skipped (deleted from the stream?)',
     );
   o.usage.seq = slice.lastSeq = seq;
+  slice.pending = m.info.pending;
   slice.messages++;
   const d = decodeMessage(toInbound(m), o.limits);
   for (const e of d.events) slice.events.push(e);
@@ -285,7 +288,16 @@ function foldSlice(
     o.rules?.rules.know(u.clientId, u.ts);
     return o.directory.apply(u);
   });
-  outbox.add(figures, s.messages, s.events, clients, s.deadLetters, o.rules?.take());
+  outbox.add(
+    figures,
+    s.messages,
+    s.events,
+    clients,
+    s.deadLetters,
+    o.rules?.take(),
+    o.rules?.takeScores(),
+  );
+  outbox.pending = s.pending;
   advance(s.lastSeq);
 
   const byKind: Record<string, number> = {};

@@ -22,7 +22,8 @@ import {
   userUsageLine,
 } from './adapters/questdb/figure-lines.js';
 import type { SinkBatch } from './adapters/questdb/sink.js';
-import { outputLine } from './adapters/questdb/output-lines.js';
+import { dailyScoreLine, outputLine } from './adapters/questdb/output-lines.js';
+import type { DailyScore } from '../operators/playbooks/rules.js';
 import type { Output } from '../operators/playbooks/outputs.js';
 import type { ClientRow } from './contract/client-directory.js';
 import type { DeadLetter, TrackingEvent } from './contract/types.js';
@@ -49,12 +50,15 @@ export class Outbox {
   private clients: ClientRow[] = [];
   private deadLetters: DeadLetter[] = [];
   private outputs: Output[] = [];
+  private scores: DailyScore[] = [];
   private evaluated = 0;
   private messages = 0;
   private eventCount = 0;
   private tooLate = 0;
   private watermark = -Infinity;
   lastSeq = 0;
+  /** Consumer lag after the last message added. */
+  pending = 0;
   /** When the oldest unwritten batch was added (0: empty). */
   since = 0;
 
@@ -67,7 +71,10 @@ export class Outbox {
     clients: ClientRow[],
     deadLetters: DeadLetter[],
     outputs: Output[] = [],
+    scores: DailyScore[] = [],
   ): void {
+    for (const d of scores) this.scores.push(d);
+    this.evaluated += scores.length;
     for (const o of outputs) this.outputs.push(o);
     this.evaluated += outputs.length;
     this.messages += messages;
@@ -129,6 +136,7 @@ export class Outbox {
       const line = outputLine(o);
       if (line) put(line);
     }
+    for (const d of this.scores) put(dailyScoreLine(d));
     // Progress goes last: once it is visible, everything before it was accepted.
     put(
       progressLine({
@@ -140,6 +148,7 @@ export class Outbox {
         deadLetters: this.deadLetters.length,
         tooLate: this.tooLate,
         figureRows: rows,
+        pending: this.pending,
       }),
     );
     if (parts.length > 0) bodies.push(parts.join(''));
@@ -150,6 +159,7 @@ export class Outbox {
       lastSeq: this.lastSeq,
     };
     this.outputs = [];
+    this.scores = [];
     this.usage = new Set();
     this.userUsage = new Set();
     this.rolling = [];

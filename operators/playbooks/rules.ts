@@ -75,8 +75,18 @@ export interface EvaluationStats {
 /** Playbooks with a health condition: the others skip building a health reading. */
 const usesHealth = new WeakSet<Playbook>();
 
+/** A client's score at a midnight, for the daily health table (not published). */
+export interface DailyScore {
+  at: number;
+  clientId: string;
+  score: number;
+  band: 'green' | 'yellow' | 'red';
+}
+
 export class Rules {
   private readonly clients = new Map<string, ClientRecord>();
+  /** Every known client's score at each midnight evaluated, until taken. */
+  scores: DailyScore[] = [];
   private readonly historyDays: number;
   readonly stats: EvaluationStats = {
     clients: 0,
@@ -192,9 +202,12 @@ export class Rules {
     }
     this.stats.playbooksMs = performance.now() - t1;
     this.stats.firingMs = firingMs;
-    for (const [, r] of known) {
+    for (const [clientId, r] of known) {
       const s = r.health.score;
-      if (s !== null) r.health.history.push([b.day, s]);
+      if (s !== null) {
+        r.health.history.push([b.day, s]);
+        this.scores.push({ at: b.at, clientId, score: s, band: bandOf(s, this.health.thresholds) });
+      }
       r.health.trim(b.day, adj, this.historyDays);
     }
     return out;

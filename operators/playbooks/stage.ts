@@ -16,7 +16,7 @@ import type { HealthConfig } from './health.js';
 import { LiveFigures } from './live-figures.js';
 import type { Output } from './outputs.js';
 import type { Playbook } from './playbook.js';
-import { Rules, type RulesSnapshot } from './rules.js';
+import { Rules, type DailyScore, type RulesSnapshot } from './rules.js';
 
 export class RulesStage implements StepListener {
   readonly rules: Rules;
@@ -74,6 +74,13 @@ export class RulesStage implements StepListener {
     const o = this.outputs;
     this.outputs = [];
     return o;
+  }
+
+  /** Every client's score at the midnights evaluated since the last call. */
+  takeScores(): DailyScore[] {
+    const s = this.rules.scores;
+    this.rules.scores = [];
+    return s;
   }
 
   get pending(): number {

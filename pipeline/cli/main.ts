@@ -14,6 +14,7 @@ import { runDemo } from '../demo/publish.js';
 import { PulsoError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import { limitsOf, startPipeline } from '../run.js';
+import { dashboardCommands } from './dashboards.js';
 import { playbookCommands } from './playbooks.js';
 
 const program = new Command()
@@ -193,6 +194,7 @@ program
   .action(() => console.log(JSON.stringify(setup().config, null, 2)));
 
 playbookCommands(program, () => setup());
+dashboardCommands(program);
 
 program.parseAsync().catch((e: unknown) => {
   if (e instanceof PulsoError) {

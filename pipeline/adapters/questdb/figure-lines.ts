@@ -71,9 +71,11 @@ export interface Progress {
   deadLetters: number;
   tooLate: number;
   figureRows: number;
+  /** Messages the stream held beyond the last one written: the consumer lag. */
+  pending: number;
 }
 
 export function progressLine(p: Progress): string {
   const wm = Number.isFinite(p.watermark) ? `,watermark=${micros(Math.floor(p.watermark))}` : '';
-  return `${PROGRESS_TABLE} written_seq=${p.writtenSeq}i,messages=${p.messages}i,events=${p.events}i,dead_letters=${p.deadLetters}i,too_late=${p.tooLate}i,figure_rows=${p.figureRows}i${wm} ${ns(p.ts)}\n`;
+  return `${PROGRESS_TABLE} written_seq=${p.writtenSeq}i,messages=${p.messages}i,events=${p.events}i,dead_letters=${p.deadLetters}i,too_late=${p.tooLate}i,figure_rows=${p.figureRows}i,pending=${p.pending}i${wm} ${ns(p.ts)}\n`;
 }

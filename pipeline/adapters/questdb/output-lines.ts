@@ -4,7 +4,14 @@
  */
 import type { Output } from '../../../operators/playbooks/outputs.js';
 import { float, micros, ns, tag } from './figure-lines.js';
-import { ALERTS_TABLE, HEALTH_TABLE, TAGS_TABLE, TASKS_TABLE } from './tables.js';
+import type { DailyScore } from '../../../operators/playbooks/rules.js';
+import {
+  ALERTS_TABLE,
+  HEALTH_DAILY_TABLE,
+  HEALTH_TABLE,
+  TAGS_TABLE,
+  TASKS_TABLE,
+} from './tables.js';
 
 /** A string field: quotes and backslashes escaped; JSON text carries no raw line breaks. */
 const str = (s: unknown) =>
@@ -30,4 +37,8 @@ export function outputLine(o: Output): string | undefined {
     default:
       return undefined;
   }
+}
+
+export function dailyScoreLine(s: DailyScore): string {
+  return `${HEALTH_DAILY_TABLE},client_id=${tag(s.clientId)},band=${s.band} score=${float(s.score)} ${ns(s.at)}\n`;
 }

@@ -18,6 +18,7 @@ export const ALERTS_TABLE = 'alerts';
 export const TASKS_TABLE = 'tasks';
 export const HEALTH_TABLE = 'health_history';
 export const TAGS_TABLE = 'client_tags';
+export const HEALTH_DAILY_TABLE = 'health_daily';
 
 export const DDL = [
   // The rules stage's outputs, at their evaluation time (a local midnight), keyed by their
@@ -55,6 +56,13 @@ export const DDL = [
     source SYMBOL CAPACITY 1024,
     reason VARCHAR
   ) TIMESTAMP(ts) PARTITION BY MONTH WAL DEDUP UPSERT KEYS(ts, change_id)`,
+  // Every known client's score at every midnight: clients per band over time, by segment.
+  `CREATE TABLE IF NOT EXISTS ${HEALTH_DAILY_TABLE} (
+    ts TIMESTAMP,
+    client_id SYMBOL CAPACITY 16384,
+    score DOUBLE,
+    band SYMBOL CAPACITY 4
+  ) TIMESTAMP(ts) PARTITION BY MONTH WAL DEDUP UPSERT KEYS(ts, client_id)`,
   `CREATE TABLE IF NOT EXISTS ${TAGS_TABLE} (
     ts TIMESTAMP,
     tag_id VARCHAR,
@@ -160,7 +168,8 @@ export const DDL = [
     events LONG,
     dead_letters LONG,
     too_late LONG,
-    figure_rows LONG
+    figure_rows LONG,
+    pending LONG
   ) TIMESTAMP(ts) PARTITION BY DAY TTL 30 DAYS WAL`,
 ];
 
