@@ -30,12 +30,25 @@ export const bandColors = (): dashboard.ValueMapping[] => [
   },
 ];
 
+interface Framed<T> {
+  title(title: string): T;
+  description(description: string): T;
+  datasource(datasource: typeof DATASOURCE): T;
+  withTarget(target: Query): T;
+}
+
+/** What every panel has: a title, a description, the pinned data source, its query. */
+function framed<T extends Framed<T>>(
+  panel: T,
+  title: string,
+  description: string,
+  query: Query,
+): T {
+  return panel.title(title).description(description).datasource(DATASOURCE).withTarget(query);
+}
+
 export function timeSeriesPanel(title: string, description: string, query: Query, unit = 'short') {
-  return new timeseries.PanelBuilder()
-    .title(title)
-    .description(description)
-    .datasource(DATASOURCE)
-    .withTarget(query)
+  return framed(new timeseries.PanelBuilder(), title, description, query)
     .unit(unit)
     .fillOpacity(10)
     .legend(
@@ -47,11 +60,7 @@ export function timeSeriesPanel(title: string, description: string, query: Query
 }
 
 export function statPanel(title: string, description: string, query: Query, unit = 'short') {
-  return new stat.PanelBuilder()
-    .title(title)
-    .description(description)
-    .datasource(DATASOURCE)
-    .withTarget(query)
+  return framed(new stat.PanelBuilder(), title, description, query)
     .unit(unit)
     .reduceOptions(new common.ReduceDataOptionsBuilder().calcs(['lastNotNull']).values(false))
     .colorMode(common.BigValueColorMode.Value)
@@ -59,19 +68,11 @@ export function statPanel(title: string, description: string, query: Query, unit
 }
 
 export function tablePanel(title: string, description: string, query: Query) {
-  return new table.PanelBuilder()
-    .title(title)
-    .description(description)
-    .datasource(DATASOURCE)
-    .withTarget(query);
+  return framed(new table.PanelBuilder(), title, description, query);
 }
 
 export function barPanel(title: string, description: string, query: Query, unit = 'short') {
-  return new bargauge.PanelBuilder()
-    .title(title)
-    .description(description)
-    .datasource(DATASOURCE)
-    .withTarget(query)
+  return framed(new bargauge.PanelBuilder(), title, description, query)
     .unit(unit)
     .orientation(common.VizOrientation.Horizontal)
     .displayMode(common.BarGaugeDisplayMode.Basic)
@@ -79,11 +80,7 @@ export function barPanel(title: string, description: string, query: Query, unit 
 }
 
 export function piePanel(title: string, description: string, query: Query) {
-  return new piechart.PanelBuilder()
-    .title(title)
-    .description(description)
-    .datasource(DATASOURCE)
-    .withTarget(query)
+  return framed(new piechart.PanelBuilder(), title, description, query)
     .pieType(piechart.PieChartType.Donut)
     .reduceOptions(new common.ReduceDataOptionsBuilder().values(true).calcs([]));
 }

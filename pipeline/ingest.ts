@@ -298,6 +298,7 @@ function foldSlice(
     o.rules?.takeScores(),
   );
   outbox.pending = s.pending;
+  o.metrics.consumerLag.set(s.pending);
   advance(s.lastSeq);
 
   const byKind: Record<string, number> = {};

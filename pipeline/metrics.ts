@@ -56,6 +56,10 @@ export class IngestMetrics {
     'pulso_written_stream_seq',
     'Stream sequence whose effects are in QuestDB',
   );
+  readonly consumerLag = this.gauge(
+    'pulso_consumer_lag_messages',
+    'Messages in the tracking stream beyond the last one processed',
+  );
   readonly checkpointSeq = this.gauge(
     'pulso_checkpoint_stream_seq',
     'Stream sequence of the last checkpoint',
