@@ -1,6 +1,7 @@
 /** Health: clients per band over time, distribution, by segment and CSM, lowest, biggest drops. */
 import * as common from '@grafana/grafana-foundation-sdk/common';
 import {
+  BAND_COLUMNS,
   barPanel,
   healthThresholds,
   piePanel,
@@ -8,6 +9,7 @@ import {
   statPanel,
   tablePanel,
   timeSeriesPanel,
+  withBandColors,
 } from './panels.js';
 import { series, sql } from './questdb.js';
 import { csmVariable, inSegmentAndCsm, segmentVariable } from './variables.js';
@@ -55,18 +57,22 @@ export function health() {
         .span(6),
     )
     .withPanel(
-      piePanel(
-        'Clients per band now',
-        'Distribution of the clients over the bands at the end of the range.',
-        sql(`SELECT band, count() clients FROM ${NOW} WHERE ${seg} GROUP BY band ORDER BY band`),
+      withBandColors(
+        piePanel(
+          'Clients per band now',
+          'Distribution of the clients over the bands at the end of the range.',
+          sql(`SELECT ${BAND_COLUMNS} FROM ${NOW} WHERE ${seg}`),
+        ),
       ).span(12),
     )
     .withPanel(
-      timeSeriesPanel(
-        'Clients per band over time',
-        'Clients in each band at every midnight (health_daily).',
-        series(
-          `SELECT ts, band, count() clients FROM health_daily WHERE $__timeFilter(ts) AND ${seg} SAMPLE BY 1d`,
+      withBandColors(
+        timeSeriesPanel(
+          'Clients per band over time',
+          'Clients in each band at every midnight (health_daily).',
+          series(
+            `SELECT ts, ${BAND_COLUMNS} FROM health_daily WHERE $__timeFilter(ts) AND ${seg} SAMPLE BY 1d`,
+          ),
         ),
       )
         .stacking(new common.StackingConfigBuilder().mode(common.StackingMode.Normal))

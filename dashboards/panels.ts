@@ -19,6 +19,21 @@ export const healthThresholds = () =>
     { value: 80, color: 'green' },
   ]);
 
+/** Fields named green, yellow and red drawn in their colours. */
+export function withBandColors<
+  T extends { overrideByName(name: string, p: dashboard.DynamicConfigValue[]): T },
+>(panel: T): T {
+  let out = panel;
+  for (const band of ['green', 'yellow', 'red'])
+    out = out.overrideByName(band, [{ id: 'color', value: { mode: 'fixed', fixedColor: band } }]);
+  return out;
+}
+
+/** One column per band (red, yellow, green), so each can carry its colour. */
+export const BAND_COLUMNS = ['red', 'yellow', 'green']
+  .map((b) => `sum(CASE WHEN band = '${b}' THEN 1 ELSE 0 END) ${b}`)
+  .join(', ');
+
 export const bandColors = (): dashboard.ValueMapping[] => [
   {
     type: dashboard.MappingType.ValueToText,
