@@ -5,6 +5,7 @@
  * is SIGKILLed and restarted, and when the whole stream is replayed with no checkpoint.
  * Webhook calls reach a local receiver, signed, retried until accepted.
  */
+import { spawnSync } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
@@ -21,7 +22,13 @@ import { ev } from '../fixtures/events.js';
 import { random } from '../fixtures/reference.js';
 import { RulesHarness, WINDOWS } from '../fixtures/rules.js';
 import { usageStream } from '../fixtures/usage-stream.js';
-import { checkpointDir, PipelineProcess, World, type StoredMessage } from '../support/world.js';
+import {
+  checkpointDir,
+  PipelineProcess,
+  testEnv,
+  World,
+  type StoredMessage,
+} from '../support/world.js';
 
 const LATENESS_MS = 3_600_000;
 const SECRET = 'test-secret';
@@ -205,6 +212,32 @@ describe('rules stage through NATS and QuestDB', () => {
         want.filter((o) => o.kind === 'webhook').length,
     );
     expect(await world.outputs()).toHaveLength(first.length);
+
+    // The same through the command line, as an analyst runs it.
+    const cli = (...args: string[]) =>
+      spawnSync(process.execPath, [join('dist', 'pipeline', 'cli', 'main.js'), ...args], {
+        env: { ...process.env, ...testEnv(), ...ENV() },
+        encoding: 'utf8',
+      });
+    const fired = want.filter((o) => o.subject.startsWith('cs.alert.sem-login-5-dias.'));
+    const out = cli(
+      'playbooks',
+      'dry-run',
+      'sem-login-5-dias',
+      '--from',
+      '2026-10-01',
+      '--to',
+      '2026-11-03',
+    );
+    expect(out.status, out.stderr).toBe(0);
+    const perDay = [...out.stdout.matchAll(/: (\d+) of \d+ clients would fire/g)].map((m) =>
+      Number(m[1]),
+    );
+    expect(fired.length).toBeGreaterThan(0);
+    expect(perDay.reduce((a, b) => a + b, 0)).toBe(fired.length);
+    const bad = cli('playbooks', 'validate', webhookFile.replace('webhook.yaml', 'nope.yaml'));
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toContain('expected a playbook file or directory');
 
     const hooks = want.filter((o) => o.kind === 'webhook').map((o) => o.id);
     expect(hooks.length).toBeGreaterThan(0);
