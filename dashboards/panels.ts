@@ -34,17 +34,6 @@ export const BAND_COLUMNS = ['red', 'yellow', 'green']
   .map((b) => `sum(CASE WHEN band = '${b}' THEN 1 ELSE 0 END) ${b}`)
   .join(', ');
 
-export const bandColors = (): dashboard.ValueMapping[] => [
-  {
-    type: dashboard.MappingType.ValueToText,
-    options: {
-      green: { color: 'green', index: 0 },
-      yellow: { color: 'yellow', index: 1 },
-      red: { color: 'red', index: 2 },
-    },
-  },
-];
-
 interface Framed<T> {
   title(title: string): T;
   description(description: string): T;
