@@ -9,8 +9,11 @@ export interface PeriodChange {
 }
 
 export function periodChange(current: number, previous: number): PeriodChange {
-  return {
-    change: current - previous,
-    changePct: previous === 0 ? null : ((current - previous) / previous) * 100,
-  };
+  return { change: current - previous, changePct: changePercent(current, previous) };
+}
+
+/** The percent alone, allocating nothing (the rules stage's hot path). */
+export function changePercent(current: number, previous: number): number | null {
+  // Multiplying first keeps integer percentages exact (50, not 50.00000000000001).
+  return previous === 0 ? null : ((current - previous) * 100) / previous;
 }

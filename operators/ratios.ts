@@ -23,9 +23,18 @@ export interface PercentMore {
 }
 
 export function percentMore(a: number, b: number): PercentMore {
-  if (b > 0) return { percentMore: ((a - b) / b) * 100, state: 'finite' };
-  if (a > 0) return { percentMore: null, state: 'infinite' };
-  return { percentMore: null, state: 'undefined' };
+  const p = pctMore(a, b);
+  if (p === null) return { percentMore: null, state: 'undefined' };
+  return p === Infinity
+    ? { percentMore: null, state: 'infinite' }
+    : { percentMore: p, state: 'finite' };
+}
+
+/** (A − B) / B × 100 alone, allocating nothing: Infinity when B = 0 < A, null when both are 0. */
+export function pctMore(a: number, b: number): number | null {
+  // Multiplying first keeps 180 vs 100 exactly 80.
+  if (b > 0) return ((a - b) * 100) / b;
+  return a > 0 ? Infinity : null;
 }
 
 export interface RatioRow extends PercentMore {

@@ -6,6 +6,8 @@
 import { DAY_MS, type Calendar } from '../calendar.js';
 import type { FigureView } from './figure-view.js';
 import { subjectLabel } from './figure-view.js';
+import { changePercent, periodChange } from '../period-change.js';
+import { pctMore, percentMore } from '../ratios.js';
 import { compare, conditionsOf, type Condition, type Playbook } from './playbook.js';
 
 /** ISO text of the instants a midnight's verdicts share (window bounds): built once each. */
@@ -41,25 +43,18 @@ export interface Verdict {
   window?: { from: string; to: string };
 }
 
-/**
- * `explain` false is the hot path (most clients do not fire): descriptions and window
- * bounds are left empty, and the firing ones are judged again with `explain` true.
- */
+/** A condition judged and explained. The hot path asks `holds` first; this runs for what fires. */
 export function judge(
   c: Condition,
   clientId: string,
   m: Moment,
   view: FigureView,
   health: HealthReading | undefined,
-  explain = true,
 ): Verdict {
-  const window = (n: number, back = 0) =>
-    explain
-      ? {
-          from: isoOf(m.calendar.dayStart(m.day - n - back)),
-          to: isoOf(m.calendar.dayStart(m.day - back)),
-        }
-      : undefined;
+  const window = (n: number, back = 0) => ({
+    from: isoOf(m.calendar.dayStart(m.day - n - back)),
+    to: isoOf(m.calendar.dayStart(m.day - back)),
+  });
 
   if ('count' in c) {
     const { windowDays: n, op, value } = c.count;
@@ -67,7 +62,7 @@ export function judge(
     return {
       met: compare(x, op, value),
       type: 'count',
-      description: explain ? `${subjectLabel(c.count)} in the last ${n} days ${op} ${value}` : '',
+      description: `${subjectLabel(c.count)} in the last ${n} days ${op} ${value}`,
       observed: { count: x },
       threshold: { op, value },
       window: window(n),
@@ -79,35 +74,27 @@ export function judge(
     return {
       met: compare(x, op, value),
       type: 'activeUsers',
-      description: explain ? `active users in the last ${n} days ${op} ${value}` : '',
+      description: `active users in the last ${n} days ${op} ${value}`,
       observed: { activeUsers: x },
       threshold: { op, value },
       window: window(n),
     };
   }
   if ('change' in c) {
-    const { windowDays: n, mode, op, value, whenPreviousZero } = c.change;
+    const { windowDays: n, mode, op, value } = c.change;
     const current = view.count(clientId, c.change, n, 'current');
     const previous = view.count(clientId, c.change, n, 'previous');
-    const abs = current - previous;
-    let met: boolean;
-    let pct: number | null = null;
-    if (mode === 'absolute') met = compare(abs, op, value);
-    else if (previous === 0) met = whenPreviousZero === 'fire' && current > 0;
-    // Multiplying first keeps integer percentages exact (50, not 50.00000000000001).
-    else met = compare((pct = (abs * 100) / previous), op, value);
+    const { change, changePct } = periodChange(current, previous);
     return {
-      met,
+      met: changeHolds(change, changePct, current, c.change),
       type: 'change',
-      description: explain
-        ? `${subjectLabel(c.change)}: change over the last ${n} days vs the ${n} before ${op} ${value}${mode === 'percent' ? '%' : ''}`
-        : '',
-      observed: { current, previous, change: abs, changePct: pct },
+      description: `${subjectLabel(c.change)}: change over the last ${n} days vs the ${n} before ${op} ${value}${mode === 'percent' ? '%' : ''}`,
+      observed: { current, previous, change, changePct: mode === 'percent' ? changePct : null },
       threshold: { op, value },
-      window: explain ? { from: window(n, n)!.from, to: window(n)!.to } : undefined,
+      window: { from: window(n, n).from, to: window(n).to },
     };
   }
-  if ('ratio' in c) return judgeRatio(c.ratio, clientId, view, window(c.ratio.windowDays), explain);
+  if ('ratio' in c) return judgeRatio(c.ratio, clientId, view, window(c.ratio.windowDays));
   if ('inactivity' in c) {
     const { moreThanDays: n } = c.inactivity;
     const last = view.lastSeen(clientId, c.inactivity);
@@ -117,9 +104,9 @@ export function judge(
       // "More than N days": exactly N × 24 h does not fire.
       met: idleMs !== null && idleMs > n * DAY_MS,
       type: 'inactivity',
-      description: explain ? `no ${subjectLabel(c.inactivity)} for more than ${n} days` : '',
+      description: `no ${subjectLabel(c.inactivity)} for more than ${n} days`,
       observed: {
-        lastSeenAt: last === undefined || !explain ? null : new Date(last).toISOString(),
+        lastSeenAt: last === undefined ? null : new Date(last).toISOString(),
         idleDays: idleMs === null ? null : Math.round((idleMs / DAY_MS) * 100) / 100,
       },
       threshold: { op: '>', value: n },
@@ -141,7 +128,7 @@ export function judge(
     return {
       met: x !== null && compare(x, op, value),
       type: 'metric',
-      description: explain ? `${aggregate} of ${name} over the last ${n} days ${op} ${value}` : '',
+      description: `${aggregate} of ${name} over the last ${n} days ${op} ${value}`,
       observed: { [aggregate]: x, count: a.count },
       threshold: { op, value },
       window: window(n),
@@ -154,7 +141,7 @@ export function judge(
     return {
       met: compare(health.score, h.score.op, h.score.value),
       type: 'health',
-      description: explain ? `health score ${h.score.op} ${h.score.value}` : '',
+      description: `health score ${h.score.op} ${h.score.value}`,
       observed: { score: health.score },
       threshold: { op: h.score.op, value: h.score.value },
     };
@@ -162,7 +149,7 @@ export function judge(
     return {
       met: health.band === h.band,
       type: 'health',
-      description: explain ? `health band is ${h.band}` : '',
+      description: `health band is ${h.band}`,
       observed: { band: health.band, score: health.score },
       threshold: { op: '=', value: h.band },
     };
@@ -171,9 +158,7 @@ export function judge(
   return {
     met: drop >= h.drop.points,
     type: 'health',
-    description: explain
-      ? `health score dropped ${h.drop.points}+ points within ${h.drop.withinDays} days`
-      : '',
+    description: `health score dropped ${h.drop.points}+ points within ${h.drop.withinDays} days`,
     observed: { score: health.score, highest: highest ?? null, drop },
     threshold: { op: '>=', value: h.drop.points },
     window: window(h.drop.withinDays),
@@ -198,12 +183,10 @@ export function holds(
       c.count.value,
     );
   if ('change' in c) {
-    const { windowDays: n, mode, op, value, whenPreviousZero } = c.change;
+    const n = c.change.windowDays;
     const current = view.count(clientId, c.change, n, 'current');
     const previous = view.count(clientId, c.change, n, 'previous');
-    if (mode === 'absolute') return compare(current - previous, op, value);
-    if (previous === 0) return whenPreviousZero === 'fire' && current > 0;
-    return compare(((current - previous) * 100) / previous, op, value);
+    return changeHolds(current - previous, changePercent(current, previous), current, c.change);
   }
   if ('inactivity' in c) {
     const since = view.lastSeen(clientId, c.inactivity) ?? view.knownSince(clientId);
@@ -221,10 +204,23 @@ export function holds(
       c.activeUsers.op,
       c.activeUsers.value,
     );
-  return judge(c, clientId, m, view, health, false).met;
+  return judge(c, clientId, m, view, health).met;
 }
 
+type ChangeCondition = Extract<Condition, { change: unknown }>['change'];
 type RatioCondition = Extract<Condition, { ratio: unknown }>['ratio'];
+
+/** A percent change from 0 is undefined: it fires only if the playbook asks (`whenPreviousZero`). */
+function changeHolds(
+  change: number,
+  changePct: number | null,
+  current: number,
+  c: ChangeCondition,
+): boolean {
+  if (c.mode === 'absolute') return compare(change, c.op, c.value);
+  if (changePct === null) return c.whenPreviousZero === 'fire' && current > 0;
+  return compare(changePct, c.op, c.value);
+}
 
 function ratioHolds(a: number, b: number, r: RatioCondition): boolean {
   if (a + b < (r.minVolume ?? 0)) return false;
@@ -239,24 +235,21 @@ function judgeRatio(
   r: RatioCondition,
   clientId: string,
   view: FigureView,
-  window: { from: string; to: string } | undefined,
-  explain: boolean,
+  window: { from: string; to: string },
 ): Verdict {
   const scope = r.scope ?? 'client';
   const min = r.minVolume ?? 0;
   const holds = (a: number, b: number) => ratioHolds(a, b, r);
-  const description = !explain
-    ? ''
-    : `${r.a} used more than ${r.b} by ${r.op} ${r.value}% over the last ${r.windowDays} days${scope === 'client' ? '' : ` (${scope === 'anyUser' ? 'any user' : `${r.share ?? 50}% of users`})`}`;
+  const description = `${r.a} used more than ${r.b} by ${r.op} ${r.value}% over the last ${r.windowDays} days${scope === 'client' ? '' : ` (${scope === 'anyUser' ? 'any user' : `${r.share ?? 50}% of users`})`}`;
   if (scope === 'client') {
     const a = view.count(clientId, { event: r.a }, r.windowDays, 'current');
     const b = view.count(clientId, { event: r.b }, r.windowDays, 'current');
-    const p = pctMore(a, b);
+    const p = percentMore(a, b);
     return {
       met: holds(a, b),
       type: 'ratio',
       description,
-      observed: { a, b, pctMore: p === Infinity ? 'infinite' : p },
+      observed: { a, b, pctMore: p.state === 'infinite' ? 'infinite' : p.percentMore },
       threshold: { op: r.op, value: r.value },
       window,
     };
@@ -274,18 +267,11 @@ function judgeRatio(
       users: considered.length,
       usersHolding: holding.length,
       sharePct: Math.round(share * 100) / 100,
-      example:
-        holding[0] && explain ? `${holding[0].userId}: ${holding[0].a} vs ${holding[0].b}` : null,
+      example: holding[0] ? `${holding[0].userId}: ${holding[0].a} vs ${holding[0].b}` : null,
     },
     threshold: { op: r.op, value: r.value },
     window,
   };
-}
-
-/** (A − B) / B × 100, multiplied first so that 180 vs 100 is exactly 80; B = 0: ∞, or null if A = 0 too. */
-export function pctMore(a: number, b: number): number | null {
-  if (b > 0) return ((a - b) * 100) / b;
-  return a > 0 ? Infinity : null;
 }
 
 /** Whether a playbook's conditions hold for a client (all or any), stopping early. */
@@ -313,7 +299,7 @@ export function explain(
   view: FigureView,
   health: HealthReading | undefined,
 ): Verdict[] {
-  return conditionsOf(p).map((c) => judge(c, clientId, m, view, health, true));
+  return conditionsOf(p).map((c) => judge(c, clientId, m, view, health));
 }
 
 /** The explained verdicts if the playbook's conditions hold; undefined if not. */

@@ -7,45 +7,78 @@ import type { AttributeValue, FigureView } from './figure-view.js';
 import { subjectKey } from './figure-view.js';
 import type { Subject } from './playbook.js';
 
-export class LiveFigures implements FigureView {
-  /** The evaluation day: windows end at its start. Set before each evaluation. */
-  day = 0;
+/**
+ * An operator's names resolved to its indexes: the client once per client (the rules
+ * stage asks many figures of one client in a row), each subject once — subjects are the
+ * playbooks' own objects. A subject not seen yet (a new event name) is asked again.
+ */
+class Indexes {
   private client = '';
   private clientIndex = -1;
   private readonly subjects = new WeakMap<Subject, number>();
-  private seenClient = '';
-  private seenIndex = -1;
-  private readonly seenSubjects = new WeakMap<Subject, number>();
+
+  constructor(
+    private readonly findClient: (clientId: string) => number,
+    private readonly findSubject: (of: Subject) => number,
+  ) {}
+
+  clientOf(clientId: string): number {
+    if (clientId !== this.client) {
+      this.client = clientId;
+      this.clientIndex = this.findClient(clientId);
+    }
+    return this.clientIndex;
+  }
+
+  subjectOf(of: Subject): number {
+    let s = this.subjects.get(of);
+    if (s === undefined || s < 0) this.subjects.set(of, (s = this.findSubject(of)));
+    return s;
+  }
+
+  reset(): void {
+    this.client = '';
+  }
+}
+
+export class LiveFigures implements FigureView {
+  /** The evaluation day: windows end at its start. Set before each evaluation. */
+  day = 0;
+  private readonly rolling: Indexes;
+  private readonly seen: Indexes;
 
   constructor(
     private readonly usage: UsageState,
     private readonly attributes: (clientId: string, name: string) => AttributeValue | undefined,
     private readonly known: (clientId: string) => number | undefined,
-  ) {}
+  ) {
+    this.rolling = new Indexes(
+      (c) => usage.rolling.clientIndex(c),
+      (of) => {
+        const k = subjectKey(of);
+        return usage.rolling.subjectIndex(k.scope === 'client' ? 'all' : k.scope, k.name);
+      },
+    );
+    this.seen = new Indexes(
+      (c) => usage.lastSeen.clientIndex(c),
+      (of) => {
+        const k = subjectKey(of);
+        return usage.lastSeen.subjectIndex(k.scope, k.name);
+      },
+    );
+  }
 
   count(clientId: string, of: Subject, n: number, period: 'current' | 'previous'): number {
     const to = period === 'current' ? this.day : this.day - n;
-    const rolling = this.usage.rolling;
-    if (clientId !== this.client) {
-      this.client = clientId;
-      this.clientIndex = rolling.clientIndex(clientId);
-    }
-    // Subjects are the playbooks' own objects: resolved once. A subject first seen later
-    // (a new event name) is looked up again until it exists.
-    let subject = this.subjects.get(of);
-    if (subject === undefined || subject < 0) {
-      const k = subjectKey(of);
-      subject = rolling.subjectIndex(k.scope === 'client' ? 'all' : k.scope, k.name);
-      this.subjects.set(of, subject);
-    }
-    return rolling.countAt(this.clientIndex, subject, to - n, to);
+    const i = this.rolling;
+    return this.usage.rolling.countAt(i.clientOf(clientId), i.subjectOf(of), to - n, to);
   }
 
-  /** Before each midnight: clients and subjects may have been added or evicted since. */
+  /** Before each midnight: clients may have been added or evicted since. */
   reset(day: number): void {
     this.day = day;
-    this.client = '';
-    this.seenClient = '';
+    this.rolling.reset();
+    this.seen.reset();
   }
 
   activeUsers(clientId: string, n: number, period: 'current' | 'previous'): number {
@@ -54,18 +87,8 @@ export class LiveFigures implements FigureView {
   }
 
   lastSeen(clientId: string, of: Subject): number | undefined {
-    const seen = this.usage.lastSeen;
-    if (clientId !== this.seenClient) {
-      this.seenClient = clientId;
-      this.seenIndex = seen.clientIndex(clientId);
-    }
-    let subject = this.seenSubjects.get(of);
-    if (subject === undefined || subject < 0) {
-      const k = subjectKey(of);
-      subject = seen.subjectIndex(k.scope, k.name);
-      this.seenSubjects.set(of, subject);
-    }
-    return seen.beforeBoundaryAt(this.seenIndex, subject);
+    const i = this.seen;
+    return this.usage.lastSeen.beforeBoundaryAt(i.clientOf(clientId), i.subjectOf(of));
   }
 
   metric(clientId: string, name: string, n: number) {

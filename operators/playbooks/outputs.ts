@@ -47,5 +47,10 @@ export function token(s: string): string {
 }
 
 export function subjectOf(kind: OutputKind, source: string, clientId: string): string {
-  return `cs.${kind}.${token(source)}.${token(clientId)}`;
+  return subjectOfTokens(kind, token(source), token(clientId));
+}
+
+/** The same from tokens already encoded (a firing's outputs share its client's token). */
+export function subjectOfTokens(kind: OutputKind, source: string, client: string): string {
+  return `cs.${kind}.${source}.${client}`;
 }

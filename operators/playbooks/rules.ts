@@ -35,6 +35,7 @@ import {
   type OutputKind,
   SCORE_SOURCE,
   subjectOf,
+  subjectOfTokens,
   token,
 } from './outputs.js';
 import { conditionsOf, type Playbook } from './playbook.js';
@@ -150,11 +151,6 @@ export class Rules {
     return this.clients.get(clientId)?.knownSince;
   }
 
-  healthOf(clientId: string): { score: number | null; tags: string[] } | undefined {
-    const r = this.clients.get(clientId);
-    return r && { score: r.health.score, tags: [...r.tags] };
-  }
-
   /** Everything that happens at the midnight `b`, in a deterministic order. */
   evaluate(b: Boundary, view: FigureView): Output[] {
     const out: Output[] = [];
@@ -239,16 +235,17 @@ export class Rules {
     const emitted: Output[] = [];
     // What the CSM notification and the health reason both quote.
     const evidence = verdicts.map((v) => ({ description: v.description, observed: v.observed }));
+    // Playbook ids are subject tokens already (schemas/playbook.schema.json).
     const client = token(clientId);
     const emit = (kind: OutputKind, i: number, body: Record<string, unknown>) => {
       const id = outputId(kind, p.id, clientId, period, String(i));
       const o: Output = {
         kind,
-        subject: `cs.${kind}.${p.id}.${client}`,
+        subject: subjectOfTokens(kind, p.id, client),
         id,
         at: m.at,
         clientId,
-        body: { id, alertId, playbook: p.id, clientId, period, at: iso(m.at), ...body },
+        body: { id, alertId, playbook: p.id, clientId, period, at: isoOf(m.at), ...body },
       };
       emitted.push(o);
       actions.push({ kind, id, ...summaryOf(kind, body) });
@@ -285,7 +282,7 @@ export class Rules {
         emit('task', i, {
           title: a.task.title,
           description: a.task.description ?? p.description,
-          dueAt: iso(m.at + a.task.dueInDays * DAY_MS),
+          dueAt: isoOf(m.at + a.task.dueInDays * DAY_MS),
           owner: csm,
         });
       else if ('tag' in a) {
@@ -316,7 +313,7 @@ export class Rules {
     });
     out.push({
       kind: 'alert',
-      subject: `cs.alert.${p.id}.${client}`,
+      subject: subjectOfTokens('alert', p.id, client),
       id: alertId,
       at: m.at,
       clientId,
@@ -325,7 +322,7 @@ export class Rules {
         playbook: { id: p.id, title: p.title, category: p.category },
         clientId,
         period,
-        at: iso(m.at),
+        at: isoOf(m.at),
         schedule: p.schedule.every,
         conditions: verdicts,
         actions,
@@ -361,7 +358,7 @@ export class Rules {
       body: {
         id,
         clientId,
-        at: iso(m.at),
+        at: isoOf(m.at),
         period,
         before,
         after,
@@ -390,8 +387,6 @@ export class Rules {
     };
   }
 }
-
-const iso = isoOf;
 
 function summaryOf(kind: OutputKind, body: Record<string, unknown>): Record<string, unknown> {
   switch (kind) {

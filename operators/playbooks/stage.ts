@@ -82,10 +82,6 @@ export class RulesStage implements StepListener {
     this.rules.scores = [];
     return s;
   }
-
-  get pending(): number {
-    return this.outputs.length;
-  }
 }
 
 export function evaluatePlaybooks(

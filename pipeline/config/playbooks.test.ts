@@ -133,3 +133,26 @@ describe('health files', () => {
     );
   });
 });
+
+describe('webhook secrets', () => {
+  it('a playbook naming an unset secret variable is refused at start, with where it is named', async () => {
+    const { loadRules } = await import('./playbooks.js');
+    const { loadConfig } = await import('./load.js');
+    const f = write(
+      'hook.yaml',
+      `playbooks:
+  - id: hook
+    title: T
+    category: C
+    schedule: { every: daily }
+    when: { all: [ { count: { all: true, windowDays: 7, op: '=', value: 0 } } ] }
+    actions: [ { webhook: { url: 'https://crm.example.com/hook', secretEnv: CRM_SECRET } } ]
+`,
+    );
+    const config = loadConfig({ env: { PULSO_RULES__PLAYBOOKS: JSON.stringify([f]) } });
+    expect(problems(() => loadRules(config, {}))).toEqual([
+      `${f}: /playbooks/0/actions/0/webhook/secretEnv: expected the environment variable CRM_SECRET to hold the signing secret, got "not set"`,
+    ]);
+    expect(loadRules(config, { CRM_SECRET: 's' }).playbooks.map((p) => p.id)).toEqual(['hook']);
+  });
+});

@@ -235,3 +235,27 @@ describe('decodeMessage: client updates', () => {
     });
   });
 });
+
+describe('decodeMessage: wall-clock ticks (tracking.clock)', () => {
+  it('a tick carries its time and nothing else', () => {
+    const out = decodeMessage(
+      msg('{"ts":1795398586518}', { subject: 'tracking.clock' }),
+      DEFAULT_LIMITS,
+    );
+    expect(out).toEqual({ events: [], clientUpdates: [], deadLetters: [], clock: 1795398586518 });
+  });
+
+  it.each(['{"ts":"now"}', '{"ts":1.5}', '{}', 'tick', '{"ts":-3}'])(
+    'a malformed tick %s is dead-lettered with its bytes, never taken as time',
+    (payload) => {
+      const out = decodeMessage(msg(payload, { subject: 'tracking.clock' }), DEFAULT_LIMITS);
+      expect(out.clock).toBeUndefined();
+      expect(out.deadLetters).toHaveLength(1);
+      expect(out.deadLetters[0]!.reason).toMatchObject({
+        code: 'schema_violation',
+        expected: '{"ts": <integer epoch milliseconds>}',
+      });
+      expect(Buffer.from(out.deadLetters[0]!.payload).toString()).toBe(payload);
+    },
+  );
+});
