@@ -34,7 +34,7 @@ import { messageBatches, type MessageBatch, toInbound } from './adapters/nats/so
 import type { QuestDbSink } from './adapters/questdb/sink.js';
 import type { CheckpointStore } from './checkpoint.js';
 import type { ClientDirectory } from './contract/client-directory.js';
-import { tooLateDeadLetter } from './contract/dead-letter.js';
+import { tooLateDeadLetter, type DeadLetterCaps } from './contract/dead-letter.js';
 import { decodeMessage } from './contract/decode.js';
 import type { Limits } from './contract/limits.js';
 import type { ClientUpdate, DeadLetter, TrackingEvent } from './contract/types.js';
@@ -62,6 +62,8 @@ export interface IngestOptions {
   checkpointMs: number;
   allowedLatenessMs: number;
   storeRawEvents: boolean;
+  /** How much of a refused input its dead letter carries, and the body's bound. */
+  deadLetterCaps: DeadLetterCaps;
   /** The rules stage, following the figures; its outputs are published with each write. */
   rules?: RulesStage;
   outputs?: OutputPublisher;
@@ -127,7 +129,11 @@ export function createIngest(o: IngestOptions): Ingest {
     writing = (async () => {
       let sent = { published: 0, skipped: 0 };
       await Promise.all([
-        retrying('publish dead letters', () => publishDeadLetters(o.js, w.deadLetters), o.log),
+        retrying(
+          'publish dead letters',
+          () => publishDeadLetters(o.js, w.deadLetters, o.deadLetterCaps),
+          o.log,
+        ),
         o.sink.write(w.sink),
         o.outputs &&
           retrying(

@@ -22,7 +22,12 @@ import { CLIENT_ATTRIBUTES_TABLE, createTables } from './adapters/questdb/tables
 import type { Config } from './config/types.js';
 import { ClientDirectory, type ClientRow } from './contract/client-directory.js';
 import type { Limits } from './contract/limits.js';
-import { PulsoError, ServiceError } from './errors.js';
+import { ConfigError, PulsoError, ServiceError } from './errors.js';
+import {
+  HEADER_ROOM_BYTES,
+  largestPayloadCap,
+  type DeadLetterCaps,
+} from './contract/dead-letter.js';
 import { createIngest } from './ingest.js';
 import type { Logger } from './log.js';
 import { IngestMetrics } from './metrics.js';
@@ -43,6 +48,7 @@ export function limitsOf(c: Config): Limits {
     maxBatchEvents: c.ingest.maxBatchEvents,
     maxMessageBytes: c.nats.trackingStream.maxMessageBytes,
     maxFutureSkewMs: c.ingest.maxFutureSkewSeconds * 1000,
+    maxDepth: c.ingest.maxDepth,
   };
 }
 
@@ -64,6 +70,7 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
   );
   const lost = new Subject<never>();
   const nc = await connectNats(config, log, lost);
+  const deadLetterCaps = deadLetterCapsFor(config, nc.info?.max_payload ?? 1_048_576);
   const jsm = await nc.jetstreamManager();
   const ensured = await ensureStreams(jsm, config.nats);
   log.info({ ...ensured, stream: config.nats.trackingStream.name }, 'JetStream streams verified');
@@ -142,6 +149,7 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
     storeRawEvents: config.ingest.storeRawEvents,
     rules,
     outputs,
+    deadLetterCaps,
   });
   const stopClock =
     config.rules.clockTickSeconds > 0
@@ -161,6 +169,7 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
         config.rules.webhooks,
         process.env,
         log.child({ stage: 'webhooks' }),
+        deadLetterCaps,
       )
     : undefined;
 
@@ -215,6 +224,22 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
       await done.catch(() => undefined);
       log.info(await metrics.snapshot(), 'pipeline stopped');
     },
+  };
+}
+
+/** Dead letters sized for this server's max payload; a cap that could not fit is refused. */
+function deadLetterCapsFor(config: Config, serverMaxPayload: number): DeadLetterCaps {
+  const largest = largestPayloadCap(serverMaxPayload);
+  if (config.ingest.deadLetterPayloadBytes > largest)
+    throw new ConfigError(
+      'configuration',
+      '/ingest/deadLetterPayloadBytes',
+      `at most ${largest} bytes for this NATS server (its max_payload is ${serverMaxPayload})`,
+      config.ingest.deadLetterPayloadBytes,
+    );
+  return {
+    payloadBytes: config.ingest.deadLetterPayloadBytes,
+    maxBodyBytes: serverMaxPayload - HEADER_ROOM_BYTES,
   };
 }
 

@@ -2,7 +2,9 @@
  * Delivers webhook actions: a durable consumer on `cs.webhook.>` POSTs each call's body to
  * its URL, signed, and acknowledges only on a 2xx answer. Failures are retried with the
  * configured backoff; after `maxDeliveries` attempts the call is dead-lettered on
- * `pulso.dlq.webhook` with the last error, and never silently dropped.
+ * `pulso.dlq.webhook_failed`, and never silently dropped. A message that is not a call Pulso
+ * publishes (not JSON, or not its schema) is dead-lettered at once on
+ * `pulso.dlq.webhook_invalid` and terminated: nothing a message holds ends the consumer.
  *
  * Signature: `Pulso-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`, keyed
  * with the secret in the environment variable the playbook names (`secretEnv`). The
@@ -11,7 +13,10 @@
  */
 import { createHmac } from 'node:crypto';
 import { AckPolicy, DeliverPolicy, type JsMsg, type NatsConnection } from 'nats';
-import { DEAD_LETTER_SUBJECT_ROOT } from '../contract/dead-letter.js';
+import { describeErrors, validateOutput } from '../../schemas/index.js';
+import type { DeadLetterCaps } from '../contract/dead-letter.js';
+import type { Reason } from '../contract/types.js';
+import { publishDeadLetters } from './nats/dead-letters.js';
 import type { Config } from '../config/types.js';
 import type { Logger } from '../log.js';
 
@@ -27,6 +32,7 @@ export async function startWebhooks(
   c: Config['rules']['webhooks'],
   env: NodeJS.ProcessEnv,
   log: Logger,
+  caps?: DeadLetterCaps,
 ): Promise<{ stop(): Promise<void> }> {
   const jsm = await nc.jetstreamManager();
   await jsm.consumers.add(stream, {
@@ -37,10 +43,51 @@ export async function startWebhooks(
     ack_wait: (c.timeoutMs + 30_000) * 1_000_000,
     max_deliver: c.maxDeliveries + 1, // the last delivery only dead-letters it
   });
-  const consumer = await nc.jetstream().consumers.get(stream, WEBHOOK_CONSUMER);
+  const js = nc.jetstream();
+  const consumer = await js.consumers.get(stream, WEBHOOK_CONSUMER);
   const messages = await consumer.consume({ max_messages: 16 });
+  /** Dead-letters the call, then terminates it; if the dead letter cannot be published, it stays. */
+  const giveUp = async (m: JsMsg, reason: Reason) => {
+    try {
+      await publishDeadLetters(
+        js,
+        [
+          {
+            reason,
+            subject: m.subject,
+            stream,
+            streamSeq: m.info.streamSequence,
+            storedAt: Math.floor(m.info.timestampNanos / 1e6),
+            payload: m.data,
+          },
+        ],
+        caps,
+      );
+      m.term();
+    } catch (e) {
+      log.warn(
+        { seq: m.info.streamSequence, err: (e as Error).message },
+        'webhook dead letter not published; retrying later',
+      );
+      m.nak(5000);
+    }
+  };
   const done = (async () => {
-    for await (const m of messages) await deliver(m, nc, c, env, log);
+    for await (const m of messages) {
+      // Whatever a message holds, the loop goes on: nothing here may end it.
+      try {
+        await deliver(m, c, env, log, giveUp);
+      } catch (e) {
+        log.error(
+          { seq: m.info.streamSequence, err: (e as Error).message },
+          'webhook call failed unexpectedly; dead-lettered',
+        );
+        await giveUp(m, {
+          code: 'internal_error',
+          message: `delivering the call failed unexpectedly (a bug in Pulso): ${(e as Error).message}`,
+        });
+      }
+    }
   })();
   return {
     async stop() {
@@ -50,32 +97,63 @@ export async function startWebhooks(
   };
 }
 
+interface WebhookCall {
+  id: string;
+  url: string;
+  secretEnv: string | null;
+}
+
+/** The call, or why it cannot be one: bytes that are not JSON, or JSON that is not a call. */
+export function parseCall(data: Uint8Array): WebhookCall | Reason {
+  let call: unknown;
+  try {
+    call = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(data));
+  } catch (e) {
+    return {
+      code: 'webhook_invalid',
+      message: `the webhook call is not JSON: ${(e as Error).message}`,
+      expected: 'a cs.webhook message as Pulso publishes it (schemas/outputs/webhook.schema.json)',
+    };
+  }
+  if (!validateOutput.webhook!(call)) {
+    const issues = describeErrors(validateOutput.webhook!.errors, call);
+    return {
+      code: 'webhook_invalid',
+      message: `the webhook call is not one Pulso publishes: ${issues
+        .slice(0, 3)
+        .map((i) => `${i.path || '(call)'}: expected ${i.expected}`)
+        .join('; ')}`,
+      expected: 'a cs.webhook message as Pulso publishes it (schemas/outputs/webhook.schema.json)',
+    };
+  }
+  return call as WebhookCall;
+}
+
 async function deliver(
   m: JsMsg,
-  nc: NatsConnection,
   c: Config['rules']['webhooks'],
   env: NodeJS.ProcessEnv,
   log: Logger,
+  giveUp: (m: JsMsg, reason: Reason) => Promise<void>,
 ): Promise<void> {
   const attempt = m.info.deliveryCount;
-  const body = m.string();
-  const call = JSON.parse(body) as { id: string; url: string; secretEnv: string | null };
-  if (attempt > c.maxDeliveries) {
-    nc.publish(
-      `${DEAD_LETTER_SUBJECT_ROOT}.webhook`,
-      JSON.stringify({
-        reason: {
-          code: 'webhook_failed',
-          message: `no 2xx answer after ${c.maxDeliveries} attempts`,
-        },
-        url: call.url,
-        call,
-      }),
+  const call = parseCall(m.data);
+  if ('code' in call) {
+    log.warn(
+      { seq: m.info.streamSequence, err: call.message },
+      'webhook call refused; dead-lettered',
     );
-    m.term();
-    log.warn({ id: call.id, url: call.url }, 'webhook given up after every attempt; dead-lettered');
-    return;
+    return giveUp(m, call);
   }
+  if (attempt > c.maxDeliveries) {
+    log.warn({ id: call.id, url: call.url }, 'webhook given up after every attempt; dead-lettered');
+    return giveUp(m, {
+      code: 'webhook_failed',
+      message: `no 2xx answer from ${call.url} after ${c.maxDeliveries} attempts`,
+      expected: 'a 2xx answer',
+    });
+  }
+  const body = m.string();
   const t = Math.floor(Date.now() / 1000);
   const secret = call.secretEnv ? env[call.secretEnv] : undefined;
   try {

@@ -37,6 +37,15 @@ export interface Config {
     maxFutureSkewSeconds: number;
     storeRawEvents: boolean;
     flushIntervalMs: number;
+    maxDepth: number;
+    deadLetterPayloadBytes: number;
+    idempotency: { horizonSeconds: number; maxIds: number };
+  };
+  limits: {
+    maxClients: number;
+    maxNamesPerClient: number;
+    maxEventNames: number;
+    maxUsersPerClient: number;
   };
   windows: {
     timeZone: string;

@@ -14,6 +14,7 @@
 import { tableFromIPC, type Table, type Vector } from 'apache-arrow';
 import common from '../../schemas/common.schema.json' with { type: 'json' };
 import trackingEvent from '../../schemas/tracking-event.schema.json' with { type: 'json' };
+import { arrowProblem } from './arrow-guard.js';
 import { deadLetter } from './decode.js';
 import { parseEventTime } from './event-time.js';
 import type { Limits } from './limits.js';
@@ -38,6 +39,14 @@ export function decodeArrow(msg: InboundMessage, limits: Limits): Decoded {
   const whole = (message: string, expected: string) =>
     out.deadLetters.push(deadLetter(msg, { code: 'invalid_arrow', message, expected }, msg.data));
 
+  const problem = arrowProblem(msg.data, limits.maxBatchEvents);
+  if (problem !== undefined) {
+    whole(
+      `not a usable Arrow IPC stream: ${problem}`,
+      `an Arrow IPC stream (one schema, record batches) of at most ${limits.maxBatchEvents} rows`,
+    );
+    return out;
+  }
   let table: Table;
   try {
     table = tableFromIPC(msg.data);

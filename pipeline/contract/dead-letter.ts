@@ -3,8 +3,16 @@
  * (schemas/dead-letter.schema.json). Subject pulso.dlq.<reason code>, so a subscriber can
  * take one kind of failure; the id is derived from the stream position, so a redelivered
  * input never yields a second dead letter.
+ *
+ * A dead letter always fits in one NATS message, whatever it refuses: it carries the input's
+ * bytes up to `payloadBytes` and, beyond them, a prefix marked `payload_truncated`, always
+ * with the size and SHA-256 of the whole (the original stays in its stream for its
+ * retention). Every text taken from the input (reason details, headers) is bounded too, and
+ * a last check degrades the body step by step until it is under `maxBodyBytes`. The result
+ * depends only on the dead letter, so a replay publishes the same body under the same id.
  */
-import type { DeadLetter, TrackingEvent } from './types.js';
+import { createHash } from 'node:crypto';
+import type { DeadLetter, Reason, TrackingEvent } from './types.js';
 
 export const DEAD_LETTER_SUBJECT_ROOT = 'pulso.dlq';
 
@@ -14,31 +22,140 @@ export interface DeadLetterMessage {
   body: Uint8Array;
 }
 
+export interface DeadLetterCaps {
+  /** Most bytes of the refused input carried (`ingest.deadLetterPayloadBytes`). */
+  payloadBytes: number;
+  /** The whole body stays under this: the server's max payload less room for headers. */
+  maxBodyBytes: number;
+}
+
+/** Headers and the subject ride beside the body: this much of the server's limit is theirs. */
+export const HEADER_ROOM_BYTES = 16 * 1024;
+
+export const DEFAULT_DEAD_LETTER_CAPS: DeadLetterCaps = {
+  payloadBytes: 65_536,
+  maxBodyBytes: 1_048_576 - HEADER_ROOM_BYTES,
+};
+
+/**
+ * The largest payload cap whose prefix always travels whole under a server's max payload:
+ * base64 takes 4/3 of it, and the rest of the body once the degrading steps have dropped
+ * the text copy, headers and reason details stays under MINIMAL_REST_BYTES.
+ */
+export function largestPayloadCap(serverMaxPayload: number): number {
+  return Math.floor(((serverMaxPayload - HEADER_ROOM_BYTES - MINIMAL_REST_BYTES) * 3) / 4);
+}
+
+const TEXT = 1000;
+const MESSAGE = 2000;
+const PATH = 512;
+const ERRORS = 20;
+const HEADERS = 32;
+/** The body without payload, headers and reason details, every text escaped at worst (6×). */
+const MINIMAL_REST_BYTES = 6 * (MESSAGE + 2 * PATH + TEXT) + 4096;
+
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const encoder = new TextEncoder();
 
-export function deadLetterMessage(dl: DeadLetter): DeadLetterMessage {
-  let text: string | undefined;
+const cut = (s: string, n: number) => (s.length <= n ? s : `${s.slice(0, n)}… (truncated)`);
+
+/** `actual` as given when small; else a bounded text of it. */
+function boundedActual(v: unknown): unknown {
+  if (v === null || typeof v === 'number' || typeof v === 'boolean') return v;
+  if (typeof v === 'string') return cut(v, TEXT);
+  let text: string;
   try {
-    text = utf8.decode(dl.payload);
+    text = JSON.stringify(v) ?? String(v);
   } catch {
-    text = undefined;
+    text = Object.prototype.toString.call(v);
   }
-  const body = {
-    reason: dl.reason,
-    subject: dl.subject,
-    stream_seq: dl.streamSeq,
-    ...(dl.index === undefined ? {} : { index: dl.index }),
-    received_at: new Date(dl.storedAt).toISOString(),
-    ...(dl.headers ? { headers: dl.headers } : {}),
-    payload_base64: Buffer.from(dl.payload).toString('base64'),
-    ...(text === undefined ? {} : { payload_text: text }),
-  };
+  return text.length <= TEXT ? v : cut(text, TEXT);
+}
+
+function boundedReason(r: Reason, keepDetails: boolean): Reason {
   return {
-    subject: `${DEAD_LETTER_SUBJECT_ROOT}.${dl.reason.code}`,
-    msgId: `dlq-${dl.streamSeq}-${dl.index ?? 'all'}`,
-    body: encoder.encode(JSON.stringify(body)),
+    code: r.code,
+    message: cut(r.message, MESSAGE),
+    ...(r.path === undefined ? {} : { path: cut(r.path, PATH) }),
+    ...(r.expected === undefined ? {} : { expected: cut(r.expected, TEXT) }),
+    ...(keepDetails && r.actual !== undefined ? { actual: boundedActual(r.actual) } : {}),
+    ...(keepDetails && r.errors
+      ? {
+          errors: r.errors
+            .slice(0, ERRORS)
+            .map((e) => ({ path: cut(e.path, PATH), expected: cut(e.expected, TEXT) })),
+        }
+      : {}),
   };
+}
+
+function boundedHeaders(h: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (const [k, v] of Object.entries(h).slice(0, HEADERS)) out[cut(k, TEXT)] = cut(v, TEXT);
+  return out;
+}
+
+/** The longest prefix of at most n bytes that ends on a character boundary. */
+function utf8Prefix(bytes: Uint8Array, n: number): Uint8Array {
+  if (bytes.length <= n) return bytes;
+  let end = n;
+  // Back off over continuation bytes (10xxxxxx) so a character is never split.
+  while (end > 0 && (bytes[end]! & 0xc0) === 0x80) end--;
+  return bytes.subarray(0, end);
+}
+
+function textOf(bytes: Uint8Array): string | undefined {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+export function deadLetterId(
+  dl: Pick<DeadLetter, 'stream' | 'streamSeq' | 'index' | 'reason'>,
+): string {
+  const where = `${dl.stream ? `${dl.stream}-` : ''}${dl.streamSeq}`;
+  if (dl.reason.code === 'poison') return `dlq-${where}-poison`;
+  return dl.index === undefined ? `dlq-${where}` : `dlq-${where}-${dl.index}`;
+}
+
+export function deadLetterMessage(
+  dl: DeadLetter,
+  caps: DeadLetterCaps = DEFAULT_DEAD_LETTER_CAPS,
+): DeadLetterMessage {
+  const whole = dl.payload;
+  const sha256 = createHash('sha256').update(whole).digest('hex');
+  let payloadCap = caps.payloadBytes;
+  // Each round gives up something, most useful last; the payload prefix shrinks last of all.
+  for (let round = 0; ; round++) {
+    const prefix = utf8Prefix(whole, payloadCap);
+    const text = round < 1 ? textOf(prefix) : undefined;
+    const body = {
+      reason: boundedReason(dl.reason, round < 3),
+      subject: cut(dl.subject, PATH),
+      ...(dl.stream ? { stream: dl.stream } : {}),
+      stream_seq: dl.streamSeq,
+      ...(dl.index === undefined ? {} : { index: dl.index }),
+      received_at: new Date(dl.storedAt).toISOString(),
+      ...(dl.headers && round < 2 ? { headers: boundedHeaders(dl.headers) } : {}),
+      payload_bytes: whole.length,
+      payload_sha256: sha256,
+      ...(prefix.length < whole.length ? { payload_truncated: true } : {}),
+      payload_base64: Buffer.from(prefix.buffer, prefix.byteOffset, prefix.length).toString(
+        'base64',
+      ),
+      ...(text === undefined ? {} : { payload_text: text }),
+    };
+    const encoded = encoder.encode(JSON.stringify(body));
+    if (encoded.length <= caps.maxBodyBytes || (round >= 3 && payloadCap === 0))
+      return {
+        subject: `${DEAD_LETTER_SUBJECT_ROOT}.${dl.reason.code}`,
+        msgId: deadLetterId(dl),
+        body: encoded,
+      };
+    if (round >= 3) payloadCap = Math.floor(payloadCap / 2);
+  }
 }
 
 /**

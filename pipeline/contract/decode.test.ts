@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { INVALID, VALID_EVENTS } from '../../test/fixtures/contract-corpus.js';
 import { validateDeadLetter } from '../../schemas/index.js';
 import { deadLetterMessage } from './dead-letter.js';
-import { BOUNDED_ITEM_BYTES, decodeMessage, CONTENT_TYPE_NDJSON } from './decode.js';
+import { decodeMessage, CONTENT_TYPE_NDJSON } from './decode.js';
 import { DEFAULT_LIMITS } from './limits.js';
 import type { InboundMessage } from './types.js';
 
@@ -46,11 +46,22 @@ describe('decodeMessage: invalid inputs become dead letters with a precise reaso
     const { schemas } = await import('../../schemas/index.js');
     const codes = schemas.deadLetter.properties.reason.properties.code.enum;
     const covered = new Set(INVALID.map((c) => c.expect.code));
-    // batch_too_large and event_too_large need a batch; they are tested below. too_late is
-    // decided by the watermark, not by decoding (operators/ and the figure tests).
-    for (const code of codes)
-      if (!['batch_too_large', 'event_too_large', 'too_late'].includes(code))
-        expect(covered).toContain(code);
+    // payload_too_large needs a 1 MiB message, batch_too_large a batch and internal_error a bug: both are tested below. The
+    // rest are decided after decoding: too_late by the watermark, the limits by admission,
+    // poison by the crash journal, webhook_* by the webhook deliverer (tests beside them).
+    const elsewhere = [
+      'payload_too_large',
+      'batch_too_large',
+      'internal_error',
+      'too_late',
+      'poison',
+      'client_limit',
+      'name_limit',
+      'user_limit',
+      'webhook_invalid',
+      'webhook_failed',
+    ];
+    for (const code of codes) if (!elsewhere.includes(code)) expect(covered).toContain(code);
   });
 });
 
@@ -169,38 +180,72 @@ describe('decodeMessage: batches', () => {
     expect(out.deadLetters[0]!.payload).toBe(data);
   });
 
-  it('a valid item without a free-form map stays under the size that spares measuring it', () => {
-    // Worst cases the schema allows: escaped control characters and 4-byte letters everywhere.
-    const ctl = (n: number) => '\u0001'.repeat(n);
-    const wide = (n: number) => '𝔸'.repeat(n);
-    const event = {
-      id: ctl(128),
-      kind: 'metric',
-      name: wide(100),
-      client_id: wide(128),
-      user_id: wide(128),
-      timestamp: '2026-11-20T08:00:00.123456789-03:00',
-      value: -123456789012345.67,
+  it('an element is measured and dead-lettered by its own bytes, as sent', () => {
+    // Spacing and escapes the producer chose survive: nothing is re-serialized.
+    const odd = '{ "kind" : "nope",\t"client_id":"\\u0078" }';
+    const text = `[ ${JSON.stringify(good(0))} ,\n ${odd} ]`;
+    const out = decodeMessage(msg(text, { streamSeq: 11 }), DEFAULT_LIMITS);
+    expect(out.events).toHaveLength(1);
+    expect(Buffer.from(out.deadLetters[0]!.payload).toString()).toBe(odd);
+    expect(deadLetterMessage(out.deadLetters[0]!).msgId).toBe('dlq-11-1');
+  });
+
+  it('a single event over the event limit is event_too_large; over the message limit, payload_too_large', () => {
+    const big = JSON.stringify({
+      ...good(0),
+      properties: { a: 'x'.repeat(900), b: 'y'.repeat(900) },
+    });
+    const small = { ...DEFAULT_LIMITS, maxEventBytes: 1024 };
+    expect(decodeMessage(msg(big), small).deadLetters[0]!.reason.code).toBe('event_too_large');
+    expect(
+      decodeMessage(msg(big), { ...small, maxMessageBytes: 1500 }).deadLetters[0]!.reason.code,
+    ).toBe('payload_too_large');
+  });
+
+  it('whole-message dead letters have the id dlq-<seq>, items dlq-<seq>-<index>', () => {
+    const out = decodeMessage(msg('{oops', { streamSeq: 77 }), DEFAULT_LIMITS);
+    expect(deadLetterMessage(out.deadLetters[0]!).msgId).toBe('dlq-77');
+  });
+
+  it('NDJSON: a line nested too deep is refused alone', () => {
+    const deep = `{"kind":"login","client_id":"c","properties":${'['.repeat(40)}${']'.repeat(40)}}`;
+    const text = [JSON.stringify(good(0)), deep, JSON.stringify(good(2))].join('\n');
+    const out = decodeMessage(
+      msg(text, { headers: { 'Content-Type': CONTENT_TYPE_NDJSON } }),
+      DEFAULT_LIMITS,
+    );
+    expect(out.events.map((e) => e.eventId)).toEqual(['b-0', 'b-2']);
+    expect(out.deadLetters.map((d) => [d.index, d.reason.code])).toEqual([[1, 'too_deep']]);
+    expect(Buffer.from(out.deadLetters[0]!.payload).toString()).toBe(deep);
+  });
+
+  it('prototype keys are plain data: kept in properties, refused at the top, nothing polluted', () => {
+    const text =
+      '[{"kind":"login","client_id":"c","properties":{"__proto__":"x","constructor":1}},' +
+      '{"kind":"login","client_id":"c","__proto__":{"polluted":true}}]';
+    const out = decodeMessage(msg(text), DEFAULT_LIMITS);
+    expect(out.events).toHaveLength(1);
+    expect(JSON.parse(out.events[0]!.properties!)).toEqual(
+      JSON.parse('{"__proto__":"x","constructor":1}'),
+    );
+    expect(out.deadLetters.map((d) => [d.index, d.reason.code, d.reason.path])).toEqual([
+      [1, 'schema_violation', '/__proto__'],
+    ]);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it('a bug while decoding dead-letters the message as internal_error and throws nothing', () => {
+    const broken = {
+      ...DEFAULT_LIMITS,
+      get maxDepth(): number {
+        throw new TypeError('boom');
+      },
     };
-    const update = {
-      id: ctl(128),
-      client_id: wide(128),
-      timestamp: '2026-11-20T08:00:00.123456789-03:00',
-      status: 'onboarding',
-      name: ctl(200),
-      plan: ctl(100),
-      segment: ctl(100),
-      csm: ctl(200),
-      mrr: 999999999999.99,
-    };
-    for (const [subject, item] of [
-      ['tracking.events', event],
-      ['tracking.clients', update],
-    ] as const) {
-      const out = decodeMessage(msg(JSON.stringify([item]), { subject }), DEFAULT_LIMITS);
-      expect(out.deadLetters).toEqual([]);
-      expect(enc.encode(JSON.stringify(item)).length).toBeLessThan(BOUNDED_ITEM_BYTES);
-    }
+    const out = decodeMessage(msg(JSON.stringify([good(0)])), broken);
+    expect(out.events).toEqual([]);
+    expect(out.deadLetters).toHaveLength(1);
+    expect(out.deadLetters[0]!.reason).toMatchObject({ code: 'internal_error' });
+    expect(out.deadLetters[0]!.reason.message).toContain('TypeError: boom');
   });
 
   it('refuses a message larger than the stream allows', () => {

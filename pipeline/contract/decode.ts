@@ -11,6 +11,7 @@ import {
 } from '../../schemas/index.js';
 import { CONTENT_TYPE_ARROW, decodeArrow } from './arrow.js';
 import { parseEventTime } from './event-time.js';
+import { scanJson } from './structure.js';
 import type { Limits } from './limits.js';
 import type {
   ClientUpdate,
@@ -32,7 +33,6 @@ export const CONTENT_TYPE_NDJSON = 'application/x-ndjson';
 type Route = 'events' | 'clients';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
-const encoder = new TextEncoder();
 
 export function routeOf(subject: string): Route | undefined {
   if (subject === SUBJECT_EVENTS || subject.startsWith(`${SUBJECT_EVENTS}.`)) return 'events';
@@ -49,11 +49,45 @@ function clockOf(data: Uint8Array): number | undefined {
   }
 }
 
+/**
+ * Never throws: an unexpected error while decoding one message (a bug) refuses that message
+ * as `internal_error`, with the error's text, and the stream moves on.
+ */
 export function decodeMessage(msg: InboundMessage, limits: Limits): Decoded {
+  try {
+    return decodeOrThrow(msg, limits);
+  } catch (e) {
+    return {
+      events: [],
+      clientUpdates: [],
+      deadLetters: [deadLetter(msg, internalError(e), msg.data)],
+    };
+  }
+}
+
+export function internalError(e: unknown): Reason {
+  const text = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+  return {
+    code: 'internal_error',
+    message: `decoding failed unexpectedly (a bug in Pulso; the input is kept here): ${text}`,
+    expected: 'an input Pulso can decode',
+  };
+}
+
+function decodeOrThrow(msg: InboundMessage, limits: Limits): Decoded {
   const out: Decoded = { events: [], clientUpdates: [], deadLetters: [] };
   const refuse = (reason: Reason, payload = msg.data, index?: number) =>
     out.deadLetters.push(deadLetter(msg, reason, payload, index));
 
+  if (msg.data.length > limits.maxMessageBytes) {
+    refuse({
+      code: 'payload_too_large',
+      message: `message of ${msg.data.length} bytes exceeds ${limits.maxMessageBytes}`,
+      expected: `at most ${limits.maxMessageBytes} bytes`,
+      actual: msg.data.length,
+    });
+    return out;
+  }
   if (msg.subject === SUBJECT_CLOCK) {
     const ts = clockOf(msg.data);
     if (ts === undefined)
@@ -72,15 +106,6 @@ export function decodeMessage(msg: InboundMessage, limits: Limits): Decoded {
       message: `nothing is published on ${msg.subject}`,
       expected: `${SUBJECT_EVENTS}[.<source>] or ${SUBJECT_CLIENTS}[.<source>]`,
       actual: msg.subject,
-    });
-    return out;
-  }
-  if (msg.data.length > limits.maxMessageBytes) {
-    refuse({
-      code: 'payload_too_large',
-      message: `message of ${msg.data.length} bytes exceeds ${limits.maxMessageBytes}`,
-      expected: `at most ${limits.maxMessageBytes} bytes`,
-      actual: msg.data.length,
     });
     return out;
   }
@@ -111,23 +136,27 @@ export function decodeMessage(msg: InboundMessage, limits: Limits): Decoded {
     return out;
   }
 
-  // `bytes` is called only to dead-letter an item: valid items are never re-serialized.
-  const accept = (value: unknown, bytes: () => Uint8Array, index?: number) => {
+  const accept = (value: unknown, bytes: Uint8Array, index?: number) => {
     const result =
       route === 'events'
         ? toEvent(value, msg, limits, index)
         : toClientUpdate(value, msg, limits, index);
-    if ('code' in result) refuse(result, bytes(), index);
+    if ('code' in result) refuse(result, bytes, index);
     else if (route === 'events') out.events.push(result as TrackingEvent);
     else out.clientUpdates.push(result as ClientUpdate);
   };
 
   if (contentType === CONTENT_TYPE_NDJSON) {
-    decodeNdjson(text, limits, accept, refuse);
+    decodeNdjson(msg.data, text, limits, accept, refuse);
     return out;
   }
-  const whole = () => msg.data;
 
+  // Depth first: nothing deeper than the limit is parsed, let alone walked.
+  const structure = scanJson(msg.data, limits.maxDepth, limits.maxBatchEvents);
+  if (structure.depth > limits.maxDepth) {
+    refuse(tooDeep(limits));
+    return out;
+  }
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -141,67 +170,82 @@ export function decodeMessage(msg: InboundMessage, limits: Limits): Decoded {
   }
   if (Array.isArray(doc)) {
     if (!batchSizeOk(doc.length, limits, refuse)) return out;
-    doc.forEach((item, index) => {
-      const bytes = () => encoder.encode(JSON.stringify(item));
-      if (!isObject(item)) return refuse(notAnObject(item), bytes(), index);
-      if (mayExceed(item, limits)) {
-        const b = bytes();
-        if (b.length > limits.maxEventBytes) return refuse(tooLarge(b.length, limits), b, index);
-      }
-      accept(item, bytes, index);
-    });
+    const spans = structure.elements;
+    if (!spans || spans.length !== 2 * doc.length)
+      throw new Error(`structure scan found ${structure.count} elements, JSON.parse ${doc.length}`);
+    for (let i = 0; i < doc.length; i++) {
+      // The element's own bytes: what is measured, and what a dead letter carries.
+      const bytes = msg.data.subarray(spans[2 * i]!, spans[2 * i + 1]!);
+      const item: unknown = doc[i];
+      if (!isObject(item)) refuse(notAnObject(item), bytes, i);
+      else if (bytes.length > limits.maxEventBytes)
+        refuse(tooLarge(bytes.length, limits), bytes, i);
+      else accept(item, bytes, i);
+    }
   } else if (!isObject(doc)) {
     refuse(notAnObject(doc));
   } else if (msg.data.length > limits.maxEventBytes) {
-    refuse({ ...tooLarge(msg.data.length, limits), code: 'payload_too_large' });
+    refuse(tooLarge(msg.data.length, limits));
   } else {
-    accept(doc, whole);
+    accept(doc, msg.data);
   }
   return out;
 }
 
-/**
- * The schema bounds every field of an item but its free-form map (`properties`,
- * `attributes`): without one, even a worst case (every character escaped) stays under
- * this many bytes, and then the item need not be serialized to be measured.
- */
-export const BOUNDED_ITEM_BYTES = 8192;
-
-function mayExceed(item: Record<string, unknown>, limits: Limits): boolean {
-  return limits.maxEventBytes < BOUNDED_ITEM_BYTES || 'properties' in item || 'attributes' in item;
-}
-
 function decodeNdjson(
+  data: Uint8Array,
   text: string,
   limits: Limits,
-  accept: (value: unknown, bytes: () => Uint8Array, index: number) => void,
+  accept: (value: unknown, bytes: Uint8Array, index: number) => void,
   refuse: (reason: Reason, payload?: Uint8Array, index?: number) => void,
 ): void {
+  // Lines of the text and of the bytes correspond one to one: a newline byte is never part
+  // of a multi-byte character, and a JSON string cannot hold a raw one.
   const lines = text.split('\n');
-  const nonBlank = lines.filter((l) => l.trim() !== '').length;
+  const starts = new Int32Array(lines.length + 1);
+  for (let i = 0, l = 1; i < data.length; i++) if (data[i] === 0x0a) starts[l++] = i + 1;
+  starts[lines.length] = data.length + 1;
+  let nonBlank = 0;
+  for (const l of lines) if (l.trim() !== '') nonBlank++;
   if (!batchSizeOk(nonBlank, limits, (r) => refuse(r))) return;
-  lines.forEach((line, index) => {
-    if (line.trim() === '') return;
-    const bytes = () => encoder.encode(line);
-    const size = Buffer.byteLength(line, 'utf8');
-    if (size > limits.maxEventBytes) return refuse(tooLarge(size, limits), bytes(), index);
+  for (let index = 0; index < lines.length; index++) {
+    const line = lines[index]!;
+    if (line.trim() === '') continue;
+    const bytes = data.subarray(starts[index]!, starts[index + 1]! - 1);
+    if (bytes.length > limits.maxEventBytes) {
+      refuse(tooLarge(bytes.length, limits), bytes, index);
+      continue;
+    }
+    if (scanJson(bytes, limits.maxDepth, 0).depth > limits.maxDepth) {
+      refuse(tooDeep(limits), bytes, index);
+      continue;
+    }
     let value: unknown;
     try {
       value = JSON.parse(line);
     } catch (e) {
-      return refuse(
+      refuse(
         {
           code: 'invalid_json',
           message: `line ${index + 1}: ${(e as Error).message}`,
           expected: 'one JSON object per line',
         },
-        bytes(),
+        bytes,
         index,
       );
+      continue;
     }
-    if (!isObject(value)) return refuse(notAnObject(value), bytes(), index);
-    accept(value, bytes, index);
-  });
+    if (!isObject(value)) refuse(notAnObject(value), bytes, index);
+    else accept(value, bytes, index);
+  }
+}
+
+function tooDeep(limits: Limits): Reason {
+  return {
+    code: 'too_deep',
+    message: `JSON nested more than ${limits.maxDepth} levels deep`,
+    expected: `at most ${limits.maxDepth} levels of arrays and objects (a batch of events needs 3)`,
+  };
 }
 
 function batchSizeOk(n: number, limits: Limits, refuse: (r: Reason) => void): boolean {
@@ -291,7 +335,11 @@ function schemaReason(errors: Parameters<typeof describeErrors>[0], doc: unknown
   const first = issues[0] ?? { path: '', expected: 'a valid item' };
   return {
     code: 'schema_violation',
-    message: issues.map((i) => `${i.path || '(item)'}: expected ${i.expected}`).join('; '),
+    message: issues
+      .slice(0, 5)
+      .map((i) => `${i.path || '(item)'}: expected ${i.expected}`)
+      .join('; ')
+      .concat(issues.length > 5 ? ` (and ${issues.length - 5} more)` : ''),
     path: first.path,
     expected: first.expected,
     ...(first.actual === undefined ? {} : { actual: first.actual }),

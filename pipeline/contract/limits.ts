@@ -8,6 +8,8 @@ export interface Limits {
   maxMessageBytes: number;
   /** How far an event time may be ahead of the time JetStream stored the message. */
   maxFutureSkewMs: number;
+  /** Deepest nesting of arrays and objects in a message (or an NDJSON line). */
+  maxDepth: number;
 }
 
 export const DEFAULT_LIMITS: Limits = {
@@ -15,4 +17,5 @@ export const DEFAULT_LIMITS: Limits = {
   maxBatchEvents: 10_000,
   maxMessageBytes: 1_048_576,
   maxFutureSkewMs: 300_000,
+  maxDepth: 16,
 };

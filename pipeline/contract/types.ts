@@ -68,7 +68,15 @@ export type ReasonCode =
   | 'unknown_subject'
   | 'unsupported_content_type'
   | 'invalid_arrow'
-  | 'too_late';
+  | 'too_deep'
+  | 'internal_error'
+  | 'too_late'
+  | 'poison'
+  | 'client_limit'
+  | 'name_limit'
+  | 'user_limit'
+  | 'webhook_invalid'
+  | 'webhook_failed';
 
 /** Why an input was refused: machine-readable code plus what a person needs to fix it. */
 export interface Reason {
@@ -84,6 +92,8 @@ export interface Reason {
 export interface DeadLetter {
   reason: Reason;
   subject: string;
+  /** The stream the input came from, when not the tracking stream (e.g. the output stream). */
+  stream?: string;
   streamSeq: number;
   /** Position inside a batch; undefined when the whole message is refused. */
   index?: number;

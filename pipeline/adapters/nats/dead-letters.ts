@@ -1,15 +1,16 @@
 /** Publishes dead letters into their stream and waits until JetStream holds every one. */
 import { headers as natsHeaders, type JetStreamClient } from 'nats';
-import { deadLetterMessage } from '../../contract/dead-letter.js';
+import { deadLetterMessage, type DeadLetterCaps } from '../../contract/dead-letter.js';
 import type { DeadLetter } from '../../contract/types.js';
 
 export async function publishDeadLetters(
   js: JetStreamClient,
   deadLetters: DeadLetter[],
+  caps?: DeadLetterCaps,
 ): Promise<void> {
   await Promise.all(
     deadLetters.map((dl) => {
-      const m = deadLetterMessage(dl);
+      const m = deadLetterMessage(dl, caps);
       const h = natsHeaders();
       h.set('Pulso-Reason', dl.reason.code);
       h.set('Content-Type', 'application/json');
