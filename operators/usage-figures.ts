@@ -20,6 +20,7 @@ import { Ratios, type RatioRow, type RatiosSnapshot } from './ratios.js';
 import { RollingCounts, type RollingCountsSnapshot, type RollingRow } from './rolling-counts.js';
 import {
   isBoundary,
+  ringDaysFor,
   type EventBatch,
   type Step,
   type WindowedBatch,
@@ -41,6 +42,29 @@ export interface Boundary {
   at: number;
 }
 import { Watermark, type WatermarkSnapshot } from './watermark.js';
+import {
+  Admission,
+  type AdmissionLimits,
+  type AdmissionSnapshot,
+  type Refusal,
+} from './admission.js';
+import { EventIds, type EventIdsOptions, type EventIdsSnapshot } from './event-ids.js';
+
+/** Bounds on the state and the id horizon (the configuration's `limits` and `ingest.idempotency`). */
+export interface StateGuards {
+  limits: AdmissionLimits;
+  ids: EventIdsOptions;
+}
+
+export const DEFAULT_GUARDS: StateGuards = {
+  limits: {
+    maxClients: 100_000,
+    maxNamesPerClient: 500,
+    maxEventNames: 20_000,
+    maxUsersPerClient: 100_000,
+  },
+  ids: { horizonMs: 86_400_000, maxIds: 2_000_000 },
+};
 
 export interface FigureBatch {
   daily: DailyUsageRows;
@@ -49,6 +73,12 @@ export interface FigureBatch {
   lastSeen: LastSeenRow[];
   metrics: MetricRow[];
   tooLate: TrackingEvent[];
+  /** Events beyond the state's bounds: counted nowhere, dead-lettered with their reason. */
+  refused: Refusal[];
+  /** Events dropped because their (client, id) was already counted. */
+  duplicates: number;
+  /** The batch's events that count in the figures (admitted, new, not too late), in order. */
+  counted: TrackingEvent[];
   watermark: number;
   /** Number of boundaries (evaluated midnights) in this batch. */
   boundaries: number;
@@ -63,6 +93,8 @@ export interface UsageSnapshot {
   ratios: RatiosSnapshot;
   lastSeen: LastSeenSnapshot;
   metrics: MetricAggregatesSnapshot;
+  admission: AdmissionSnapshot;
+  ids: EventIdsSnapshot;
 }
 
 export class UsageState {
@@ -75,8 +107,12 @@ export class UsageState {
   readonly ratios: Ratios;
   readonly lastSeen: LastSeen;
   readonly metrics: MetricAggregates;
+  readonly admission: Admission;
+  readonly ids: EventIds;
 
-  constructor(spec: WindowSpec, s?: UsageSnapshot) {
+  constructor(spec: WindowSpec, s?: UsageSnapshot, guards: StateGuards = DEFAULT_GUARDS) {
+    this.admission = new Admission(guards.limits, spec.calendar, ringDaysFor(spec), s?.admission);
+    this.ids = new EventIds(guards.ids, s?.ids);
     this.watermark = new Watermark(spec.calendar, spec.allowedLatenessMs, s?.watermark);
     this.daily = new DailyUsage(spec.calendar, s?.daily);
     this.rolling = new RollingCounts(spec, s?.rolling);
@@ -92,7 +128,11 @@ export class UsageState {
    * and before they evaluate it: the moment the rules stage reads the windows ending there.
    */
   apply(batch: EventBatch, listener?: StepListener): FigureBatch {
-    const w = this.watermark.apply(batch);
+    // Bounds first, so a refused event moves nothing, not even the watermark; then ids.
+    const { admitted, refused } = this.admission.apply(batch.events);
+    const before = this.ids.duplicates;
+    const events = this.ids.apply(admitted);
+    const w = this.watermark.apply({ ...batch, events });
     const out: FigureBatch = {
       daily: { usage: [], userUsage: [] },
       rolling: [],
@@ -100,6 +140,9 @@ export class UsageState {
       lastSeen: [],
       metrics: [],
       tooLate: w.tooLate,
+      refused,
+      duplicates: this.ids.duplicates - before,
+      counted: w.tooLate.length === 0 ? events : withoutAll(events, w.tooLate),
       watermark: w.watermark,
       boundaries: w.steps.filter(isBoundary).length,
       lastSeq: w.lastSeq,
@@ -142,8 +185,15 @@ export class UsageState {
       ratios: this.ratios.snapshot(),
       lastSeen: this.lastSeen.snapshot(),
       metrics: this.metrics.snapshot(),
+      admission: this.admission.snapshot(),
+      ids: this.ids.snapshot(),
     };
   }
+}
+
+function withoutAll<T>(list: T[], drop: T[]): T[] {
+  const gone = new Set(drop);
+  return list.filter((x) => !gone.has(x));
 }
 
 export function usageFigures(state: UsageState): OperatorFunction<EventBatch, FigureBatch> {

@@ -13,14 +13,15 @@
  * settings is ignored, which means a full replay from the stream.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
 import type { RulesSnapshot } from '../operators/playbooks/rules.js';
 import type { UsageSnapshot } from '../operators/usage-figures.js';
 import type { Config } from './config/types.js';
+import { ConfigError } from './errors.js';
 
-const FORMAT = 2;
+const FORMAT = 3;
 
 export interface Checkpoint {
   /** Last stream sequence whose effects the state holds. */
@@ -59,8 +60,41 @@ export class CheckpointStore {
   constructor(
     dir: string,
     private readonly settings: string,
+    /** Where checkpoint.dir was set, for errors (a file, an environment variable, defaults). */
+    private readonly source = 'configuration',
   ) {
     this.file = join(dir, 'usage.ckpt');
+  }
+
+  /**
+   * Refuses a directory Pulso cannot write, naming `checkpoint.dir` and the OS's reason: done
+   * first at start, before anything is read, so the run never learns it at its first save.
+   */
+  async checkWritable(): Promise<void> {
+    const dir = join(this.file, '..');
+    const probe = join(dir, `.pulso-write-check-${process.pid}`);
+    try {
+      await mkdir(dir, { recursive: true });
+      const fh = await open(probe, 'w');
+      try {
+        await fh.writeFile('ok');
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await rm(probe, { force: true });
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      throw new ConfigError(
+        this.source,
+        '/checkpoint/dir',
+        `a directory Pulso can create and write (${dir}: ${err.code ?? 'error'} ${err.syscall ?? ''} ${err.message.replace(/^\w+: /, '')})`.replace(
+          /\s+\)/,
+          ')',
+        ),
+        dir,
+      );
+    }
   }
 
   /** Serializes now (synchronously), so later batches cannot leak into the picture. */

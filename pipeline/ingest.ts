@@ -34,7 +34,12 @@ import { messageBatches, type MessageBatch, toInbound } from './adapters/nats/so
 import type { QuestDbSink } from './adapters/questdb/sink.js';
 import type { CheckpointStore } from './checkpoint.js';
 import type { ClientDirectory } from './contract/client-directory.js';
-import { tooLateDeadLetter, type DeadLetterCaps } from './contract/dead-letter.js';
+import {
+  clientLimitDeadLetter,
+  eventDeadLetter,
+  tooLateDeadLetter,
+  type DeadLetterCaps,
+} from './contract/dead-letter.js';
 import { decodeMessage } from './contract/decode.js';
 import type { Limits } from './contract/limits.js';
 import type { ClientUpdate, DeadLetter, TrackingEvent } from './contract/types.js';
@@ -64,6 +69,8 @@ export interface IngestOptions {
   storeRawEvents: boolean;
   /** How much of a refused input its dead letter carries, and the body's bound. */
   deadLetterCaps: DeadLetterCaps;
+  /** limits.maxClients, for the dead letter of an update beyond it. */
+  maxClients: number;
   /** The rules stage, following the figures; its outputs are published with each write. */
   rules?: RulesStage;
   outputs?: OutputPublisher;
@@ -146,9 +153,19 @@ export function createIngest(o: IngestOptions): Ingest {
       o.metrics.figureRows.inc(w.sink.figureRows);
       const t2 = performance.now();
       if (checkpoint) {
-        await o.checkpoints.save(checkpoint);
-        checkpointedSeq = seq;
-        o.metrics.checkpointSeq.set(seq);
+        // A failed save (disk full, permissions changed) costs only a longer replay after a
+        // crash: it is said loudly and retried at the next interval, never fatal.
+        try {
+          await o.checkpoints.save(checkpoint);
+          checkpointedSeq = seq;
+          o.metrics.checkpointSeq.set(seq);
+        } catch (e) {
+          o.metrics.checkpointFailures.inc();
+          o.log.error(
+            { file: o.checkpoints.file, err: (e as Error).message },
+            'checkpoint not saved (checkpoint.dir); figures are written, a restart replays more',
+          );
+        }
       }
       o.metrics.writtenSeq.set(seq);
       return {
@@ -290,14 +307,28 @@ function foldSlice(
   const figures = o.usage.apply({ events: s.events, lastSeq: s.lastSeq, clock: s.clock }, o.rules);
   for (const e of figures.tooLate)
     s.deadLetters.push(tooLateDeadLetter(e, figures.watermark, o.allowedLatenessMs));
+  for (const r of figures.refused)
+    s.deadLetters.push(
+      eventDeadLetter(r.event, { code: r.code, message: r.message, expected: 'room in the state' }),
+    );
+  if (figures.refused.length > 0)
+    o.log.warn(
+      { refused: figures.refused.length, first: figures.refused[0]!.message },
+      'events beyond the state bounds (limits.*) dead-lettered',
+    );
   const clients = s.updates.flatMap((u) => {
+    if (!o.usage.admission.admitsClient(u.clientId)) {
+      s.deadLetters.push(clientLimitDeadLetter(u, o.maxClients));
+      return [];
+    }
     o.rules?.rules.know(u.clientId, u.ts);
     return o.directory.apply(u);
   });
+  // The raw events table holds what the figures count: not the refused, too late or repeated.
   outbox.add(
     figures,
     s.messages,
-    s.events,
+    figures.counted,
     clients,
     s.deadLetters,
     o.rules?.take(),
@@ -314,6 +345,9 @@ function foldSlice(
   for (const [kind, n] of Object.entries(byKind)) o.metrics.accepted.inc({ kind }, n);
   for (const dl of s.deadLetters) o.metrics.invalid.inc({ reason: dl.reason.code });
   o.metrics.tooLate.inc(figures.tooLate.length);
+  o.metrics.duplicates.inc(figures.duplicates);
+  o.metrics.clients.set(o.usage.admission.clientCount);
+  o.metrics.idHorizon.set(o.usage.ids.effectiveHorizonMs / 1000);
   o.metrics.clientUpdates.inc(s.updates.length);
   o.metrics.watermark.set(Number.isFinite(figures.watermark) ? figures.watermark / 1000 : 0);
   o.metrics.evaluations.inc(figures.boundaries);

@@ -28,6 +28,18 @@ export class IngestMetrics {
     'pulso_events_too_late_total',
     'Events older than the watermark allowed: counted nowhere, dead-lettered as too_late',
   );
+  readonly duplicates = this.counter(
+    'pulso_events_duplicate_total',
+    'Events whose (client, id) was already counted within the id horizon: counted once',
+  );
+  readonly clients = this.gauge(
+    'pulso_state_clients',
+    'Clients the state holds (bounded by limits.maxClients)',
+  );
+  readonly idHorizon = this.gauge(
+    'pulso_event_id_horizon_seconds',
+    'How far back repeated event ids are recognized now (less than configured when ingest.idempotency.maxIds is reached)',
+  );
   readonly evaluations = this.counter(
     'pulso_window_evaluations_total',
     'Midnights passed by the watermark (windows evaluated)',
@@ -59,6 +71,10 @@ export class IngestMetrics {
   readonly consumerLag = this.gauge(
     'pulso_consumer_lag_messages',
     'Messages in the tracking stream beyond the last one processed',
+  );
+  readonly checkpointFailures = this.counter(
+    'pulso_checkpoint_failures_total',
+    'Checkpoints that could not be saved (retried at the next interval)',
   );
   readonly checkpointSeq = this.gauge(
     'pulso_checkpoint_stream_seq',

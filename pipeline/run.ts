@@ -6,7 +6,7 @@ import { connect, type NatsConnection } from 'nats';
 import { join } from 'node:path';
 import { Calendar } from '../operators/calendar.js';
 import type { WindowSpec } from '../operators/types.js';
-import { UsageState } from '../operators/usage-figures.js';
+import { UsageState, type StateGuards } from '../operators/usage-figures.js';
 import { CheckpointStore, settingsFingerprint } from './checkpoint.js';
 import type { Server } from 'node:http';
 import { finalize, lastValueFrom, merge, Subject, tap } from 'rxjs';
@@ -20,6 +20,7 @@ import { QuestDbSink } from './adapters/questdb/sink.js';
 import { QuestSql } from './adapters/questdb/sql.js';
 import { CLIENT_ATTRIBUTES_TABLE, createTables } from './adapters/questdb/tables.js';
 import type { Config } from './config/types.js';
+import { originOf } from './config/load.js';
 import { ClientDirectory, type ClientRow } from './contract/client-directory.js';
 import type { Limits } from './contract/limits.js';
 import { ConfigError, PulsoError, ServiceError } from './errors.js';
@@ -52,6 +53,16 @@ export function limitsOf(c: Config): Limits {
   };
 }
 
+export function guardsOf(c: Config): StateGuards {
+  return {
+    limits: c.limits,
+    ids: {
+      horizonMs: c.ingest.idempotency.horizonSeconds * 1000,
+      maxIds: c.ingest.idempotency.maxIds,
+    },
+  };
+}
+
 export function windowSpecOf(c: Config): WindowSpec {
   return {
     calendar: new Calendar(c.windows.timeZone),
@@ -62,6 +73,14 @@ export function windowSpecOf(c: Config): WindowSpec {
 }
 
 export async function startPipeline(config: Config, log: Logger): Promise<RunningPipeline> {
+  // Before anything else: a checkpoint directory Pulso cannot write is refused now, not at
+  // the first save minutes later.
+  const checkpoints = new CheckpointStore(
+    config.checkpoint.dir ?? join(config.services.dataDir, 'state'),
+    settingsFingerprint(config),
+    originOf(config, '/checkpoint/dir'),
+  );
+  await checkpoints.checkWritable();
   // Playbooks and the health model are refused before anything starts.
   const rulesFiles = loadRules(config);
   log.info(
@@ -101,13 +120,13 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
       failed: () => metrics.writeFailures.inc(),
     },
   );
-  const checkpoints = new CheckpointStore(
-    config.checkpoint.dir ?? join(config.services.dataDir, 'state'),
-    settingsFingerprint(config),
-  );
   const restoredAt = Date.now();
   const saved = await checkpoints.load();
-  const usage = new UsageState(windowSpecOf(config), 'state' in saved ? saved.state : undefined);
+  const usage = new UsageState(
+    windowSpecOf(config),
+    'state' in saved ? saved.state : undefined,
+    guardsOf(config),
+  );
   usage.seq = 'state' in saved ? saved.seq : 0;
   const rules = new RulesStage(
     usage,
@@ -150,6 +169,7 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
     rules,
     outputs,
     deadLetterCaps,
+    maxClients: config.limits.maxClients,
   });
   const stopClock =
     config.rules.clockTickSeconds > 0
@@ -221,7 +241,9 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
         );
         await sink.close();
       }
-      await done.catch(() => undefined);
+      // Whatever is still stuck (a publish waiting for NATS) is abandoned: the checkpoint
+      // only ever covers what was written, so the next start reads it again.
+      await Promise.race([done.catch(() => undefined), sleep(5_000)]);
       log.info(await metrics.snapshot(), 'pipeline stopped');
     },
   };
@@ -284,7 +306,10 @@ async function connectNats(
   }
 }
 
-/** At start QuestDB may still be coming up: wait, saying so, rather than fail. */
+/**
+ * At start QuestDB may still be coming up: wait, saying so, rather than fail. A refused
+ * login is not waited for: it is a configuration error, named as such at once.
+ */
 async function waitForQuestDb(sql: QuestSql, config: Config, log: Logger): Promise<void> {
   const address = `${config.questdb.host}:${config.questdb.pgPort}`;
   for (let attempt = 1; ; attempt++) {
@@ -292,6 +317,13 @@ async function waitForQuestDb(sql: QuestSql, config: Config, log: Logger): Promi
       await sql.query('SELECT 1');
       return;
     } catch (e) {
+      if (isAuthFailure(e))
+        throw new ConfigError(
+          `${originOf(config, '/questdb/user')} / ${originOf(config, '/questdb/password')}`,
+          '/questdb/user, /questdb/password',
+          `a user and password QuestDB accepts at ${address} (it answered: ${(e as Error).message})`,
+          config.questdb.user,
+        );
       if (attempt > 120)
         throw new ServiceError(
           'questdb',
@@ -304,6 +336,16 @@ async function waitForQuestDb(sql: QuestSql, config: Config, log: Logger): Promi
       await new Promise((r) => setTimeout(r, 1000));
     }
   }
+}
+
+/** QuestDB's answer to a wrong user or password on the PostgreSQL wire. */
+function isAuthFailure(e: unknown): boolean {
+  const err = e as { code?: string; message?: string };
+  return (
+    err.code === '28P01' ||
+    err.code === '28000' ||
+    /invalid username\/password|password authentication failed/i.test(err.message ?? '')
+  );
 }
 
 function attributeOf(

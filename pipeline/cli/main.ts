@@ -196,13 +196,23 @@ program
 playbookCommands(program, () => setup());
 dashboardCommands(program);
 
-program.parseAsync().catch((e: unknown) => {
+/**
+ * Every failure ends as one clear line and exit 1, never a raw stack (PULSO_DEBUG=1 adds it):
+ * at start, and for anything that escapes at run time.
+ */
+function fail(e: unknown): never {
   if (e instanceof PulsoError) {
     console.error(`pulso: ${e.message}`);
     const cause = (e.cause as Error | undefined)?.message;
     if (cause && !e.message.includes(cause)) console.error(`  caused by: ${cause}`);
   } else {
-    console.error(e);
+    const err = e as Error;
+    console.error(`pulso: unexpected ${err?.name ?? 'error'}: ${err?.message ?? String(e)}`);
   }
+  if (process.env.PULSO_DEBUG) console.error((e as Error)?.stack);
   process.exit(1);
-});
+}
+process.on('uncaughtException', fail);
+process.on('unhandledRejection', fail);
+
+program.parseAsync().catch(fail);

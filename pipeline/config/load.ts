@@ -25,6 +25,17 @@ const ENV_PREFIX = 'PULSO_';
 /** Variables that are not configuration keys. */
 const ENV_RESERVED = new Set(['PULSO_CONFIG']);
 
+const origins = new WeakMap<object, Map<string, string>>();
+
+/**
+ * Where a key of a loaded configuration was set (a file, an environment variable, the
+ * command line or "defaults"), for errors found after loading, e.g. at start.
+ */
+export function originOf(config: Config, pointer: string): string {
+  const origin = origins.get(config);
+  return origin ? sourceOf(pointer, origin) : 'configuration';
+}
+
 export function loadConfig(options: LoadOptions = {}): Config {
   const env = options.env ?? process.env;
   const file = options.file ?? env.PULSO_CONFIG;
@@ -82,6 +93,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
     );
   }
   if (errors.length > 0) throw new ConfigErrors(errors);
+  origins.set(doc, origin);
   return doc as unknown as Config;
 }
 
@@ -186,6 +198,6 @@ function sourceOf(pointer: string, origin: Map<string, string>): string {
   for (let p = pointer; ; p = p.slice(0, p.lastIndexOf('/'))) {
     const found = origin.get(p);
     if (found) return found;
-    if (p === '') return 'configuration';
+    if (p === '') return 'defaults';
   }
 }

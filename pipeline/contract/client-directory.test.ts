@@ -14,6 +14,9 @@ const u = (
   fields,
   attributes,
   receivedAt: ts,
+  streamSeq: 1,
+  index: 0,
+  subject: 'tracking.clients',
 });
 
 const patches = [

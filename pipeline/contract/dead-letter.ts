@@ -12,7 +12,7 @@
  * depends only on the dead letter, so a replay publishes the same body under the same id.
  */
 import { createHash } from 'node:crypto';
-import type { DeadLetter, Reason, TrackingEvent } from './types.js';
+import type { ClientUpdate, DeadLetter, Reason, TrackingEvent } from './types.js';
 
 export const DEAD_LETTER_SUBJECT_ROOT = 'pulso.dlq';
 
@@ -159,15 +159,10 @@ export function deadLetterMessage(
 }
 
 /**
- * An event older than the watermark allows: dead-lettered with the times that refused it.
- * Its payload is the normalized event as JSON (the message may have held other, accepted
- * events).
+ * An event refused after decoding (too late, beyond a bound): its payload is the normalized
+ * event as JSON, since the message may have held other, accepted events.
  */
-export function tooLateDeadLetter(
-  e: TrackingEvent,
-  watermark: number,
-  latenessMs: number,
-): DeadLetter {
+export function eventDeadLetter(e: TrackingEvent, reason: Reason): DeadLetter {
   const event = {
     id: e.eventId,
     kind: e.kind,
@@ -178,17 +173,50 @@ export function tooLateDeadLetter(
     value: e.value,
   };
   return {
-    reason: {
-      code: 'too_late',
-      message: `event time ${new Date(e.ts).toISOString()} is before the watermark ${new Date(watermark).toISOString()} (newest event time minus the allowed lateness of ${latenessMs / 1000} s): the windows it belongs to are final`,
-      path: '/timestamp',
-      expected: `an event time at or after ${new Date(watermark).toISOString()}`,
-      actual: new Date(e.ts).toISOString(),
-    },
+    reason,
     subject: e.subject,
     streamSeq: e.streamSeq,
     index: e.index,
     storedAt: e.receivedAt,
     payload: encoder.encode(JSON.stringify(event)),
+  };
+}
+
+/** An event older than the watermark allows: dead-lettered with the times that refused it. */
+export function tooLateDeadLetter(
+  e: TrackingEvent,
+  watermark: number,
+  latenessMs: number,
+): DeadLetter {
+  return eventDeadLetter(e, {
+    code: 'too_late',
+    message: `event time ${new Date(e.ts).toISOString()} is before the watermark ${new Date(watermark).toISOString()} (newest event time minus the allowed lateness of ${latenessMs / 1000} s): the windows it belongs to are final`,
+    path: '/timestamp',
+    expected: `an event time at or after ${new Date(watermark).toISOString()}`,
+    actual: new Date(e.ts).toISOString(),
+  });
+}
+
+/** A client attribute update for a new client when the state is full. */
+export function clientLimitDeadLetter(u: ClientUpdate, maxClients: number): DeadLetter {
+  return {
+    reason: {
+      code: 'client_limit',
+      message: `the state holds ${maxClients} clients (limits.maxClients); client ${u.clientId} is new`,
+      expected: `a client already known, or room for one (limits.maxClients ${maxClients})`,
+    },
+    subject: u.subject,
+    streamSeq: u.streamSeq,
+    index: u.index,
+    storedAt: u.receivedAt,
+    payload: encoder.encode(
+      JSON.stringify({
+        id: u.updateId,
+        client_id: u.clientId,
+        timestamp: new Date(u.ts).toISOString(),
+        ...u.fields,
+        attributes: u.attributes,
+      }),
+    ),
   };
 }

@@ -322,6 +322,9 @@ function toClientUpdate(
     fields,
     attributes: attributes ?? {},
     receivedAt: msg.storedAt,
+    streamSeq: msg.streamSeq,
+    index: index ?? 0,
+    subject: msg.subject,
   };
 }
 

@@ -52,6 +52,10 @@ export interface ClientUpdate {
   /** Custom attributes present in the patch (null removes one). */
   attributes: Record<string, Scalar>;
   receivedAt: number;
+  streamSeq: number;
+  /** Position inside its message (0 for a single update). */
+  index: number;
+  subject: string;
 }
 
 export type ReasonCode =
