@@ -19,9 +19,10 @@ import { deserialize, serialize } from 'node:v8';
 import type { RulesSnapshot } from '../operators/playbooks/rules.js';
 import type { UsageSnapshot } from '../operators/usage-figures.js';
 import type { Config } from './config/types.js';
+import type { ClientRow } from './contract/client-directory.js';
 import { ConfigError } from './errors.js';
 
-const FORMAT = 3;
+const FORMAT = 4;
 
 export interface Checkpoint {
   /** Last stream sequence whose effects the state holds. */
@@ -30,6 +31,8 @@ export interface Checkpoint {
   state: UsageSnapshot;
   /** The rules stage's state (health scores, tags, cooldowns) at the same position. */
   rules?: RulesSnapshot;
+  /** Client attributes at the same position, so re-derived midnights see them as they were. */
+  clients?: ClientRow[];
 }
 
 interface Stored extends Checkpoint {
@@ -98,7 +101,7 @@ export class CheckpointStore {
   }
 
   /** Serializes now (synchronously), so later batches cannot leak into the picture. */
-  encode(seq: number, state: UsageSnapshot, rules?: RulesSnapshot): Buffer {
+  encode(seq: number, state: UsageSnapshot, rules?: RulesSnapshot, clients?: ClientRow[]): Buffer {
     const stored: Stored = {
       format: FORMAT,
       settings: this.settings,
@@ -106,6 +109,7 @@ export class CheckpointStore {
       takenAt: Date.now(),
       state,
       rules,
+      clients,
     };
     return serialize(stored);
   }
@@ -141,6 +145,12 @@ export class CheckpointStore {
       return { missing: `checkpoint format ${stored.format} is not ${FORMAT}` };
     if (stored.settings !== this.settings)
       return { missing: 'the window settings changed since the checkpoint was taken' };
-    return { seq: stored.seq, takenAt: stored.takenAt, state: stored.state, rules: stored.rules };
+    return {
+      seq: stored.seq,
+      takenAt: stored.takenAt,
+      state: stored.state,
+      rules: stored.rules,
+      clients: stored.clients,
+    };
   }
 }

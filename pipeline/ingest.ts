@@ -36,6 +36,7 @@ import type { CheckpointStore } from './checkpoint.js';
 import type { ClientDirectory } from './contract/client-directory.js';
 import {
   clientLimitDeadLetter,
+  poisonDeadLetter,
   eventDeadLetter,
   tooLateDeadLetter,
   type DeadLetterCaps,
@@ -46,6 +47,8 @@ import type { ClientUpdate, DeadLetter, TrackingEvent } from './contract/types.j
 import type { Logger } from './log.js';
 import type { IngestMetrics } from './metrics.js';
 import { Outbox } from './outbox.js';
+import { PulsoError, ServiceError } from './errors.js';
+import type { CrashJournal } from './crash-journal.js';
 
 export interface IngestOptions {
   js: JetStreamClient;
@@ -71,9 +74,18 @@ export interface IngestOptions {
   deadLetterCaps: DeadLetterCaps;
   /** limits.maxClients, for the dead letter of an update beyond it. */
   maxClients: number;
+  /** Where the messages in hand are noted, and poison decisions kept. */
+  journal?: CrashJournal;
+  /** Test-only fault injection (PULSO_TEST_FAULT_CLIENT / PULSO_TEST_FAULT_MODE). */
+  testFault?: TestFault;
   /** The rules stage, following the figures; its outputs are published with each write. */
   rules?: RulesStage;
   outputs?: OutputPublisher;
+}
+
+export interface TestFault {
+  clientId: string;
+  mode: 'throw' | 'kill';
 }
 
 export interface WriteResult {
@@ -96,6 +108,8 @@ export interface Ingest {
   stop(): void;
   /** Stream sequence processed so far (in memory, maybe not yet written). */
   processedSeq(): number;
+  /** Messages in the stream after the last one processed, as the last fetch said. */
+  pending(): number;
 }
 
 const MAX_OUTBOX_ROWS = 200_000;
@@ -127,7 +141,12 @@ export function createIngest(o: IngestOptions): Ingest {
     const w = outbox.take();
     // Serialized now, so it shows exactly what this write carries.
     const checkpoint = checkpointDue
-      ? o.checkpoints.encode(processed, o.usage.snapshot(), o.rules?.rules.snapshot())
+      ? o.checkpoints.encode(
+          processed,
+          o.usage.snapshot(),
+          o.rules?.rules.snapshot(),
+          o.directory.snapshot(),
+        )
       : undefined;
     if (checkpoint) lastCheckpoint = now;
     const seq = processed;
@@ -148,7 +167,12 @@ export function createIngest(o: IngestOptions): Ingest {
             async () => void (sent = await o.outputs!.publish(w.outputs)),
             o.log,
           ),
-      ]);
+      ]).catch((cause: unknown) => {
+        // A write that fails for good is the services' trouble, not the messages' in hand.
+        throw cause instanceof PulsoError
+          ? cause
+          : new ServiceError('nats', `writing failed: ${(cause as Error).message}`, {}, { cause });
+      });
       o.metrics.outputs.inc(sent.published);
       o.metrics.figureRows.inc(w.sink.figureRows);
       const t2 = performance.now();
@@ -192,12 +216,32 @@ export function createIngest(o: IngestOptions): Ingest {
   // A message may hold thousands of events and a batch thousands of messages: the events
   // go through the operators in slices, and a slice that filled the outbox is written
   // before the next, so memory stays bounded whatever the messages hold.
+  const fold = (slice: Slice) => foldSlice(slice, o, outbox, (seq) => (processed = seq));
+  const journal = o.journal;
+
   const process = async (b: MessageBatch): Promise<WriteResult | undefined> => {
     let result: WriteResult | undefined;
+    const last = b.msgs[b.msgs.length - 1]!.info.streamSequence;
     try {
       let slice = newSlice();
+      // The journal notes what is in hand while it is folded (see crash-journal.ts).
+      journal?.begin(b.msgs[0]!.info.streamSequence, last);
       for (const m of b.msgs) {
+        const seq = m.info.streamSequence;
+        // After a death in this range: one message at a time, each noted by itself.
+        const alone = journal?.isSuspect(seq) ?? false;
+        if (alone) {
+          fold(slice);
+          slice = newSlice();
+          journal!.begin(seq, seq);
+        }
         if (!decodeInto(slice, m, o)) continue;
+        if (alone) {
+          fold(slice);
+          slice = newSlice();
+          journal!.begin(seq + 1, last);
+          continue;
+        }
         // Client updates and clock ticks end a slice: the rules stage must see them exactly
         // where they are in the stream relative to the events and midnights around them.
         if (
@@ -205,15 +249,19 @@ export function createIngest(o: IngestOptions): Ingest {
           slice.updates.length > 0 ||
           slice.clock !== undefined
         ) {
-          foldSlice(slice, o, outbox, (seq) => (processed = seq));
+          fold(slice);
           slice = newSlice();
+          // Nothing is in hand while waiting: a death now is not these messages' doing.
+          journal?.end(processed);
           if (outbox.rows >= MAX_OUTBOX_ROWS) result = await write(false);
           // Let the NATS client read its socket: a connection left unread for long is cut
           // by the server as a slow consumer.
           else await new Promise((r) => setImmediate(r));
+          journal?.begin(seq + 1, last);
         }
       }
-      foldSlice(slice, o, outbox, (seq) => (processed = seq));
+      fold(slice);
+      journal?.end(processed);
     } finally {
       b.done();
     }
@@ -254,6 +302,7 @@ export function createIngest(o: IngestOptions): Ingest {
     results$,
     stop: () => stop$.next(),
     processedSeq: () => processed,
+    pending: () => outbox.pending,
   };
 }
 
@@ -288,6 +337,13 @@ function decodeInto(slice: Slice, m: JsMsg, o: IngestOptions): boolean {
   o.usage.seq = slice.lastSeq = seq;
   slice.pending = m.info.pending;
   slice.messages++;
+  const poisoned = o.journal?.poisoned(seq);
+  if (poisoned) {
+    // Decided at a start after two deaths here: refused whole, never processed again.
+    slice.deadLetters.push(poisonDeadLetter(toInbound(m), poisoned));
+    o.log.error({ seq, errors: poisoned.errors }, 'poison message dead-lettered, not processed');
+    return true;
+  }
   const d = decodeMessage(toInbound(m), o.limits);
   for (const e of d.events) slice.events.push(e);
   for (const u of d.clientUpdates) slice.updates.push(u);
@@ -303,6 +359,7 @@ function foldSlice(
   advance: (seq: number) => void,
 ): void {
   if (s.messages === 0) return;
+  if (o.testFault) testFault(s, o.testFault);
   const stats = o.rules && { ...o.rules.rules.stats };
   const figures = o.usage.apply({ events: s.events, lastSeq: s.lastSeq, clock: s.clock }, o.rules);
   for (const e of figures.tooLate)
@@ -356,6 +413,16 @@ function foldSlice(
     o.metrics.playbookEvaluations.inc(o.rules.rules.stats.evaluations - stats.evaluations);
     o.metrics.playbookFirings.inc(o.rules.rules.stats.fired - stats.fired);
   }
+}
+
+/**
+ * Test-only: an event of this client makes the fold fail, as a bug would — by throwing, or
+ * by the process dying on the spot (SIGKILL: no handler runs, no last word is written).
+ */
+function testFault(s: Slice, fault: TestFault): void {
+  if (!s.events.some((e) => e.clientId === fault.clientId)) return;
+  if (fault.mode === 'kill') process.kill(process.pid, 'SIGKILL');
+  throw new Error(`test fault: an event of client ${fault.clientId}`);
 }
 
 /** NATS hiccups (a reconnect, a slow ack) are waited out, not turned into failures. */

@@ -2,11 +2,16 @@
  * The pipeline's counters, kept in a Prometheus registry (prom-client) and readable in
  * process for the periodic stats log line and the tests.
  */
-import { createServer, type Server } from 'node:http';
-import { Counter, Gauge, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 
 export class IngestMetrics {
   readonly registry = new Registry();
+
+  constructor() {
+    // Event-loop lag, RSS, heap and GC, as prom-client measures them.
+    collectDefaultMetrics({ register: this.registry });
+  }
+
   readonly accepted = this.counter('pulso_events_accepted_total', 'Valid tracking events written', [
     'kind',
   ]);
@@ -72,6 +77,16 @@ export class IngestMetrics {
     'pulso_consumer_lag_messages',
     'Messages in the tracking stream beyond the last one processed',
   );
+  readonly supervisorRestarts = this.gauge(
+    'pulso_supervisor_restarts',
+    'Times the supervisor (pulso up) restarted the pipeline before this run',
+  );
+  readonly supervisorLastExit = new Gauge({
+    name: 'pulso_supervisor_last_exit',
+    help: 'Why the run before this one ended (1 for its cause)',
+    labelNames: ['cause'],
+    registers: [this.registry],
+  });
   readonly checkpointFailures = this.counter(
     'pulso_checkpoint_failures_total',
     'Checkpoints that could not be saved (retried at the next interval)',
@@ -109,23 +124,5 @@ export class IngestMetrics {
       tooLate: await sum(this.tooLate),
       byReason,
     };
-  }
-
-  serve(port: number): Promise<Server> {
-    const server = createServer((req, res) => {
-      if (req.url !== '/metrics') {
-        res.writeHead(404).end();
-        return;
-      }
-      void this.registry
-        .metrics()
-        .then((text) =>
-          res.writeHead(200, { 'Content-Type': this.registry.contentType }).end(text),
-        );
-    });
-    return new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, '127.0.0.1', () => resolve(server));
-    });
   }
 }

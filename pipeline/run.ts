@@ -8,7 +8,7 @@ import { Calendar } from '../operators/calendar.js';
 import type { WindowSpec } from '../operators/types.js';
 import { UsageState, type StateGuards } from '../operators/usage-figures.js';
 import { CheckpointStore, settingsFingerprint } from './checkpoint.js';
-import type { Server } from 'node:http';
+import { serveOps, type Check } from './adapters/http/ops.js';
 import { finalize, lastValueFrom, merge, Subject, tap } from 'rxjs';
 import { ensureStreams } from './adapters/nats/streams.js';
 import { startClock } from './adapters/nats/clock.js';
@@ -23,13 +23,14 @@ import type { Config } from './config/types.js';
 import { originOf } from './config/load.js';
 import { ClientDirectory, type ClientRow } from './contract/client-directory.js';
 import type { Limits } from './contract/limits.js';
-import { ConfigError, PulsoError, ServiceError } from './errors.js';
+import { ConfigError, ServiceError, StreamMismatchError } from './errors.js';
+import { CrashJournal } from './crash-journal.js';
 import {
   HEADER_ROOM_BYTES,
   largestPayloadCap,
   type DeadLetterCaps,
 } from './contract/dead-letter.js';
-import { createIngest } from './ingest.js';
+import { createIngest, type TestFault } from './ingest.js';
 import type { Logger } from './log.js';
 import { IngestMetrics } from './metrics.js';
 
@@ -81,6 +82,7 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
     originOf(config, '/checkpoint/dir'),
   );
   await checkpoints.checkWritable();
+  const stateDir = config.checkpoint.dir ?? join(config.services.dataDir, 'state');
   // Playbooks and the health model are refused before anything starts.
   const rulesFiles = loadRules(config);
   log.info(
@@ -97,31 +99,53 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
   const sql = new QuestSql(config.questdb);
   await waitForQuestDb(sql, config, log);
   await createTables(sql);
-  const directory = await restoreClients(sql);
-  log.info({ clients: directory.size }, 'client attributes restored from QuestDB');
 
   const metrics = new IngestMetrics();
-  let server: Server | undefined;
-  if (config.metrics.port > 0) {
-    server = await metrics.serve(config.metrics.port).catch((cause: Error) => {
-      throw new PulsoError(
-        `metrics.port ${config.metrics.port}: cannot listen (${cause.message}); choose another port, or 0 to turn metrics off`,
-        { cause },
-      );
-    });
-    log.info({ url: `http://127.0.0.1:${config.metrics.port}/metrics` }, 'Prometheus metrics');
-  }
+  const questdbState: Check = { ok: true, detail: 'no write yet' };
   const sink = new QuestDbSink(
     config.questdb,
     config.ingest.storeRawEvents,
     log.child({ stage: 'questdb' }),
     {
-      written: (rows) => metrics.rowsWritten.inc(rows),
-      failed: () => metrics.writeFailures.inc(),
+      written: (rows) => {
+        metrics.rowsWritten.inc(rows);
+        questdbState.ok = true;
+        questdbState.detail = 'the last write was accepted';
+      },
+      failed: (e) => {
+        metrics.writeFailures.inc();
+        questdbState.ok = false;
+        questdbState.detail = e.message;
+      },
     },
   );
+  const journal = new CrashJournal(
+    stateDir,
+    (await jsm.streams.info(config.nats.trackingStream.name)).created,
+  );
+  const start = journal.open();
+  if (start.diedIn)
+    log.warn(start.diedIn, 'the last run died while processing these stream sequences');
+  if (start.poisoned)
+    log.error(
+      start.poisoned,
+      'a message the pipeline died on twice is poison: it will be dead-lettered, not processed',
+    );
+  else if (start.suspect)
+    log.warn(start.suspect, 'processing the messages of the last death one at a time');
   const restoredAt = Date.now();
   const saved = await checkpoints.load();
+  // Client attributes as of the checkpoint; without one, as of the stream's first message
+  // (the replay then applies the stream's own updates on top, in order).
+  const directory = new ClientDirectory();
+  if ('state' in saved && saved.clients) for (const row of saved.clients) directory.restore(row);
+  else {
+    const { state } = await jsm.streams.info(config.nats.trackingStream.name);
+    // An empty stream replays nothing: every stored row is the state.
+    const first = state.messages > 0 ? state.first_ts : new Date(8.64e15).toISOString();
+    for (const row of await storedClients(sql, first)) directory.restore(row);
+    log.info({ clients: directory.size, before: first }, 'client attributes restored from QuestDB');
+  }
   const usage = new UsageState(
     windowSpecOf(config),
     'state' in saved ? saved.state : undefined,
@@ -170,7 +194,45 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
     outputs,
     deadLetterCaps,
     maxClients: config.limits.maxClients,
+    journal,
+    ...testFaultOf(process.env),
   });
+  // Gauges as the restored state has them, before anything new is read.
+  metrics.writtenSeq.set(usage.seq);
+  metrics.checkpointSeq.set(usage.seq);
+  if (Number.isFinite(usage.watermark.value)) metrics.watermark.set(usage.watermark.value / 1000);
+  metrics.clients.set(usage.admission.clientCount);
+  const restarts = Number(process.env.PULSO_SUPERVISOR_RESTARTS ?? 0);
+  metrics.supervisorRestarts.set(Number.isFinite(restarts) ? restarts : 0);
+  if (process.env.PULSO_SUPERVISOR_LAST_EXIT)
+    metrics.supervisorLastExit.set(
+      { cause: process.env.PULSO_SUPERVISOR_LAST_EXIT.slice(0, 200) },
+      1,
+    );
+  const server =
+    config.metrics.port > 0
+      ? await serveOps(
+          metrics.registry,
+          readinessChecks(config, nc, questdbState, ingest),
+          config.metrics.host,
+          config.metrics.port,
+        ).catch((cause: Error) => {
+          throw new ConfigError(
+            originOf(config, '/metrics/port'),
+            '/metrics/port',
+            `a port Pulso can listen on at ${config.metrics.host} (${cause.message}); or 0 to turn metrics off`,
+            config.metrics.port,
+          );
+        })
+      : undefined;
+  if (server)
+    log.info(
+      {
+        url: `http://${config.metrics.host}:${config.metrics.port}`,
+        paths: ['/metrics', '/healthz', '/readyz'],
+      },
+      'operations endpoints',
+    );
   const stopClock =
     config.rules.clockTickSeconds > 0
       ? startClock(
@@ -209,14 +271,20 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
       defaultValue: undefined,
     },
   )
-    .then(() => undefined)
+    .then(
+      () => journal.close(),
+      (e: unknown) => {
+        journal.dying(e, isMessagesFault(e));
+        throw e;
+      },
+    )
     .finally(async () => {
       if (stats) clearInterval(stats);
       stopClock?.();
       await webhooks?.stop();
       await sink.close();
       await sql.close().catch(() => undefined);
-      server?.close();
+      await server?.close();
       await nc.drain().catch(() => undefined);
     });
 
@@ -338,6 +406,56 @@ async function waitForQuestDb(sql: QuestSql, config: Config, log: Logger): Promi
   }
 }
 
+/** What /readyz checks: NATS connected, QuestDB accepting writes, reading not stalled, lag. */
+function readinessChecks(
+  config: Config,
+  nc: NatsConnection,
+  questdb: Check,
+  ingest: { processedSeq(): number; pending(): number },
+): () => Record<string, Check> {
+  let seenSeq = ingest.processedSeq();
+  let progressAt = Date.now();
+  return () => {
+    const seq = ingest.processedSeq();
+    const pending = ingest.pending();
+    if (seq !== seenSeq || pending === 0) {
+      seenSeq = seq;
+      progressAt = Date.now();
+    }
+    const idleS = Math.round((Date.now() - progressAt) / 1000);
+    return {
+      nats: nc.isClosed()
+        ? { ok: false, detail: 'connection closed' }
+        : { ok: true, detail: `connected to ${nc.getServer()}` },
+      questdb: questdb,
+      reading: {
+        ok: idleS < config.metrics.stallSeconds,
+        detail: `at stream sequence ${seq}; ${pending} waiting; last progress ${idleS} s ago`,
+      },
+      lag: {
+        ok: pending <= config.metrics.readyMaxLagMessages,
+        detail: `${pending} messages behind (at most ${config.metrics.readyMaxLagMessages})`,
+      },
+    };
+  };
+}
+
+/** Whether an error may be the messages' doing (a bug, a fault), not a service's or a setting's. */
+export function isMessagesFault(e: unknown): boolean {
+  return !(
+    e instanceof ServiceError ||
+    e instanceof ConfigError ||
+    e instanceof StreamMismatchError
+  );
+}
+
+/** Test-only fault injection: `PULSO_TEST_FAULT_CLIENT=<client id>`, `PULSO_TEST_FAULT_MODE=throw|kill`. */
+function testFaultOf(env: NodeJS.ProcessEnv): { testFault?: TestFault } {
+  const clientId = env.PULSO_TEST_FAULT_CLIENT;
+  if (!clientId) return {};
+  return { testFault: { clientId, mode: env.PULSO_TEST_FAULT_MODE === 'kill' ? 'kill' : 'throw' } };
+}
+
 /** QuestDB's answer to a wrong user or password on the PostgreSQL wire. */
 function isAuthFailure(e: unknown): boolean {
   const err = e as { code?: string; message?: string };
@@ -361,25 +479,28 @@ function attributeOf(
   );
 }
 
-async function restoreClients(sql: QuestSql): Promise<ClientDirectory> {
-  const directory = new ClientDirectory();
+/** Each client's newest attribute row stored before `beforeIso` (the stream's first message). */
+async function storedClients(sql: QuestSql, beforeIso: string): Promise<ClientRow[]> {
+  const before = Date.parse(beforeIso);
+  // Our own ISO text, not input: safe to inline (QuestDB's pg binding of it is unreliable).
+  const iso = new Date(Math.max(0, Math.min(before, Date.UTC(9999, 0)))).toISOString();
   const rows = await sql.query<Record<string, unknown>>(
-    `SELECT * FROM ${CLIENT_ATTRIBUTES_TABLE} LATEST ON ts PARTITION BY client_id`,
+    `SELECT * FROM ${CLIENT_ATTRIBUTES_TABLE} WHERE ts < '${iso}' LATEST ON ts PARTITION BY client_id`,
   );
-  for (const r of rows) {
-    directory.restore({
-      ts: r.ts as number,
-      clientId: r.client_id as string,
-      updateId: r.update_id as string,
-      status: (r.status as string | null) ?? null,
-      name: (r.name as string | null) ?? null,
-      plan: (r.plan as string | null) ?? null,
-      segment: (r.segment as string | null) ?? null,
-      csm: (r.csm as string | null) ?? null,
-      mrr: (r.mrr as number | null) ?? null,
-      attributes: (r.attributes as string | null) ?? '{}',
-      stamps: (r.stamps as string | null) ?? '{}',
-    } satisfies ClientRow);
-  }
-  return directory;
+  return rows.map(
+    (r) =>
+      ({
+        ts: r.ts as number,
+        clientId: r.client_id as string,
+        updateId: r.update_id as string,
+        status: (r.status as string | null) ?? null,
+        name: (r.name as string | null) ?? null,
+        plan: (r.plan as string | null) ?? null,
+        segment: (r.segment as string | null) ?? null,
+        csm: (r.csm as string | null) ?? null,
+        mrr: (r.mrr as number | null) ?? null,
+        attributes: (r.attributes as string | null) ?? '{}',
+        stamps: (r.stamps as string | null) ?? '{}',
+      }) satisfies ClientRow,
+  );
 }

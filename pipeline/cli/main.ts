@@ -5,15 +5,18 @@
  */
 import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { connect } from 'nats';
 import { servicesDown, servicesStatus, servicesUp } from '../../deploy/services/index.js';
 import { ensureStreams } from '../adapters/nats/streams.js';
 import { loadConfig, type Config } from '../config/load.js';
 import { decodeMessage, CONTENT_TYPE_NDJSON } from '../contract/decode.js';
 import { runDemo } from '../demo/publish.js';
-import { PulsoError } from '../errors.js';
+import { ConfigError, ConfigErrors, PulsoError, StreamMismatchError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
-import { limitsOf, startPipeline } from '../run.js';
+import { isMessagesFault, limitsOf, startPipeline } from '../run.js';
+import { CrashJournal } from '../crash-journal.js';
+import { EXIT_CONFIG, Supervisor } from '../supervisor.js';
 import { dashboardCommands } from './dashboards.js';
 import { playbookCommands } from './playbooks.js';
 
@@ -54,7 +57,7 @@ function untilSignal(onStop: () => Promise<void>): AbortSignal {
 program
   .command('up')
   .description(
-    'the main job: start NATS and QuestDB (unless external), the pipeline, and the demo stream',
+    'the main job: start NATS and QuestDB (unless external), the pipeline (supervised), and the demo stream',
   )
   .option('--no-demo', 'do not publish the demo stream')
   .option('--keep-services', 'leave NATS and QuestDB running on exit')
@@ -62,10 +65,30 @@ program
     const { config, log } = setup();
     const reports = await servicesUp(config);
     for (const r of reports) log.info(r, `${r.service}: ${r.action}`);
-    const pipeline = await startPipeline(config, log);
+    // The streams exist before the pipeline and the demo start, whichever comes first.
+    const nc = await connect({ servers: config.nats.url, name: 'pulso-up' });
+    await ensureStreams(await nc.jetstreamManager(), config.nats);
+    await nc.close();
+    const config_ = program.opts<{ config?: string }>().config;
+    const supervisor = new Supervisor({
+      command: process.execPath,
+      args: [fileURLToPath(import.meta.url), 'run', ...(config_ ? ['--config', config_] : [])],
+      env: process.env,
+      log: log.child({ stage: 'supervisor' }),
+      onRefused: () => {
+        void (async () => {
+          if (!opts.keepServices) for (const line of await servicesDown(config)) log.info(line);
+          process.exit(EXIT_CONFIG);
+        })();
+      },
+    });
+    supervisor.start();
+    let stopped!: () => void;
+    const finished = new Promise<void>((r) => (stopped = r));
     const signal = untilSignal(async () => {
-      await pipeline.stop();
+      await supervisor.stop();
       if (!opts.keepServices) for (const line of await servicesDown(config)) log.info(line);
+      stopped();
     });
     log.info(
       {
@@ -75,7 +98,7 @@ program
       'QuestDB is ready: try SELECT kind, count() FROM events; or SELECT * FROM client_attributes LATEST ON ts PARTITION BY client_id;',
     );
     if (opts.demo) await runDemo({ config, log: log.child({ stage: 'demo' }), signal });
-    await pipeline.done;
+    await finished;
   });
 
 program
@@ -201,6 +224,8 @@ dashboardCommands(program);
  * at start, and for anything that escapes at run time.
  */
 function fail(e: unknown): never {
+  // The journal keeps the error if the messages in hand may be its cause (crash-journal.ts).
+  CrashJournal.active?.dying(e, isMessagesFault(e));
   if (e instanceof PulsoError) {
     console.error(`pulso: ${e.message}`);
     const cause = (e.cause as Error | undefined)?.message;
@@ -210,7 +235,10 @@ function fail(e: unknown): never {
     console.error(`pulso: unexpected ${err?.name ?? 'error'}: ${err?.message ?? String(e)}`);
   }
   if (process.env.PULSO_DEBUG) console.error((e as Error)?.stack);
-  process.exit(1);
+  // A configuration (or stream settings) to fix: restarting will not help (see supervisor.ts).
+  const refused =
+    e instanceof ConfigError || e instanceof ConfigErrors || e instanceof StreamMismatchError;
+  process.exit(refused ? EXIT_CONFIG : 1);
 }
 process.on('uncaughtException', fail);
 process.on('unhandledRejection', fail);

@@ -78,7 +78,7 @@ export interface Config {
     natsMonitorPort: number;
   };
   log: { level: string; statsIntervalSeconds: number };
-  metrics: { port: number };
+  metrics: { port: number; host: string; readyMaxLagMessages: number; stallSeconds: number };
   demo: {
     clients: number;
     usersPerClient: number;

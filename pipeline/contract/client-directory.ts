@@ -83,7 +83,15 @@ export class ClientDirectory {
     return rows;
   }
 
-  /** Restores one client from its newest stored row (at start). */
+  /** Every client's complete current state, as rows `restore` takes back (for checkpoints). */
+  snapshot(): ClientRow[] {
+    const rows: ClientRow[] = [];
+    for (const state of this.clients.values())
+      rows.push(rowAt(state, state.latestTs, state.latestBy));
+    return rows;
+  }
+
+  /** Restores one client from its newest row (a checkpoint's, or QuestDB's). */
   restore(row: ClientRow): void {
     const stamps = JSON.parse(row.stamps) as Record<string, [number, string]>;
     const attrs = JSON.parse(row.attributes) as Record<string, Scalar>;

@@ -12,7 +12,7 @@
  * depends only on the dead letter, so a replay publishes the same body under the same id.
  */
 import { createHash } from 'node:crypto';
-import type { ClientUpdate, DeadLetter, Reason, TrackingEvent } from './types.js';
+import type { ClientUpdate, DeadLetter, InboundMessage, Reason, TrackingEvent } from './types.js';
 
 export const DEAD_LETTER_SUBJECT_ROOT = 'pulso.dlq';
 
@@ -195,6 +195,25 @@ export function tooLateDeadLetter(
     expected: `an event time at or after ${new Date(watermark).toISOString()}`,
     actual: new Date(e.ts).toISOString(),
   });
+}
+
+/** A message the pipeline died on twice: refused whole, with the errors of the crashes. */
+export function poisonDeadLetter(
+  msg: InboundMessage,
+  p: { errors: string[]; decidedAt: string },
+): DeadLetter {
+  return {
+    reason: {
+      code: 'poison',
+      message: `the pipeline died twice while processing this message; it is skipped since ${p.decidedAt}${p.errors.length > 0 ? `: ${p.errors.join(' | ')}` : ' (the process died without a word, e.g. killed or out of memory)'}`,
+      expected: 'a message Pulso can process without dying',
+    },
+    subject: msg.subject,
+    streamSeq: msg.streamSeq,
+    storedAt: msg.storedAt,
+    ...(msg.headers ? { headers: msg.headers } : {}),
+    payload: msg.data,
+  };
 }
 
 /** A client attribute update for a new client when the state is full. */
