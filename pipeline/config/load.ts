@@ -23,7 +23,19 @@ export interface LoadOptions {
 
 const ENV_PREFIX = 'PULSO_';
 /** Variables that are not configuration keys. */
-const ENV_RESERVED = new Set(['PULSO_CONFIG']);
+const ENV_RESERVED = new Set([
+  'PULSO_CONFIG',
+  'PULSO_DEBUG',
+  // Set by the supervisor for the pipeline it runs (supervisor.ts).
+  'PULSO_SUPERVISOR_RESTARTS',
+  'PULSO_SUPERVISOR_LAST_EXIT',
+  // Test-only fault injection and fuzzing (ingest.ts, test/).
+  'PULSO_TEST_FAULT_CLIENT',
+  'PULSO_TEST_FAULT_MODE',
+  'PULSO_FUZZ_SEED',
+  'PULSO_FUZZ_RUNS',
+  'PULSO_FUZZ_CASES',
+]);
 
 const origins = new WeakMap<object, Map<string, string>>();
 

@@ -83,7 +83,7 @@ export const DDL = [
     received_at TIMESTAMP,
     stream_seq LONG,
     subject SYMBOL CAPACITY 256
-  ) TIMESTAMP(ts) PARTITION BY DAY WAL DEDUP UPSERT KEYS(ts, event_id)`,
+  ) TIMESTAMP(ts) PARTITION BY DAY WAL DEDUP UPSERT KEYS(ts, client_id, event_id)`,
   `CREATE TABLE IF NOT EXISTS ${CLIENT_ATTRIBUTES_TABLE} (
     ts TIMESTAMP,
     client_id SYMBOL CAPACITY 16384,

@@ -1,0 +1,195 @@
+/**
+ * Attacks on the running pipeline (real NATS and QuestDB, `pulso run` as its own process):
+ * a seeded hostile corpus between good events, the issue's reproductions, a message that
+ * kills the pipeline, forged webhook calls. Whatever arrives, the pipeline never exits, every
+ * refusal has exactly one dead letter, and every good event is stored exactly once.
+ */
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { headers as natsHeaders } from 'nats';
+import { decodeMessage } from '../../pipeline/contract/decode.js';
+import { deadLetterId } from '../../pipeline/contract/dead-letter.js';
+import { isDerivedId } from '../../operators/event-ids.js';
+import { limitsOf } from '../../pipeline/run.js';
+import { ensureStreams } from '../../pipeline/adapters/nats/streams.js';
+import { hostileMessages, reproductions, type HostileMessage } from '../fixtures/hostile.js';
+import { PipelineProcess, World } from '../support/world.js';
+
+const SEED = Number(process.env.PULSO_FUZZ_SEED ?? 20261201);
+const CASES = Number(process.env.PULSO_FUZZ_CASES ?? 2500);
+const enc = new TextEncoder();
+
+const good = (i: number): HostileMessage => ({
+  subject: 'tracking.events',
+  data: enc.encode(
+    JSON.stringify({
+      id: `good-${i}`,
+      kind: 'screen',
+      name: 'tela:ok',
+      client_id: `good-${i % 10}`,
+    }),
+  ),
+  kind: 'good',
+});
+
+describe('attacks on the running pipeline', () => {
+  const world = new World();
+  let pipeline: PipelineProcess | undefined;
+
+  beforeAll(() => world.open());
+  beforeEach(() => world.reset());
+  afterEach(async () => {
+    await pipeline?.kill('SIGKILL');
+  });
+  afterAll(() => world.close());
+
+  /** Publishes in order, waiting for each batch of acks; returns each message's stream sequence. */
+  async function publish(messages: HostileMessage[]): Promise<number[]> {
+    const js = world.nc.jetstream();
+    const seqs: number[] = [];
+    for (let i = 0; i < messages.length; i += 200) {
+      const acks = await Promise.all(
+        messages.slice(i, i + 200).map((m) => {
+          const h = natsHeaders();
+          for (const [k, v] of Object.entries(m.headers ?? {})) h.set(k, v);
+          return js.publish(m.subject, m.data, m.headers ? { headers: h } : {});
+        }),
+      );
+      for (const a of acks) seqs.push(a.seq);
+    }
+    return seqs;
+  }
+
+  it(`a seeded hostile corpus (${CASES} cases + the reproductions) between good events: no exit, one dead letter per refusal, good events once`, async () => {
+    pipeline = new PipelineProcess().start();
+    await pipeline.untilLog('pipeline running');
+    const corpus = [...reproductions(), ...hostileMessages(SEED, CASES)];
+    const messages: HostileMessage[] = [good(0)];
+    corpus.forEach((m, i) => messages.push(m, good(i + 1)));
+    const seqs = await publish(messages);
+    await world.caughtUp(240_000, pipeline);
+    expect(pipeline.child.exitCode).toBeNull();
+
+    // What the contract says of each message, decoded here from the same bytes.
+    const limits = limitsOf(world.config);
+    const wantDeadLetters = new Map<string, string>();
+    const stored = new Set<string>();
+    messages.forEach((m, i) => {
+      const d = decodeMessage(
+        {
+          subject: m.subject,
+          data: m.data,
+          streamSeq: seqs[i]!,
+          storedAt: 0,
+          ...(m.headers ? { headers: m.headers } : {}),
+        },
+        limits,
+      );
+      for (const dl of d.deadLetters)
+        wantDeadLetters.set(deadLetterId(dl), `${dl.reason.code} (${m.kind})`);
+      for (const e of d.events)
+        stored.add(isDerivedId(e) ? e.eventId : `${e.clientId}\u0000${e.eventId}`);
+    });
+    const got = await world.deadLetters();
+    const ids = got.map((d) => d.id);
+    expect(new Set(ids).size).toBe(ids.length); // never twice
+    expect(new Map(got.map((d) => [d.id, `${(d.body.reason as { code: string }).code}`]))).toEqual(
+      new Map([...wantDeadLetters].map(([id, why]) => [id, why.split(' ')[0]!])),
+    );
+    expect(got.some((d) => (d.body.reason as { code: string }).code === 'internal_error')).toBe(
+      false,
+    );
+    // Every dead letter fit, and the big ones say they carry a prefix.
+    const big = got.find((d) => d.body.payload_bytes === messages[3]!.data.length)!;
+    expect(big.body).toMatchObject({
+      payload_truncated: true,
+      reason: { code: 'event_too_large' },
+    });
+    for (const code of [
+      'too_deep',
+      'batch_too_large',
+      'invalid_arrow',
+      'invalid_json',
+      'schema_violation',
+      'not_an_object',
+      'unknown_subject',
+    ])
+      expect(got.map((d) => (d.body.reason as { code: string }).code)).toContain(code);
+
+    // Every good event exactly once, and exactly the valid ones besides.
+    expect(await world.scalar("SELECT count() FROM events WHERE client_id LIKE 'good-%'")).toBe(
+      CASES + reproductions().length + 1,
+    );
+    expect(
+      await world.scalar(
+        "SELECT count_distinct(event_id) FROM events WHERE client_id LIKE 'good-%'",
+      ),
+    ).toBe(CASES + reproductions().length + 1);
+    expect(await world.scalar('SELECT count() FROM events')).toBe(stored.size);
+  });
+
+  it('a message that kills the pipeline: after two deaths it is dead-lettered as poison and everything after it is stored', async () => {
+    const env = { PULSO_TEST_FAULT_CLIENT: 'crash-me', PULSO_TEST_FAULT_MODE: 'kill' };
+    const messages = [
+      ...Array.from({ length: 300 }, (_, i) => good(i)),
+      {
+        subject: 'tracking.events',
+        data: enc.encode('{"id":"x","kind":"login","client_id":"crash-me"}'),
+        kind: 'fault',
+      },
+      ...Array.from({ length: 300 }, (_, i) => good(300 + i)),
+    ];
+    await ensureStreams(await world.nc.jetstreamManager(), world.config.nats);
+    const seqs = await publish(messages);
+    const crashSeq = seqs[300]!;
+    for (const death of [1, 2]) {
+      pipeline = new PipelineProcess().start(env);
+      await new Promise<void>((r) => pipeline!.child.once('exit', () => r()));
+      expect(pipeline.child.signalCode, `death ${death}:\n${pipeline.logs.slice(-2000)}`).toBe(
+        'SIGKILL',
+      );
+    }
+    pipeline = new PipelineProcess().start(env);
+    await world.caughtUp(120_000, pipeline);
+    expect(pipeline.logs).toContain('is poison');
+    const poison = (await world.deadLetters()).filter((d) => d.subject === 'pulso.dlq.poison');
+    expect(poison.map((d) => d.id)).toEqual([`dlq-${crashSeq}-poison`]);
+    expect(await world.scalar("SELECT count() FROM events WHERE client_id LIKE 'good-%'")).toBe(
+      600,
+    );
+    expect(await world.scalar("SELECT count() FROM events WHERE client_id = 'crash-me'")).toBe(0);
+    expect(pipeline.child.exitCode).toBeNull();
+
+    // A replay without checkpoint makes the same decision at the same place.
+    await pipeline.kill('SIGTERM');
+    await world.sql.query('TRUNCATE TABLE events');
+    await world.sql.query('TRUNCATE TABLE ingest_progress');
+    const { rm } = await import('node:fs/promises');
+    await rm(`${world.config.checkpoint.dir}/usage.ckpt`, { force: true });
+    pipeline = new PipelineProcess().start(env);
+    await world.caughtUp(120_000, pipeline);
+    expect(await world.scalar("SELECT count() FROM events WHERE client_id LIKE 'good-%'")).toBe(
+      600,
+    );
+    expect(pipeline.child.exitCode).toBeNull();
+  });
+
+  it('forged webhook calls that are not JSON or not calls are dead-lettered; the consumer goes on', async () => {
+    pipeline = new PipelineProcess().start();
+    await pipeline.untilLog('pipeline running');
+    const js = world.nc.jetstream();
+    await js.publish('cs.webhook.x.acme', enc.encode('not json {'));
+    await js.publish('cs.webhook.x.acme', enc.encode('{"id":"w","url":5}'));
+    await js.publish('cs.webhook.x.acme', enc.encode('['.repeat(100_000) + ']'.repeat(100_000)));
+    const deadline = Date.now() + 30_000;
+    let got: Awaited<ReturnType<World['deadLetters']>> = [];
+    while (Date.now() < deadline) {
+      got = (await world.deadLetters().catch(() => [])).filter(
+        (d) => d.subject === 'pulso.dlq.webhook_invalid',
+      );
+      if (got.length >= 3) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(got.map((d) => d.body.stream)).toEqual(['PULSO_CS', 'PULSO_CS', 'PULSO_CS']);
+    expect(pipeline.child.exitCode).toBeNull();
+  });
+});
