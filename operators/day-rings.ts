@@ -7,6 +7,8 @@
  * Value sums (metrics, or events carrying a value other than 1) get a Float64 ring only
  * when first needed: until then the sum equals the count.
  */
+import { copyInSteps, type Pause } from './steps.js';
+
 const FULL = 0xffff;
 const NO_SUM = -1;
 
@@ -179,6 +181,28 @@ export class DayRings {
       overflow: [...this.overflow],
       sumSlot: this.sumSlot.slice(0, n),
       sums: this.sums.slice(0, this.sumSlots * R),
+      sumSlots: this.sumSlots,
+      free: [...this.free],
+    };
+  }
+
+  /** The same picture as `snapshot()`, its large counts copied in pieces (see steps.ts). */
+  async snapshotInSteps(pause: Pause): Promise<DayRingsSnapshot> {
+    const n = this.slots;
+    const R = this.ringDays;
+    const counts = await copyInSteps(this.counts, n * R, pause);
+    return { ...this.snapshotWithout(), counts };
+  }
+
+  private snapshotWithout(): Omit<DayRingsSnapshot, 'counts'> {
+    const n = this.slots;
+    return {
+      ringDays: this.ringDays,
+      slots: n,
+      lastDay: this.lastDay.slice(0, n),
+      overflow: [...this.overflow],
+      sumSlot: this.sumSlot.slice(0, n),
+      sums: this.sums.slice(0, this.sumSlots * this.ringDays),
       sumSlots: this.sumSlots,
       free: [...this.free],
     };

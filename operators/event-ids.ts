@@ -15,9 +15,15 @@
  * Emits (from `apply`) the events to keep, in order, and counts the duplicates dropped.
  */
 import type { TrackingEvent } from '../pipeline/contract/types.js';
+import type { Pause } from './steps.js';
 
+/**
+ * Packed, so that a picture of millions of ids is three buffers, not millions of strings:
+ * the keys concatenated in arrival order, each one's length, and its arrival time.
+ */
 export interface EventIdsSnapshot {
-  keys: string[];
+  text: string;
+  lengths: Uint16Array;
   arrivals: Float64Array;
   newest: number;
 }
@@ -52,13 +58,16 @@ export class EventIds {
     private readonly o: EventIdsOptions,
     snapshot?: EventIdsSnapshot,
   ) {
-    const capacity = Math.max(16, Math.min(o.maxIds, snapshot?.keys.length ?? 0) * 2);
+    const capacity = Math.max(16, Math.min(o.maxIds, snapshot?.lengths.length ?? 0) * 2);
     this.keys = new Array<string>(capacity);
     this.arrivals = new Float64Array(capacity);
     if (snapshot) {
       this.newest = snapshot.newest;
-      for (let i = 0; i < snapshot.keys.length; i++)
-        this.remember(snapshot.keys[i]!, snapshot.arrivals[i]!);
+      for (let i = 0, at = 0; i < snapshot.lengths.length; i++) {
+        const end = at + snapshot.lengths[i]!;
+        this.remember(snapshot.text.slice(at, end), snapshot.arrivals[i]!);
+        at = end;
+      }
     }
   }
 
@@ -132,13 +141,47 @@ export class EventIds {
   }
 
   snapshot(): EventIdsSnapshot {
-    const keys = new Array<string>(this.count);
+    return this.pack(0, this.count, []);
+  }
+
+  /** The same picture as `snapshot()`, packed a piece at a time (see steps.ts). */
+  async snapshotInSteps(pause: Pause): Promise<EventIdsSnapshot> {
+    const pieces: string[] = [];
+    const lengths = new Uint16Array(this.count);
     const arrivals = new Float64Array(this.count);
-    for (let i = 0; i < this.count; i++) {
-      const from = (this.head + i) % this.keys.length;
-      keys[i] = this.keys[from]!;
-      arrivals[i] = this.arrivals[from]!;
+    for (let i = 0; i < this.count; i += PIECE) {
+      this.packInto(i, Math.min(this.count, i + PIECE), pieces, lengths, arrivals);
+      await pause();
     }
-    return { keys, arrivals, newest: this.newest };
+    return { text: pieces.join(''), lengths, arrivals, newest: this.newest };
+  }
+
+  private pack(from: number, to: number, pieces: string[]): EventIdsSnapshot {
+    const lengths = new Uint16Array(this.count);
+    const arrivals = new Float64Array(this.count);
+    this.packInto(from, to, pieces, lengths, arrivals);
+    return { text: pieces.join(''), lengths, arrivals, newest: this.newest };
+  }
+
+  /** Keys i in [from, to) of the ring, oldest first, joined as one piece. */
+  private packInto(
+    from: number,
+    to: number,
+    pieces: string[],
+    lengths: Uint16Array,
+    arrivals: Float64Array,
+  ): void {
+    const piece = new Array<string>(to - from);
+    for (let i = from, at = (this.head + from) % this.keys.length; i < to; i++) {
+      const key = this.keys[at]!;
+      piece[i - from] = key;
+      lengths[i] = key.length;
+      arrivals[i] = this.arrivals[at]!;
+      if (++at === this.keys.length) at = 0;
+    }
+    pieces.push(piece.join(''));
   }
 }
+
+/** Keys packed between pauses. */
+const PIECE = 32_768;

@@ -14,6 +14,7 @@
 import { map, type OperatorFunction } from 'rxjs';
 import type { EventKind, TrackingEvent } from '../pipeline/contract/types.js';
 import { previousDays, windowDays } from './calendar.js';
+import type { Pause } from './steps.js';
 import { DayRings, type DayRingsSnapshot } from './day-rings.js';
 import { KeyTable, type KeyTableSnapshot } from './key-table.js';
 import { Interner } from './keys.js';
@@ -195,6 +196,18 @@ export class RollingCounts {
       }
     });
     for (const [client, subjectId] of idle) this.keys.delete(client, subjectId);
+  }
+
+  /** The same picture as `snapshot()`, its rings copied in pieces (see steps.ts). */
+  async snapshotInSteps(pause: Pause): Promise<RollingCountsSnapshot> {
+    const keys = this.keys.snapshot();
+    await pause();
+    return {
+      clients: [...this.clients.names],
+      subjects: [...this.subjects],
+      keys,
+      rings: await this.rings.snapshotInSteps(pause),
+    };
   }
 
   snapshot(): RollingCountsSnapshot {

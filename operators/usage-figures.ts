@@ -176,6 +176,29 @@ export class UsageState {
     for (const r of this.metrics.apply(w)) out.metrics.push(r);
   }
 
+  /**
+   * The same picture as `snapshot()`, taken one operator at a time with `pause()` between
+   * them, so a large state never holds the event loop for long. The caller must not fold
+   * anything until it resolves (the pipeline's write waits for it).
+   */
+  async snapshotInSteps(pause: () => Promise<void>): Promise<UsageSnapshot> {
+    const parts: Partial<UsageSnapshot> = {};
+    const take = async <K extends keyof UsageSnapshot>(k: K, f: () => UsageSnapshot[K]) => {
+      parts[k] = f();
+      await pause();
+    };
+    await take('watermark', () => this.watermark.snapshot());
+    await take('daily', () => this.daily.snapshot());
+    parts.rolling = await this.rolling.snapshotInSteps(pause);
+    await take('users', () => this.users.snapshot());
+    await take('ratios', () => this.ratios.snapshot());
+    await take('lastSeen', () => this.lastSeen.snapshot());
+    await take('metrics', () => this.metrics.snapshot());
+    await take('admission', () => this.admission.snapshot());
+    parts.ids = await this.ids.snapshotInSteps(pause);
+    return parts as UsageSnapshot;
+  }
+
   snapshot(): UsageSnapshot {
     return {
       watermark: this.watermark.snapshot(),

@@ -9,13 +9,16 @@
  *
  * The file is the v8 serialization of the state (typed arrays are copied as they are),
  * written to a temporary name, synced and renamed over the old one: a crash leaves either
- * the old or the new checkpoint, never half of one. A checkpoint taken under other window
+ * the old or the new checkpoint, never half of one. The picture is handed to a worker thread
+ * at the cut and serialized there; the file is written asynchronously once the write it
+ * covers is accepted, so the event loop (NATS reads, /metrics) never waits for either. A checkpoint taken under other window
  * settings is ignored, which means a full replay from the stream.
  */
 import { createHash } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { deserialize, serialize } from 'node:v8';
+import { deserialize } from 'node:v8';
+import { Worker } from 'node:worker_threads';
 import type { RulesSnapshot } from '../operators/playbooks/rules.js';
 import type { UsageSnapshot } from '../operators/usage-figures.js';
 import type { Config } from './config/types.js';
@@ -35,7 +38,41 @@ export interface Checkpoint {
   clients?: ClientRow[];
 }
 
-interface Stored extends Checkpoint {
+/**
+ * The checkpoint writer thread: v8-serializes the picture it is handed and sends the bytes
+ * back. Inline (`eval`) so it runs the same from the TypeScript sources and the build.
+ */
+const WRITER_SOURCE = `
+const { parentPort } = require('node:worker_threads');
+const { serialize } = require('node:v8');
+parentPort.on('message', ({ id, stored }) => {
+  try {
+    const b = serialize(stored);
+    const bytes = new Uint8Array(b.buffer, b.byteOffset, b.length);
+    parentPort.postMessage({ id, bytes }, b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? [b.buffer] : []);
+  } catch (e) {
+    parentPort.postMessage({ id, error: String(e && e.message ? e.message : e) });
+  }
+});
+`;
+
+/** Every distinct ArrayBuffer under a value (the snapshots' typed arrays), to move them. */
+function transferables(value: unknown): ArrayBuffer[] {
+  const found = new Set<ArrayBuffer>();
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (ArrayBuffer.isView(v)) {
+      if (v.buffer instanceof ArrayBuffer) found.add(v.buffer);
+    } else if (Array.isArray(v)) {
+      // Arrays of strings or numbers (names, ids) hold no buffers: skip walking them.
+      if (v.length > 0 && typeof v[0] === 'object') for (const x of v) stack.push(x);
+    } else if (v !== null && typeof v === 'object') for (const x of Object.values(v)) stack.push(x);
+  }
+  return [...found];
+}
+
+export interface Stored extends Checkpoint {
   format: number;
   settings: string;
 }
@@ -100,9 +137,19 @@ export class CheckpointStore {
     }
   }
 
-  /** Serializes now (synchronously), so later batches cannot leak into the picture. */
-  encode(seq: number, state: UsageSnapshot, rules?: RulesSnapshot, clients?: ClientRow[]): Buffer {
-    const stored: Stored = {
+  private writer: Worker | undefined;
+  private nextId = 0;
+  private readonly waiting = new Map<
+    number,
+    { resolve(bytes: Uint8Array): void; reject(e: Error): void }
+  >();
+
+  /**
+   * The picture to save: the parts given were taken at the cut (the operators' snapshots are
+   * copies), so later batches cannot leak into it.
+   */
+  prepare(seq: number, state: UsageSnapshot, rules?: RulesSnapshot, clients?: ClientRow[]): Stored {
+    return {
       format: FORMAT,
       settings: this.settings,
       seq,
@@ -111,20 +158,62 @@ export class CheckpointStore {
       rules,
       clients,
     };
-    return serialize(stored);
   }
 
-  async save(encoded: Buffer): Promise<void> {
+  /**
+   * Hands the picture to the writer thread now — the copy is made here, at the cut, so later
+   * batches cannot leak into it — and resolves with its serialization, made there. Its typed
+   * arrays (most of its bytes) are moved, not copied: `prepare`'s parts must not be used
+   * afterwards.
+   */
+  stage(stored: Stored): Promise<Uint8Array> {
+    const writer = (this.writer ??= this.startWriter());
+    const id = this.nextId++;
+    const staged = new Promise<Uint8Array>((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      writer.postMessage({ id, stored }, transferables(stored));
+    });
+    staged.catch(() => undefined); // reported by save
+    return staged;
+  }
+
+  /** Writes a staged checkpoint: temporary file, fsync, rename — all without blocking. */
+  async save(staged: Promise<Uint8Array> | Uint8Array): Promise<number> {
+    const bytes = await staged;
     await mkdir(join(this.file, '..'), { recursive: true });
     const tmp = `${this.file}.tmp`;
     const fh = await open(tmp, 'w');
     try {
-      await fh.writeFile(encoded);
+      await fh.writeFile(bytes);
       await fh.sync();
     } finally {
       await fh.close();
     }
     await rename(tmp, this.file);
+    return bytes.length;
+  }
+
+  /** Ends the writer thread (after the last save has settled). */
+  async close(): Promise<void> {
+    await this.writer?.terminate();
+    this.writer = undefined;
+  }
+
+  private startWriter(): Worker {
+    const w = new Worker(WRITER_SOURCE, { eval: true });
+    w.unref();
+    w.on('message', (m: { id: number; bytes?: Uint8Array; error?: string }) => {
+      const p = this.waiting.get(m.id);
+      this.waiting.delete(m.id);
+      if (m.error !== undefined || !m.bytes) p?.reject(new Error(m.error ?? 'no bytes'));
+      else p?.resolve(m.bytes);
+    });
+    w.on('error', (e) => {
+      for (const p of this.waiting.values()) p.reject(e);
+      this.waiting.clear();
+      this.writer = undefined;
+    });
+    return w;
   }
 
   /** The newest usable checkpoint, or why there is none. */

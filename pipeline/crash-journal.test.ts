@@ -21,12 +21,12 @@ describe('CrashJournal', () => {
     const dir = fresh();
     expect(dieIn(dir, 10, 20, new Error('boom'))).toEqual({});
     // Second start: 10–20 is suspect, processed one at a time; it dies again on 14 alone.
-    const second = dieIn(dir, 14, 14, new Error('boom again'));
+    const second = dieIn(dir, 14, 14, new Error('boom'));
     expect(second.diedIn).toEqual({ from: 10, to: 20, error: 'Error: boom' });
-    expect(second.suspect).toEqual({ from: 10, to: 20, deaths: 1 });
+    expect(second.suspect).toEqual({ from: 10, to: 20, deaths: 1, pinned: 0 });
     const third = new CrashJournal(dir, STREAM);
     const r = third.open();
-    expect(r.poisoned).toMatchObject({ seq: 14, errors: ['Error: boom', 'Error: boom again'] });
+    expect(r.poisoned).toMatchObject({ seq: 14, errors: ['Error: boom', 'Error: boom'] });
     expect(third.poisoned(14)).toBeDefined();
     expect(third.poisoned(13)).toBeUndefined();
     expect(third.isSuspect(14)).toBe(false);
@@ -41,24 +41,42 @@ describe('CrashJournal', () => {
     expect(other.poisoned(14)).toBeUndefined();
   });
 
-  it('a silent death (SIGKILL) counts as a death too: twice on one message is poison', () => {
+  it('silent deaths (SIGKILL, out of memory): poison only after two holding the message alone', () => {
     const dir = fresh();
-    dieIn(dir, 7, 7);
+    dieIn(dir, 1, 9); // a kill while a batch was in hand: only narrows
     const r = dieIn(dir, 7, 7);
-    expect(r.suspect).toEqual({ from: 7, to: 7, deaths: 1 });
+    expect(r.suspect).toEqual({ from: 1, to: 9, deaths: 1, pinned: 0 });
+    const after2 = dieIn(dir, 7, 7);
+    expect(after2.poisoned).toBeUndefined();
+    expect(after2.suspect).toEqual({ from: 7, to: 7, deaths: 2, pinned: 1 });
     const j = new CrashJournal(dir, STREAM);
     expect(j.open().poisoned).toMatchObject({ seq: 7, errors: [] });
+  });
+
+  it('two deaths with different errors are not poison: a bug would say the same twice', () => {
+    const dir = fresh();
+    dieIn(dir, 3, 8, new Error('one thing'));
+    dieIn(dir, 5, 5, new Error('another'));
+    const j = new CrashJournal(dir, STREAM);
+    const r = j.open();
+    expect(r.poisoned).toBeUndefined();
+    expect(r.suspect).toEqual({ from: 5, to: 5, deaths: 2, pinned: 1 });
   });
 
   it('deaths not at the same place, clean stops and lost services never make poison', () => {
     const dir = fresh();
     dieIn(dir, 1, 5, new Error('x'));
-    expect(dieIn(dir, 6, 9, new Error('y')).suspect).toEqual({ from: 1, to: 5, deaths: 1 });
+    expect(dieIn(dir, 6, 9, new Error('y')).suspect).toEqual({
+      from: 1,
+      to: 5,
+      deaths: 1,
+      pinned: 0,
+    });
     // The suspect moved to 6–9 (no overlap): one death there, still not poison.
     const j = new CrashJournal(dir, STREAM);
     const r = j.open();
     expect(r.poisoned).toBeUndefined();
-    expect(r.suspect).toEqual({ from: 6, to: 9, deaths: 1 });
+    expect(r.suspect).toEqual({ from: 6, to: 9, deaths: 1, pinned: 0 });
     // It passes 6–9 without dying: the suspect is cleared.
     j.begin(6, 9);
     j.end(9);

@@ -8,9 +8,11 @@
  * So a note found at start means: the last run died while processing those messages.
  *
  * The next run then processes that range one message at a time, noting each, which narrows
- * the suspect to one message if it dies again there. A message in hand at two deaths — the
- * second pinned to it alone — is poison: the next start dead-letters it (`poison`, with the
- * errors of the crashes) instead of processing it, and continues after it. Poison decisions
+ * the suspect to one message if it dies again there. A message is poison after two deaths
+ * on it with the same error (the first may have held a whole batch), or two deaths holding
+ * it alone (a silent death — SIGKILL, out of memory — says nothing else): the next start
+ * dead-letters it (`poison`, with the errors of the crashes) instead of processing it, and
+ * continues after it. Poison decisions
  * are kept in `poison.json`, beside the checkpoint but apart from it, so a replay without
  * checkpoint makes the same decision at the same place.
  */
@@ -37,8 +39,17 @@ export interface Poisoned {
 interface Note {
   /** Sequences in hand when the note was written; null between batches. */
   inFlight: { from: number; to: number } | null;
-  /** The range still suspected after a death there, with how many deaths it saw. */
-  suspect: { from: number; to: number; deaths: number; errors: string[] } | null;
+  /**
+   * The range still suspected after a death there: how many deaths it saw, how many of them
+   * held one message alone, and each death's error (null when the process died silently).
+   */
+  suspect: {
+    from: number;
+    to: number;
+    deaths: number;
+    pinned: number;
+    errors: (string | null)[];
+  } | null;
   /** The error of the last death, when the process could still say it. */
   lastError: string | null;
 }
@@ -57,7 +68,7 @@ export interface StartReport {
   /** A message decided poison at this start. */
   poisoned?: Poisoned;
   /** A range to process one message at a time. */
-  suspect?: { from: number; to: number; deaths: number };
+  suspect?: { from: number; to: number; deaths: number; pinned: number };
 }
 
 export class CrashJournal {
@@ -100,20 +111,21 @@ export class CrashJournal {
     let suspect = last.suspect;
     if (last.inFlight) {
       const died = last.inFlight;
+      const alone = died.from === died.to ? 1 : 0;
       report.diedIn = { ...died, error: last.lastError };
-      const errors = last.lastError ? [last.lastError] : [];
       if (suspect && suspect.from <= died.to && died.from <= suspect.to)
         suspect = {
           from: Math.max(suspect.from, died.from),
           to: Math.min(suspect.to, died.to),
           deaths: suspect.deaths + 1,
-          errors: [...suspect.errors, ...errors].slice(-5),
+          pinned: (suspect.pinned ?? 0) + alone,
+          errors: [...suspect.errors, last.lastError].slice(-5),
         };
-      else suspect = { ...died, deaths: 1, errors };
-      if (suspect.deaths >= 2 && suspect.from === suspect.to) {
+      else suspect = { ...died, deaths: 1, pinned: alone, errors: [last.lastError] };
+      if (suspect.from === suspect.to && isPoison(suspect)) {
         const poisoned: Poisoned = {
           seq: suspect.from,
-          errors: suspect.errors,
+          errors: suspect.errors.filter((e): e is string => e !== null),
           decidedAt: new Date().toISOString(),
         };
         this.poison.set(poisoned.seq, poisoned);
@@ -123,7 +135,13 @@ export class CrashJournal {
       }
     }
     this.note = { inFlight: null, suspect, lastError: null };
-    if (suspect) report.suspect = { from: suspect.from, to: suspect.to, deaths: suspect.deaths };
+    if (suspect)
+      report.suspect = {
+        from: suspect.from,
+        to: suspect.to,
+        deaths: suspect.deaths,
+        pinned: suspect.pinned,
+      };
     this.fd = openSync(this.noteFile, 'w');
     this.write();
     CrashJournal.active = this;
@@ -185,6 +203,18 @@ export class CrashJournal {
     writeFileSync(tmp, JSON.stringify(body, null, 2));
     renameSync(tmp, this.poisonFile);
   }
+}
+
+/**
+ * Two deaths on one message, told apart from chance: both with the same error (a bug that
+ * throws, the first death perhaps in a larger batch), or both holding that message alone. A
+ * silent death (SIGKILL, out of memory) in a batch only narrows the suspect: a kill from
+ * outside lands on a random message, and must not make it poison.
+ */
+function isPoison(s: NonNullable<Note['suspect']>): boolean {
+  if (s.pinned >= 2) return true;
+  const [a, b] = s.errors.slice(-2);
+  return s.deaths >= 2 && a !== null && a !== undefined && a === b;
 }
 
 function errorText(e: unknown): string {

@@ -113,6 +113,7 @@ export interface Ingest {
 }
 
 const MAX_OUTBOX_ROWS = 200_000;
+const nextTurn = () => new Promise<void>((r) => setImmediate(r));
 
 export function createIngest(o: IngestOptions): Ingest {
   const stop$ = new Subject<void>();
@@ -139,15 +140,19 @@ export function createIngest(o: IngestOptions): Ingest {
     if (outbox.empty) outbox.lastSeq = processed;
     const t0 = performance.now();
     const w = outbox.take();
-    // Serialized now, so it shows exactly what this write carries.
+    // Taken now, while nothing is folded, so it shows exactly what this write carries; in
+    // steps, so that a large state does not hold the event loop (serializing is the
+    // checkpoint writer thread's).
     const checkpoint = checkpointDue
-      ? o.checkpoints.encode(
+      ? o.checkpoints.prepare(
           processed,
-          o.usage.snapshot(),
+          await o.usage.snapshotInSteps(nextTurn),
           o.rules?.rules.snapshot(),
           o.directory.snapshot(),
         )
       : undefined;
+    // Handed over (copied) now, at the cut; written only once this write is accepted.
+    const staged = checkpoint ? o.checkpoints.stage(checkpoint) : undefined;
     if (checkpoint) lastCheckpoint = now;
     const seq = processed;
     const t1 = performance.now();
@@ -176,11 +181,11 @@ export function createIngest(o: IngestOptions): Ingest {
       o.metrics.outputs.inc(sent.published);
       o.metrics.figureRows.inc(w.sink.figureRows);
       const t2 = performance.now();
-      if (checkpoint) {
+      if (staged) {
         // A failed save (disk full, permissions changed) costs only a longer replay after a
         // crash: it is said loudly and retried at the next interval, never fatal.
         try {
-          await o.checkpoints.save(checkpoint);
+          await o.checkpoints.save(staged);
           checkpointedSeq = seq;
           o.metrics.checkpointSeq.set(seq);
         } catch (e) {
@@ -211,7 +216,8 @@ export function createIngest(o: IngestOptions): Ingest {
   };
 
   const due = () =>
-    Date.now() - outbox.since >= o.flushIntervalMs || outbox.rows >= MAX_OUTBOX_ROWS;
+    !outbox.empty &&
+    (Date.now() - outbox.since >= o.flushIntervalMs || outbox.rows >= MAX_OUTBOX_ROWS);
 
   // A message may hold thousands of events and a batch thousands of messages: the events
   // go through the operators in slices, and a slice that filled the outbox is written
@@ -236,15 +242,10 @@ export function createIngest(o: IngestOptions): Ingest {
           journal!.begin(seq, seq);
         }
         if (!decodeInto(slice, m, o)) continue;
-        if (alone) {
-          fold(slice);
-          slice = newSlice();
-          journal!.begin(seq + 1, last);
-          continue;
-        }
         // Client updates and clock ticks end a slice: the rules stage must see them exactly
         // where they are in the stream relative to the events and midnights around them.
         if (
+          alone ||
           slice.events.length >= o.batchSize ||
           slice.updates.length > 0 ||
           slice.clock !== undefined
@@ -253,7 +254,8 @@ export function createIngest(o: IngestOptions): Ingest {
           slice = newSlice();
           // Nothing is in hand while waiting: a death now is not these messages' doing.
           journal?.end(processed);
-          if (outbox.rows >= MAX_OUTBOX_ROWS) result = await write(false);
+          // A long fetch is written (and checkpointed) as it goes, not only at its end.
+          if (due()) result = await write(false);
           // Let the NATS client read its socket: a connection left unread for long is cut
           // by the server as a slow consumer.
           else await new Promise((r) => setImmediate(r));

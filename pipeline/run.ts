@@ -283,6 +283,7 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
       stopClock?.();
       await webhooks?.stop();
       await sink.close();
+      await checkpoints.close();
       await sql.close().catch(() => undefined);
       await server?.close();
       await nc.drain().catch(() => undefined);

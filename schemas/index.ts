@@ -174,6 +174,18 @@ function describe(e: ErrorObject, doc: unknown): SchemaIssue {
         path: e.instancePath,
         expected: `an object with ${e.keyword === 'maxProperties' ? 'at most' : 'at least'} ${String(p.limit)} fields`,
       };
+    case 'not': {
+      // `not: {const: x}`: say the value it must not be, not ajv's "must NOT be valid".
+      const forbidden = (e.parentSchema as { not?: { const?: unknown } } | undefined)?.not;
+      return {
+        path: e.instancePath,
+        expected:
+          forbidden && 'const' in forbidden
+            ? `a value other than ${JSON.stringify(forbidden.const)}`
+            : (e.message ?? 'another value'),
+        actual,
+      };
+    }
     case 'anyOf':
       if (e.instancePath === '' && e.schemaPath === '#/anyOf') {
         return {

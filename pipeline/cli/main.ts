@@ -105,6 +105,7 @@ program
   .command('run')
   .description('run the pipeline against the configured NATS and QuestDB (they must be running)')
   .action(async () => {
+    running = true;
     const { config, log } = setup();
     const pipeline = await startPipeline(config, log);
     untilSignal(() => pipeline.stop());
@@ -235,11 +236,14 @@ function fail(e: unknown): never {
     console.error(`pulso: unexpected ${err?.name ?? 'error'}: ${err?.message ?? String(e)}`);
   }
   if (process.env.PULSO_DEBUG) console.error((e as Error)?.stack);
-  // A configuration (or stream settings) to fix: restarting will not help (see supervisor.ts).
+  // A running pipeline refused its configuration (or stream settings): restarting will not
+  // help, and its supervisor must know (see supervisor.ts). Other commands exit 1.
   const refused =
     e instanceof ConfigError || e instanceof ConfigErrors || e instanceof StreamMismatchError;
-  process.exit(refused ? EXIT_CONFIG : 1);
+  process.exit(refused && running ? EXIT_CONFIG : 1);
 }
+/** Set by `pulso run`: its refusals exit with EXIT_CONFIG. */
+let running = false;
 process.on('uncaughtException', fail);
 process.on('unhandledRejection', fail);
 

@@ -40,6 +40,15 @@ describe('playbook files', () => {
     );
   });
 
+  it('a health action of 0 says what is expected, not "must NOT be valid"', () => {
+    const f = write('zero.yaml', `playbooks:${valid.replace('health: -3', 'health: 0')}`);
+    expect(problems(() => loadPlaybooks([f], WINDOWS))).toEqual([
+      expect.stringMatching(
+        /zero\.yaml: \/playbooks\/0\/actions\/0\/health: expected a value other than 0, got 0$/,
+      ),
+    ]);
+  });
+
   it('name the file, the path and the expectation for every problem at once', () => {
     const f = write(
       'bad.yaml',

@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Calendar } from '../../operators/calendar.js';
 import { UsageState } from '../../operators/usage-figures.js';
+import { EventIds } from '../../operators/event-ids.js';
 import type { TrackingEvent } from '../../pipeline/contract/types.js';
 
 export interface MemoryFigures {
@@ -42,7 +43,8 @@ export function measureKeyMemory(
   for (let i = 0; i < total; i++) {
     const key = i % (clients * names);
     batch.push({
-      eventId: String(i),
+      // Derived ids (as without a producer id): the id horizon is measured on its own.
+      eventId: `js-${i}`,
       ts: start + Math.floor((i / total) * days * 86_400_000),
       kind: 'screen',
       name: `tela:f${key % names}`,
@@ -70,6 +72,35 @@ export function measureKeyMemory(
   };
 }
 
+/** Bytes per producer id the id horizon remembers (operators/event-ids.ts), alone. */
+export function measureIdMemory(n: number): { ids: number; bytesPerId: number } {
+  gc();
+  const live = () => process.memoryUsage().heapUsed + process.memoryUsage().arrayBuffers;
+  const before = live();
+  const ids = new EventIds({ horizonMs: 86_400_000, maxIds: n });
+  const batch: TrackingEvent[] = [];
+  for (let i = 0; i < n; i++) {
+    batch.push({
+      eventId: `evt-${i.toString(36)}-${(i * 2654435761) % 1e9}`,
+      ts: 0,
+      kind: 'login',
+      name: 'login',
+      clientId: `client-${i % 10_000}`,
+      userId: null,
+      value: 1,
+      properties: null,
+      receivedAt: 1_700_000_000_000 + i,
+      streamSeq: i,
+      index: 0,
+      subject: 'tracking.events',
+    });
+    if (batch.length === 10_000) ids.apply(batch.splice(0));
+  }
+  ids.apply(batch);
+  gc();
+  return { ids: ids.size, bytesPerId: (live() - before) / n };
+}
+
 /**
  * The measure in a fresh process: RSS in the bench's own process reflects what its earlier
  * phases allocated and gave back (it once came out negative).
@@ -95,7 +126,9 @@ export function measureKeyMemoryApart(
   return JSON.parse(out) as MemoryFigures;
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
+if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[2] === 'ids') {
+  process.stdout.write(JSON.stringify(measureIdMemory(Number(process.argv[3] ?? 1_000_000))));
+} else if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const [clients, names, days, perKey] = process.argv.slice(2).map(Number) as [
     number,
     number,

@@ -9,13 +9,15 @@
  *   arrow     Arrow IPC batches of 1,000 events; json: JSON array batches of 1,000
  *   latency   one-event messages at half the sustained rate: publish → visible in QuestDB
  *   raw on    the single-event phase again with raw-event storage switched on
- *   memory    RSS per active (client, event name) key, operators alone, no user state
+ *   memory    RSS per active (client, event name) key and per client, operators alone, no user
+ *             state; bytes per remembered event id; the longest event-loop stall of a checkpoint
  *   rules     100,000 clients × the shipped playbooks at one midnight: evaluations/s in
  *             process, and midnight → last alert published through the real pipeline
  * `--phases figures,rules,memory` picks some. BENCH_LOG_FILE=<file> keeps the pipeline's logs.
  * Prints a table and, with --json FILE, writes [{ name, value, unit, ceiling }].
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,6 +32,9 @@ import { startQuestDb, stopQuestDb } from '../../deploy/services/questdb.js';
 import { arrowBatch, usageStream, type UsageEvent } from '../fixtures/usage-stream.js';
 import { ceiling } from './ceiling.js';
 import { measureKeyMemoryApart } from './memory.js';
+
+const memoryScript = fileURLToPath(new URL('./memory.js', import.meta.url));
+const checkpointScript = fileURLToPath(new URL('./checkpoint.js', import.meta.url));
 import { benchRulesInProcess, RULES_BOUNDARY, rulesWorkload } from './rules.js';
 
 const opts = new Command()
@@ -228,6 +233,17 @@ async function main(): Promise<void> {
   const sql = new QuestSql(config.questdb);
   await ensureStreams(await nc.jetstreamManager(), config.nats);
   let pipeline: Pipeline | undefined;
+  // Ctrl-C (or a kill) stops the pipeline and the services this run started, too.
+  for (const sig of ['SIGINT', 'SIGTERM'] as const)
+    process.once(sig, () => {
+      console.error(`\n${sig}: stopping the pipeline, NATS and QuestDB`);
+      void (async () => {
+        await pipeline?.stop('SIGKILL').catch(() => undefined);
+        await stopQuestDb(dir).catch(() => undefined);
+        await stopNats(dir).catch(() => undefined);
+        process.exit(130);
+      })();
+    });
   try {
     if (phases.has('figures')) {
       // ---- history: 1M events over the 30 days before today, in JSON batches of 1,000 --------
@@ -496,6 +512,46 @@ async function main(): Promise<void> {
     value: mem.liveBytesPerKey,
     unit: 'bytes',
     ceiling: null,
+  });
+  const perClient = measureKeyMemoryApart(100_000, 1, 30, 1);
+  record({
+    name: 'RSS per client (one event name, no users), 100,000 clients',
+    value: perClient.bytesPerKey,
+    unit: 'bytes',
+    ceiling: null,
+  });
+  record({
+    name: 'live heap + buffers per client',
+    value: perClient.liveBytesPerKey,
+    unit: 'bytes',
+    ceiling: null,
+  });
+  const ids = JSON.parse(
+    execFileSync(process.execPath, ['--expose-gc', memoryScript, 'ids', '1000000'], {
+      encoding: 'utf8',
+    }),
+  ) as { bytesPerId: number };
+  record({
+    name: 'live bytes per remembered event id (1,000,000 ids)',
+    value: ids.bytesPerId,
+    unit: 'bytes',
+    ceiling: null,
+  });
+  const stall = JSON.parse(
+    execFileSync(
+      process.execPath,
+      [checkpointScript, String(WORKLOAD.clients), String(WORKLOAD.names)],
+      {
+        encoding: 'utf8',
+      },
+    ),
+  ) as { keys: number; bytes: number; stallMs: number; totalMs: number };
+  record({
+    name: `longest event-loop stall during a checkpoint of ${stall.keys.toLocaleString('en')} keys (${Math.round(stall.bytes / 1e6)} MB, ${Math.round(stall.totalMs)} ms in all)`,
+    value: stall.stallMs,
+    unit: 'ms',
+    ceiling: null,
+    budget: '≤ 50',
   });
 }
 

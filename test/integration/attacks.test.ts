@@ -127,8 +127,8 @@ describe('attacks on the running pipeline', () => {
     expect(await world.scalar('SELECT count() FROM events')).toBe(stored.size);
   });
 
-  it('a message that kills the pipeline: after two deaths it is dead-lettered as poison and everything after it is stored', async () => {
-    const env = { PULSO_TEST_FAULT_CLIENT: 'crash-me', PULSO_TEST_FAULT_MODE: 'kill' };
+  it('a message that makes the pipeline fail: after two crashes it is dead-lettered as poison and everything after it is stored', async () => {
+    const env = { PULSO_TEST_FAULT_CLIENT: 'crash-me', PULSO_TEST_FAULT_MODE: 'throw' };
     const messages = [
       ...Array.from({ length: 300 }, (_, i) => good(i)),
       {
@@ -144,13 +144,14 @@ describe('attacks on the running pipeline', () => {
     for (const death of [1, 2]) {
       pipeline = new PipelineProcess().start(env);
       await new Promise<void>((r) => pipeline!.child.once('exit', () => r()));
-      expect(pipeline.child.signalCode, `death ${death}:\n${pipeline.logs.slice(-2000)}`).toBe(
-        'SIGKILL',
-      );
+      expect(pipeline.child.exitCode, `death ${death}:\n${pipeline.logs.slice(-2000)}`).toBe(1);
+      expect(pipeline.logs).toContain('test fault: an event of client crash-me');
     }
     pipeline = new PipelineProcess().start(env);
     await world.caughtUp(120_000, pipeline);
     expect(pipeline.logs).toContain('is poison');
+    const body = (await world.deadLetters()).find((d) => d.subject === 'pulso.dlq.poison')!.body;
+    expect(String((body.reason as { message: string }).message)).toContain('test fault');
     const poison = (await world.deadLetters()).filter((d) => d.subject === 'pulso.dlq.poison');
     expect(poison.map((d) => d.id)).toEqual([`dlq-${crashSeq}-poison`]);
     expect(await world.scalar("SELECT count() FROM events WHERE client_id LIKE 'good-%'")).toBe(
@@ -171,6 +172,36 @@ describe('attacks on the running pipeline', () => {
       600,
     );
     expect(pipeline.child.exitCode).toBeNull();
+  });
+
+  it('a message that kills the process silently (SIGKILL itself): poison after two deaths holding it alone', async () => {
+    const env = { PULSO_TEST_FAULT_CLIENT: 'kill-me', PULSO_TEST_FAULT_MODE: 'kill' };
+    const messages = [
+      ...Array.from({ length: 100 }, (_, i) => good(i)),
+      {
+        subject: 'tracking.events',
+        data: enc.encode('{"kind":"login","client_id":"kill-me"}'),
+        kind: 'fault',
+      },
+      ...Array.from({ length: 100 }, (_, i) => good(100 + i)),
+    ];
+    await ensureStreams(await world.nc.jetstreamManager(), world.config.nats);
+    const seqs = await publish(messages);
+    // In a batch: the first death only narrows; then two deaths holding it alone.
+    for (const death of [1, 2, 3]) {
+      pipeline = new PipelineProcess().start(env);
+      await new Promise<void>((r) => pipeline!.child.once('exit', () => r()));
+      expect(pipeline.child.signalCode, `death ${death}:\n${pipeline.logs.slice(-2000)}`).toBe(
+        'SIGKILL',
+      );
+    }
+    pipeline = new PipelineProcess().start(env);
+    await world.caughtUp(120_000, pipeline);
+    const poison = (await world.deadLetters()).filter((d) => d.subject === 'pulso.dlq.poison');
+    expect(poison.map((d) => d.id)).toEqual([`dlq-${seqs[100]}-poison`]);
+    expect(await world.scalar("SELECT count() FROM events WHERE client_id LIKE 'good-%'")).toBe(
+      200,
+    );
   });
 
   it('forged webhook calls that are not JSON or not calls are dead-lettered; the consumer goes on', async () => {
