@@ -178,23 +178,11 @@ export class Admission {
   private sweep(day: number): void {
     this.sweptDay = day;
     const before = day - this.idleDays;
-    const idleNames: [number, number][] = [];
-    this.clientNames.forEach((c, n, last) => {
-      if (last < before) idleNames.push([c, n]);
-    });
-    for (const [c, n] of idleNames) {
-      this.clientNames.delete(c, n);
+    for (const [c, n] of idle(this.clientNames, before)) {
       this.nameCounts[c]!--;
       if (--this.nameUses[n]! === 0) this.liveNames--;
     }
-    const idleUsers: [number, number][] = [];
-    this.clientUsers.forEach((c, u, last) => {
-      if (last < before) idleUsers.push([c, u]);
-    });
-    for (const [c, u] of idleUsers) {
-      this.clientUsers.delete(c, u);
-      this.userCounts[c]!--;
-    }
+    for (const [c] of idle(this.clientUsers, before)) this.userCounts[c]!--;
   }
 
   snapshot(): AdmissionSnapshot {
@@ -210,6 +198,16 @@ export class Admission {
       sweptDay: this.sweptDay,
     };
   }
+}
+
+/** Removes and returns the (client, x) pairs of `table` last used before `day`. */
+function idle(table: KeyTable, day: number): [number, number][] {
+  const gone: [number, number][] = [];
+  table.forEach((c, x, last) => {
+    if (last < day) gone.push([c, x]);
+  });
+  for (const [c, x] of gone) table.delete(c, x);
+  return gone;
 }
 
 /** The array, grown (doubling) so that index i exists. */

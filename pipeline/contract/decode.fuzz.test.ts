@@ -14,6 +14,7 @@ import { CONTENT_TYPE_ARROW } from './arrow.js';
 import { DEFAULT_LIMITS } from './limits.js';
 import type { Decoded, InboundMessage } from './types.js';
 import { arrowBatch } from '../../test/fixtures/usage-stream.js';
+import { eventLike, hostileKey, hostileScalar } from '../../test/fixtures/hostile.js';
 
 const SEED = Number(process.env.PULSO_FUZZ_SEED ?? 20261201);
 const RUNS = Number(process.env.PULSO_FUZZ_RUNS ?? 400);
@@ -52,55 +53,17 @@ function checkDecoded(m: InboundMessage, out: Decoded, items?: number): void {
   }
 }
 
-const scalar = fc.oneof(
-  fc.string({ maxLength: 40 }),
-  fc.double(),
-  fc.integer(),
-  fc.boolean(),
-  fc.constant(null),
-  fc.constantFrom(Number.MAX_VALUE, -1e308, 1e16, 0.1, -0),
-);
-const key = fc.oneof(
-  fc.constantFrom(
-    'kind',
-    'client_id',
-    'name',
-    'user_id',
-    'timestamp',
-    'value',
-    'id',
-    'properties',
-    '__proto__',
-    'constructor',
-    'prototype',
-    'status',
-    'attributes',
-    'mrr',
+const eventShaped = eventLike(
+  fc.oneof(
+    fc.integer({ min: 0, max: 5e12 }),
+    fc.constantFrom('2026-11-20T10:00:00Z', '2026-02-30T10:00:00Z', 1763632800, NaN),
+    hostileScalar,
   ),
-  fc.string({ maxLength: 12 }),
-);
-/** Event-shaped objects: mostly near-valid, with hostile values mixed in. */
-const eventLike = fc.record(
-  {
-    kind: fc.oneof(fc.constantFrom('login', 'screen', 'action', 'metric'), scalar),
-    client_id: fc.oneof(fc.constantFrom('acme', 'c-1', 'x'.repeat(129), ''), scalar),
-    name: fc.oneof(fc.constantFrom('tela:pedidos', 'acao:x', 'a b'), scalar),
-    user_id: fc.oneof(fc.constant('ana'), scalar),
-    timestamp: fc.oneof(
-      fc.integer({ min: 0, max: 5e12 }),
-      fc.constantFrom('2026-11-20T10:00:00Z', '2026-02-30T10:00:00Z', 1763632800, NaN),
-      scalar,
-    ),
-    value: fc.oneof(fc.integer({ min: -5, max: 2e6 }), scalar),
-    id: fc.oneof(fc.string({ minLength: 1, maxLength: 20 }), scalar),
-    properties: fc.oneof(fc.dictionary(key, scalar, { maxKeys: 60 }), scalar),
-  },
-  { requiredKeys: [] },
 );
 const anyJson = fc.oneof(
-  eventLike,
+  eventShaped,
   fc.jsonValue({ maxDepth: 6 }),
-  fc.dictionary(key, fc.jsonValue({ maxDepth: 3 }), { maxKeys: 10 }),
+  fc.dictionary(hostileKey, fc.jsonValue({ maxDepth: 3 }), { maxKeys: 10 }),
 );
 
 describe('decodeMessage under attack (property-based)', () => {

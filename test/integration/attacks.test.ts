@@ -4,7 +4,7 @@
  * kills the pipeline, forged webhook calls. Whatever arrives, the pipeline never exits, every
  * refusal has exactly one dead letter, and every good event is stored exactly once.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { headers as natsHeaders } from 'nats';
 import { decodeMessage } from '../../pipeline/contract/decode.js';
 import { deadLetterId } from '../../pipeline/contract/dead-letter.js';
@@ -12,7 +12,7 @@ import { isDerivedId } from '../../operators/event-ids.js';
 import { limitsOf } from '../../pipeline/run.js';
 import { ensureStreams } from '../../pipeline/adapters/nats/streams.js';
 import { hostileMessages, reproductions, type HostileMessage } from '../fixtures/hostile.js';
-import { PipelineProcess, World } from '../support/world.js';
+import { pipelineWorld, type PipelineProcess, type World } from '../support/world.js';
 
 const SEED = Number(process.env.PULSO_FUZZ_SEED ?? 20261201);
 const CASES = Number(process.env.PULSO_FUZZ_CASES ?? 2500);
@@ -32,15 +32,21 @@ const good = (i: number): HostileMessage => ({
 });
 
 describe('attacks on the running pipeline', () => {
-  const world = new World();
+  const { world, start } = pipelineWorld();
   let pipeline: PipelineProcess | undefined;
 
-  beforeAll(() => world.open());
-  beforeEach(() => world.reset());
-  afterEach(async () => {
-    await pipeline?.kill('SIGKILL');
-  });
-  afterAll(() => world.close());
+  /** Starts the pipeline `times` times, each run expected to die, and checks each death. */
+  async function dies(
+    env: Record<string, string>,
+    times: number,
+    died: (p: PipelineProcess, n: number) => void,
+  ) {
+    for (let n = 1; n <= times; n++) {
+      pipeline = start(env);
+      await new Promise<void>((r) => pipeline!.child.once('exit', () => r()));
+      died(pipeline, n);
+    }
+  }
 
   /** Publishes in order, waiting for each batch of acks; returns each message's stream sequence. */
   async function publish(messages: HostileMessage[]): Promise<number[]> {
@@ -60,7 +66,7 @@ describe('attacks on the running pipeline', () => {
   }
 
   it(`a seeded hostile corpus (${CASES} cases + the reproductions) between good events: no exit, one dead letter per refusal, good events once`, async () => {
-    pipeline = new PipelineProcess().start();
+    pipeline = start();
     await pipeline.untilLog('pipeline running');
     const corpus = [...reproductions(), ...hostileMessages(SEED, CASES)];
     const messages: HostileMessage[] = [good(0)];
@@ -141,13 +147,11 @@ describe('attacks on the running pipeline', () => {
     await ensureStreams(await world.nc.jetstreamManager(), world.config.nats);
     const seqs = await publish(messages);
     const crashSeq = seqs[300]!;
-    for (const death of [1, 2]) {
-      pipeline = new PipelineProcess().start(env);
-      await new Promise<void>((r) => pipeline!.child.once('exit', () => r()));
-      expect(pipeline.child.exitCode, `death ${death}:\n${pipeline.logs.slice(-2000)}`).toBe(1);
-      expect(pipeline.logs).toContain('test fault: an event of client crash-me');
-    }
-    pipeline = new PipelineProcess().start(env);
+    await dies(env, 2, (p, n) => {
+      expect(p.child.exitCode, `death ${n}:\n${p.logs.slice(-2000)}`).toBe(1);
+      expect(p.logs).toContain('test fault: an event of client crash-me');
+    });
+    pipeline = start(env);
     await world.caughtUp(120_000, pipeline);
     expect(pipeline.logs).toContain('is poison');
     const body = (await world.deadLetters()).find((d) => d.subject === 'pulso.dlq.poison')!.body;
@@ -166,7 +170,7 @@ describe('attacks on the running pipeline', () => {
     await world.sql.query('TRUNCATE TABLE ingest_progress');
     const { rm } = await import('node:fs/promises');
     await rm(`${world.config.checkpoint.dir}/usage.ckpt`, { force: true });
-    pipeline = new PipelineProcess().start(env);
+    pipeline = start(env);
     await world.caughtUp(120_000, pipeline);
     expect(await world.scalar("SELECT count() FROM events WHERE client_id LIKE 'good-%'")).toBe(
       600,
@@ -188,14 +192,10 @@ describe('attacks on the running pipeline', () => {
     await ensureStreams(await world.nc.jetstreamManager(), world.config.nats);
     const seqs = await publish(messages);
     // In a batch: the first death only narrows; then two deaths holding it alone.
-    for (const death of [1, 2, 3]) {
-      pipeline = new PipelineProcess().start(env);
-      await new Promise<void>((r) => pipeline!.child.once('exit', () => r()));
-      expect(pipeline.child.signalCode, `death ${death}:\n${pipeline.logs.slice(-2000)}`).toBe(
-        'SIGKILL',
-      );
-    }
-    pipeline = new PipelineProcess().start(env);
+    await dies(env, 3, (p, n) =>
+      expect(p.child.signalCode, `death ${n}:\n${p.logs.slice(-2000)}`).toBe('SIGKILL'),
+    );
+    pipeline = start(env);
     await world.caughtUp(120_000, pipeline);
     const poison = (await world.deadLetters()).filter((d) => d.subject === 'pulso.dlq.poison');
     expect(poison.map((d) => d.id)).toEqual([`dlq-${seqs[100]}-poison`]);
@@ -205,7 +205,7 @@ describe('attacks on the running pipeline', () => {
   });
 
   it('forged webhook calls that are not JSON or not calls are dead-lettered; the consumer goes on', async () => {
-    pipeline = new PipelineProcess().start();
+    pipeline = start();
     await pipeline.untilLog('pipeline running');
     const js = world.nc.jetstream();
     await js.publish('cs.webhook.x.acme', enc.encode('not json {'));

@@ -6,11 +6,11 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ensureStreams } from '../../pipeline/adapters/nats/streams.js';
 import { startNats, stopNats } from '../../deploy/services/nats.js';
 import { TEST_PORTS } from '../support/ports.js';
-import { dataDir, PipelineProcess, testEnv, World } from '../support/world.js';
+import { dataDir, pipelineWorld, testEnv, type PipelineProcess } from '../support/world.js';
 
 const cli = join(process.cwd(), 'dist', 'pipeline', 'cli', 'main.js');
 
@@ -34,15 +34,8 @@ const rssOf = (pid: number) =>
   Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
 
 describe('resilience', () => {
-  const world = new World();
+  const { world, start } = pipelineWorld();
   let pipeline: PipelineProcess | undefined;
-
-  beforeAll(() => world.open());
-  beforeEach(() => world.reset());
-  afterEach(async () => {
-    await pipeline?.kill('SIGKILL');
-  });
-  afterAll(() => world.close());
 
   it('start-up failures are one line naming the setting, and exit 78 at once', async () => {
     const dir = await runToEnd({ PULSO_CHECKPOINT__DIR: '/etc/hostname/state' });
@@ -88,6 +81,11 @@ describe('resilience', () => {
       ),
       outputs: (await world.outputs()).map((o) => o.id).sort(),
     });
+    const shortWindow = async () =>
+      ensureStreams(await world.nc.jetstreamManager(), {
+        ...world.config.nats,
+        trackingStream: { ...world.config.nats.trackingStream, duplicateWindowSeconds: 1 },
+      });
     const send = (size: number, offset = 0) => {
       const out: { subject: string; payload: object }[] = [];
       if (offset > 0) out.push({ subject: 'tracking.events', payload: events.slice(0, offset) });
@@ -96,11 +94,8 @@ describe('resilience', () => {
       return world.publishAll(out, 20);
     };
 
-    await ensureStreams(await world.nc.jetstreamManager(), {
-      ...world.config.nats,
-      trackingStream: { ...world.config.nats.trackingStream, duplicateWindowSeconds: 1 },
-    });
-    pipeline = new PipelineProcess().start(env);
+    await shortWindow();
+    pipeline = start(env);
     await send(250);
     await world.caughtUp(120_000, pipeline);
     const once = await dump();
@@ -108,11 +103,8 @@ describe('resilience', () => {
 
     await pipeline.kill('SIGTERM');
     await world.reset();
-    await ensureStreams(await world.nc.jetstreamManager(), {
-      ...world.config.nats,
-      trackingStream: { ...world.config.nats.trackingStream, duplicateWindowSeconds: 1 },
-    });
-    pipeline = new PipelineProcess().start(env);
+    await shortWindow();
+    pipeline = start(env);
     await send(250);
     await world.caughtUp(120_000, pipeline);
     await new Promise((r) => setTimeout(r, 1500)); // past the stream's duplicate window
@@ -124,7 +116,7 @@ describe('resilience', () => {
 
   it('200,000 new clients at a bound of 100,000: the excess is client_limit, memory stays bounded', async () => {
     const env = { PULSO_LIMITS__MAX_CLIENTS: '100000', PULSO_INGEST__STORE_RAW_EVENTS: 'false' };
-    pipeline = new PipelineProcess().start(env);
+    pipeline = start(env);
     await pipeline.untilLog('pipeline running');
     const now = Date.now();
     const messages = Array.from({ length: 200 }, (_, b) => ({

@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { connect, headers as natsHeaders, type NatsConnection } from 'nats';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { inject } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, inject } from 'vitest';
 import { QuestSql } from '../../pipeline/adapters/questdb/sql.js';
 import { DDL } from '../../pipeline/adapters/questdb/tables.js';
 import { loadConfig, type Config } from '../../pipeline/config/load.js';
@@ -214,4 +214,30 @@ export class PipelineProcess {
       this.child.kill(signal);
     });
   }
+}
+
+/**
+ * For a describe block: a World opened once and reset before each test, and `start` for
+ * pipeline processes, every one of which is killed after its test.
+ */
+export function pipelineWorld(): {
+  world: World;
+  start(env?: Record<string, string>): PipelineProcess;
+} {
+  const world = new World();
+  const started: PipelineProcess[] = [];
+  beforeAll(() => world.open());
+  beforeEach(() => world.reset());
+  afterEach(async () => {
+    for (const p of started.splice(0)) await p.kill('SIGKILL');
+  });
+  afterAll(() => world.close());
+  return {
+    world,
+    start(env = {}) {
+      const p = new PipelineProcess().start(env);
+      started.push(p);
+      return p;
+    },
+  };
 }
