@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ev, spec } from '../test/fixtures/events.js';
 import { RulesHarness, of } from '../test/fixtures/rules.js';
@@ -46,6 +47,59 @@ describe('EventIds', () => {
       expect(x.apply([at(base, 'a', base.ts + 5000)]).length).toBe(1); // forgotten early
       expect(x.apply([at(base, 'd', base.ts + 5000)]).length).toBe(0);
     }
+  });
+});
+
+describe('EventIds against a plain model (property-based)', () => {
+  /** The same rules with a Map and a queue: what EventIds must decide, id for id. */
+  function model(o: { horizonMs: number; maxIds: number }) {
+    const seen = new Map<string, number>();
+    const order: string[] = [];
+    let newest = -Infinity;
+    return (key: string, arrival: number): boolean => {
+      newest = Math.max(newest, arrival);
+      while (order.length > 0 && seen.get(order[0]!)! <= newest - o.horizonMs)
+        seen.delete(order.shift()!);
+      if (seen.has(key)) return false;
+      if (order.length >= o.maxIds) seen.delete(order.shift()!);
+      seen.set(key, arrival);
+      order.push(key);
+      return true;
+    };
+  }
+
+  it('decides as the model through growth, ring wrap-around, forgetting and a restore', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.tuple(
+            fc.integer({ min: 0, max: 40 }), // client
+            fc.oneof(
+              fc.integer({ min: 0, max: 300 }).map(String),
+              fc.string({ minLength: 1, maxLength: 40 }),
+            ),
+            fc.integer({ min: 0, max: 50 }), // arrival step
+          ),
+          { minLength: 1, maxLength: 4000 },
+        ),
+        fc.integer({ min: 1000, max: 1500 }),
+        fc.integer({ min: 100, max: 3000 }),
+        fc.nat(4000),
+        (steps, maxIds, horizonMs, restoreAt) => {
+          const o = { horizonMs, maxIds };
+          let ids = new EventIds(o);
+          const want = model(o);
+          let t = Date.parse('2026-11-01T00:00:00Z');
+          steps.forEach(([c, id, dt], i) => {
+            if (i === restoreAt) ids = new EventIds(o, structuredClone(ids.snapshot()));
+            t += dt;
+            const e = { ...ev(t, `c${c}`), eventId: `€${id}`, receivedAt: t };
+            expect(ids.apply([e]).length === 1).toBe(want(`c${c}\u0000€${id}`, t));
+          });
+        },
+      ),
+      { seed: 20261201, numRuns: 60 },
+    );
   });
 });
 

@@ -5,7 +5,7 @@
  */
 export type Pause = () => Promise<void>;
 
-type Typed = Uint16Array | Int32Array | Uint32Array | Float64Array;
+type Typed = Uint8Array | Uint16Array | Int32Array | Uint32Array | Float64Array;
 
 /** Bytes copied between pauses: a few milliseconds of memcpy. */
 const PIECE_BYTES = 4 * 1024 * 1024;

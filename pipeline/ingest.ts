@@ -113,6 +113,10 @@ export interface Ingest {
 }
 
 const MAX_OUTBOX_ROWS = 200_000;
+/** Checkpoints are spaced at least this many times their own duration (about 5 % of the time). */
+const CHECKPOINT_DUTY = 20;
+/** A fetch folded for longer than this is written as it goes. */
+const LONG_FETCH_MS = 1000;
 const nextTurn = () => new Promise<void>((r) => setImmediate(r));
 
 export function createIngest(o: IngestOptions): Ingest {
@@ -120,6 +124,9 @@ export function createIngest(o: IngestOptions): Ingest {
   const outbox = new Outbox(o.storeRawEvents);
   let processed = o.afterSeq;
   let lastCheckpoint = Date.now();
+  // A large state takes a while to picture and write: checkpoints are spaced so that they
+  // take at most about a twentieth of the time (a crash then replays a little more).
+  let checkpointSpacing = o.checkpointMs;
   let checkpointedSeq = o.afterSeq;
 
   // One write at a time runs while the next batches are processed into the outbox, so
@@ -135,7 +142,7 @@ export function createIngest(o: IngestOptions): Ingest {
     const now = Date.now();
     // An idle pipeline still checkpoints what it processed, so a restart starts from there.
     const checkpointDue =
-      processed > checkpointedSeq && (final || now - lastCheckpoint >= o.checkpointMs);
+      processed > checkpointedSeq && (final || now - lastCheckpoint >= checkpointSpacing);
     if (outbox.empty && !checkpointDue) return previous;
     if (outbox.empty) outbox.lastSeq = processed;
     const t0 = performance.now();
@@ -187,6 +194,9 @@ export function createIngest(o: IngestOptions): Ingest {
         try {
           await o.checkpoints.save(staged);
           checkpointedSeq = seq;
+          // Its cost: the picture (ingest paused) and the file, not the figures' write.
+          const cost = t1 - t0 + (performance.now() - t2);
+          checkpointSpacing = Math.max(o.checkpointMs, CHECKPOINT_DUTY * cost);
           o.metrics.checkpointSeq.set(seq);
         } catch (e) {
           o.metrics.checkpointFailures.inc();
@@ -228,6 +238,7 @@ export function createIngest(o: IngestOptions): Ingest {
   const process = async (b: MessageBatch): Promise<WriteResult | undefined> => {
     let result: WriteResult | undefined;
     const last = b.msgs[b.msgs.length - 1]!.info.streamSequence;
+    const fetchStarted = Date.now();
     try {
       let slice = newSlice();
       // The journal notes what is in hand while it is folded (see crash-journal.ts).
@@ -254,8 +265,14 @@ export function createIngest(o: IngestOptions): Ingest {
           slice = newSlice();
           // Nothing is in hand while waiting: a death now is not these messages' doing.
           journal?.end(processed);
-          // A long fetch is written (and checkpointed) as it goes, not only at its end.
-          if (due()) result = await write(false);
+          // A fetch is written when it ends (while the next is read, so writing overlaps
+          // folding); one that holds the loop for long is written (and checkpointed) as it
+          // goes, so a crash in it does not cost it all again.
+          if (
+            outbox.rows >= MAX_OUTBOX_ROWS ||
+            (Date.now() - fetchStarted >= LONG_FETCH_MS && due())
+          )
+            result = await write(false);
           // Let the NATS client read its socket: a connection left unread for long is cut
           // by the server as a slow consumer.
           else await new Promise((r) => setImmediate(r));
