@@ -651,9 +651,14 @@ async function rulesPhases(nc: NatsConnection, sql: QuestSql): Promise<void> {
   }
 }
 
-main().catch(async (e: unknown) => {
+/** Whatever ends the run — its own failure or one thrown outside main — stops its services. */
+async function failed(e: unknown): Promise<void> {
   console.error(e);
+  await Pipeline.current?.stop('SIGKILL').catch(() => undefined);
   await stopQuestDb(dir).catch(() => undefined);
   await stopNats(dir).catch(() => undefined);
   process.exit(1);
-});
+}
+process.on('uncaughtException', (e) => void failed(e));
+process.on('unhandledRejection', (e) => void failed(e));
+main().catch(failed);
