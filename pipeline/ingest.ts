@@ -113,8 +113,10 @@ export interface Ingest {
 }
 
 const MAX_OUTBOX_ROWS = 200_000;
-/** Checkpoints are spaced at least this many times their own duration (about 5 % of the time). */
-const CHECKPOINT_DUTY = 20;
+/** Checkpoints are spaced at least this many times their own duration (about a tenth of the time)… */
+const CHECKPOINT_DUTY = 10;
+/** …but at most this many checkpoint intervals apart, so that a recovery stays short. */
+const CHECKPOINT_MAX_SPACING = 6;
 /** A fetch folded for longer than this is written as it goes. */
 const LONG_FETCH_MS = 1000;
 const nextTurn = () => new Promise<void>((r) => setImmediate(r));
@@ -125,7 +127,7 @@ export function createIngest(o: IngestOptions): Ingest {
   let processed = o.afterSeq;
   let lastCheckpoint = Date.now();
   // A large state takes a while to picture and write: checkpoints are spaced so that they
-  // take at most about a twentieth of the time (a crash then replays a little more).
+  // take at most about a tenth of the time, up to six intervals (a crash then replays more).
   let checkpointSpacing = o.checkpointMs;
   let checkpointedSeq = o.afterSeq;
 
@@ -196,7 +198,10 @@ export function createIngest(o: IngestOptions): Ingest {
           checkpointedSeq = seq;
           // Its cost: the picture (ingest paused) and the file, not the figures' write.
           const cost = t1 - t0 + (performance.now() - t2);
-          checkpointSpacing = Math.max(o.checkpointMs, CHECKPOINT_DUTY * cost);
+          checkpointSpacing = Math.min(
+            CHECKPOINT_MAX_SPACING * o.checkpointMs,
+            Math.max(o.checkpointMs, CHECKPOINT_DUTY * cost),
+          );
           o.metrics.checkpointSeq.set(seq);
         } catch (e) {
           o.metrics.checkpointFailures.inc();
