@@ -11,7 +11,8 @@
  * written to a temporary name, synced and renamed over the old one: a crash leaves either
  * the old or the new checkpoint, never half of one. The picture is handed to a worker thread
  * at the cut and serialized there; the file is written asynchronously once the write it
- * covers is accepted, so the event loop (NATS reads, /metrics) never waits for either. A checkpoint taken under other window
+ * covers is accepted, so the event loop (NATS reads, /metrics) never waits for either.
+ * A checkpoint taken under other window
  * settings is ignored, which means a full replay from the stream.
  */
 import { createHash } from 'node:crypto';
@@ -171,7 +172,12 @@ export class CheckpointStore {
     const id = this.nextId++;
     const staged = new Promise<Uint8Array>((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
-      writer.postMessage({ id, stored }, transferables(stored));
+      try {
+        writer.postMessage({ id, stored }, transferables(stored));
+      } catch (e) {
+        this.waiting.delete(id);
+        reject(e as Error);
+      }
     });
     staged.catch(() => undefined); // reported by save
     return staged;
@@ -208,11 +214,15 @@ export class CheckpointStore {
       if (m.error !== undefined || !m.bytes) p?.reject(new Error(m.error ?? 'no bytes'));
       else p?.resolve(m.bytes);
     });
-    w.on('error', (e) => {
+    // A thread that fails or ends fails what it held (the save is then retried next time),
+    // so a write never waits on it forever.
+    const lost = (e: Error) => {
       for (const p of this.waiting.values()) p.reject(e);
       this.waiting.clear();
-      this.writer = undefined;
-    });
+      if (this.writer === w) this.writer = undefined;
+    };
+    w.on('error', lost);
+    w.on('exit', (code) => lost(new Error(`the checkpoint writer thread ended (exit ${code})`)));
     return w;
   }
 

@@ -281,7 +281,7 @@ export function createIngest(o: IngestOptions): Ingest {
           // Let the NATS client read its socket: a connection left unread for long is cut
           // by the server as a slow consumer.
           else await new Promise((r) => setImmediate(r));
-          journal?.begin(seq + 1, last);
+          if (seq < last) journal?.begin(seq + 1, last);
         }
       }
       fold(slice);
@@ -420,7 +420,7 @@ function foldSlice(
   advance(s.lastSeq);
 
   const byKind: Record<string, number> = {};
-  for (const e of s.events) byKind[e.kind] = (byKind[e.kind] ?? 0) + 1;
+  for (const e of figures.counted) byKind[e.kind] = (byKind[e.kind] ?? 0) + 1;
   o.metrics.messages.inc(s.messages);
   o.metrics.batches.inc();
   for (const [kind, n] of Object.entries(byKind)) o.metrics.accepted.inc({ kind }, n);

@@ -76,13 +76,13 @@ export function windowSpecOf(c: Config): WindowSpec {
 export async function startPipeline(config: Config, log: Logger): Promise<RunningPipeline> {
   // Before anything else: a checkpoint directory Pulso cannot write is refused now, not at
   // the first save minutes later.
+  const stateDir = config.checkpoint.dir ?? join(config.services.dataDir, 'state');
   const checkpoints = new CheckpointStore(
-    config.checkpoint.dir ?? join(config.services.dataDir, 'state'),
+    stateDir,
     settingsFingerprint(config),
     originOf(config, '/checkpoint/dir'),
   );
   await checkpoints.checkWritable();
-  const stateDir = config.checkpoint.dir ?? join(config.services.dataDir, 'state');
   // Playbooks and the health model are refused before anything starts.
   const rulesFiles = loadRules(config);
   log.info(
@@ -119,10 +119,8 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
       },
     },
   );
-  const journal = new CrashJournal(
-    stateDir,
-    (await jsm.streams.info(config.nats.trackingStream.name)).created,
-  );
+  const tracking = await jsm.streams.info(config.nats.trackingStream.name);
+  const journal = new CrashJournal(stateDir, tracking.created);
   const start = journal.open();
   if (start.diedIn)
     log.warn(start.diedIn, 'the last run died while processing these stream sequences');
@@ -140,11 +138,14 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
   const directory = new ClientDirectory();
   if ('state' in saved && saved.clients) for (const row of saved.clients) directory.restore(row);
   else {
-    const { state } = await jsm.streams.info(config.nats.trackingStream.name);
     // An empty stream replays nothing: every stored row is the state.
-    const first = state.messages > 0 ? state.first_ts : new Date(8.64e15).toISOString();
-    for (const row of await storedClients(sql, first)) directory.restore(row);
-    log.info({ clients: directory.size, before: first }, 'client attributes restored from QuestDB');
+    const { state } = tracking;
+    const before = state.messages > 0 ? Date.parse(state.first_ts) : Infinity;
+    for (const row of await storedClients(sql, before)) directory.restore(row);
+    log.info(
+      { clients: directory.size, before: state.messages > 0 ? state.first_ts : 'all' },
+      'client attributes restored from QuestDB',
+    );
   }
   const usage = new UsageState(
     windowSpecOf(config),
@@ -323,7 +324,7 @@ function deadLetterCapsFor(config: Config, serverMaxPayload: number): DeadLetter
   const largest = largestPayloadCap(serverMaxPayload);
   if (config.ingest.deadLetterPayloadBytes > largest)
     throw new ConfigError(
-      'configuration',
+      originOf(config, '/ingest/deadLetterPayloadBytes'),
       '/ingest/deadLetterPayloadBytes',
       `at most ${largest} bytes for this NATS server (its max_payload is ${serverMaxPayload})`,
       config.ingest.deadLetterPayloadBytes,
@@ -480,13 +481,12 @@ function attributeOf(
   );
 }
 
-/** Each client's newest attribute row stored before `beforeIso` (the stream's first message). */
-async function storedClients(sql: QuestSql, beforeIso: string): Promise<ClientRow[]> {
-  const before = Date.parse(beforeIso);
+/** Each client's newest attribute row stored before `before` (epoch ms; Infinity: all). */
+async function storedClients(sql: QuestSql, before: number): Promise<ClientRow[]> {
   // Our own ISO text, not input: safe to inline (QuestDB's pg binding of it is unreliable).
-  const iso = new Date(Math.max(0, Math.min(before, Date.UTC(9999, 0)))).toISOString();
+  const where = Number.isFinite(before) ? `WHERE ts < '${new Date(before).toISOString()}'` : '';
   const rows = await sql.query<Record<string, unknown>>(
-    `SELECT * FROM ${CLIENT_ATTRIBUTES_TABLE} WHERE ts < '${iso}' LATEST ON ts PARTITION BY client_id`,
+    `SELECT * FROM ${CLIENT_ATTRIBUTES_TABLE} ${where} LATEST ON ts PARTITION BY client_id`,
   );
   return rows.map(
     (r) =>

@@ -69,10 +69,14 @@ program
     const nc = await connect({ servers: config.nats.url, name: 'pulso-up' });
     await ensureStreams(await nc.jetstreamManager(), config.nats);
     await nc.close();
-    const config_ = program.opts<{ config?: string }>().config;
+    const configFile = program.opts<{ config?: string }>().config;
     const supervisor = new Supervisor({
       command: process.execPath,
-      args: [fileURLToPath(import.meta.url), 'run', ...(config_ ? ['--config', config_] : [])],
+      args: [
+        fileURLToPath(import.meta.url),
+        'run',
+        ...(configFile ? ['--config', configFile] : []),
+      ],
       env: process.env,
       log: log.child({ stage: 'supervisor' }),
       onRefused: () => {
@@ -221,8 +225,8 @@ playbookCommands(program, () => setup());
 dashboardCommands(program);
 
 /**
- * Every failure ends as one clear line and exit 1, never a raw stack (PULSO_DEBUG=1 adds it):
- * at start, and for anything that escapes at run time.
+ * Every failure ends as one clear line and a non-zero exit, never a raw stack (PULSO_DEBUG=1
+ * adds it): at start, and for anything that escapes at run time.
  */
 function fail(e: unknown): never {
   // The journal keeps the error if the messages in hand may be its cause (crash-journal.ts).

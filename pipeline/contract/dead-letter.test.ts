@@ -66,6 +66,19 @@ describe('dead letters always fit', () => {
     expect(small.payload_text).toBe('{oops');
   });
 
+  it('binary input keeps a full prefix: only a real character is never split', () => {
+    const dl: DeadLetter = {
+      reason: { code: 'invalid_utf8', message: 'x' },
+      subject: 'tracking.events',
+      streamSeq: 2,
+      storedAt: 0,
+      payload: new Uint8Array(100_000).fill(0x80), // continuation bytes only: not text
+    };
+    const body = parse(deadLetterMessage(dl).body);
+    expect(Buffer.from(body.payload_base64, 'base64').length).toBe(65_536);
+    expect(body.payload_text).toBeUndefined();
+  });
+
   it('everything taken from the input is bounded: reason details, headers, escapes', () => {
     const worst = '\u0001'.repeat(200_000); // 6 bytes each once escaped
     const dl: DeadLetter = {

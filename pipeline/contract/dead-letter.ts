@@ -99,9 +99,10 @@ function boundedHeaders(h: Record<string, string>): Record<string, string> {
 function utf8Prefix(bytes: Uint8Array, n: number): Uint8Array {
   if (bytes.length <= n) return bytes;
   let end = n;
-  // Back off over continuation bytes (10xxxxxx) so a character is never split.
-  while (end > 0 && (bytes[end]! & 0xc0) === 0x80) end--;
-  return bytes.subarray(0, end);
+  // Back off over continuation bytes (10xxxxxx) so a character is never split: at most 3, a
+  // character being at most 4 bytes — binary input keeps its prefix.
+  while (end > n - 3 && end > 0 && (bytes[end]! & 0xc0) === 0x80) end--;
+  return bytes.subarray(0, (bytes[end]! & 0xc0) === 0x80 ? n : end);
 }
 
 function textOf(bytes: Uint8Array): string | undefined {

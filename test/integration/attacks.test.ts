@@ -35,6 +35,17 @@ describe('attacks on the running pipeline', () => {
   const { world, start } = pipelineWorld();
   let pipeline: PipelineProcess | undefined;
 
+  /** `n` good events, one message of the faulty client, `n` more good events. */
+  const aroundFault = (clientId: string, n: number): HostileMessage[] => [
+    ...Array.from({ length: n }, (_, i) => good(i)),
+    {
+      subject: 'tracking.events',
+      data: enc.encode(JSON.stringify({ kind: 'login', client_id: clientId })),
+      kind: 'fault',
+    },
+    ...Array.from({ length: n }, (_, i) => good(n + i)),
+  ];
+
   /** Starts the pipeline `times` times, each run expected to die, and checks each death. */
   async function dies(
     env: Record<string, string>,
@@ -135,15 +146,7 @@ describe('attacks on the running pipeline', () => {
 
   it('a message that makes the pipeline fail: after two crashes it is dead-lettered as poison and everything after it is stored', async () => {
     const env = { PULSO_TEST_FAULT_CLIENT: 'crash-me', PULSO_TEST_FAULT_MODE: 'throw' };
-    const messages = [
-      ...Array.from({ length: 300 }, (_, i) => good(i)),
-      {
-        subject: 'tracking.events',
-        data: enc.encode('{"id":"x","kind":"login","client_id":"crash-me"}'),
-        kind: 'fault',
-      },
-      ...Array.from({ length: 300 }, (_, i) => good(300 + i)),
-    ];
+    const messages = aroundFault('crash-me', 300);
     await ensureStreams(await world.nc.jetstreamManager(), world.config.nats);
     const seqs = await publish(messages);
     const crashSeq = seqs[300]!;
@@ -180,15 +183,7 @@ describe('attacks on the running pipeline', () => {
 
   it('a message that kills the process silently (SIGKILL itself): poison after two deaths holding it alone', async () => {
     const env = { PULSO_TEST_FAULT_CLIENT: 'kill-me', PULSO_TEST_FAULT_MODE: 'kill' };
-    const messages = [
-      ...Array.from({ length: 100 }, (_, i) => good(i)),
-      {
-        subject: 'tracking.events',
-        data: enc.encode('{"kind":"login","client_id":"kill-me"}'),
-        kind: 'fault',
-      },
-      ...Array.from({ length: 100 }, (_, i) => good(100 + i)),
-    ];
+    const messages = aroundFault('kill-me', 100);
     await ensureStreams(await world.nc.jetstreamManager(), world.config.nats);
     const seqs = await publish(messages);
     // In a batch: the first death only narrows; then two deaths holding it alone.
