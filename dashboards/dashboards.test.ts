@@ -37,15 +37,18 @@ describe('dashboards', () => {
     }
   });
 
-  it('score panels carry the health bands as thresholds: red below 60, yellow from 60, green from 80', () => {
+  it("score panels carry the shipped health model's bands (deploy/health.yaml) as thresholds", () => {
+    const model = parse(readFileSync('deploy/health.yaml', 'utf8')) as {
+      thresholds: { green: number; yellow: number };
+    };
     const health = JSON.parse(rendered.get('client-360.json')!) as {
       panels: { title: string; fieldConfig: { defaults: { thresholds?: { steps: unknown[] } } } }[];
     };
     const score = health.panels.find((p) => p.title === 'Health score history')!;
     expect(score.fieldConfig.defaults.thresholds!.steps).toEqual([
       { value: null, color: 'red' },
-      { value: 60, color: 'yellow' },
-      { value: 80, color: 'green' },
+      { value: model.thresholds.yellow, color: 'yellow' },
+      { value: model.thresholds.green, color: 'green' },
     ]);
   });
 

@@ -73,9 +73,9 @@ describe('TC-01 / TC-02: tela:criar_produto on a weekly run (seed 000)', () => {
 
   it('client C (cancelled) is never evaluated by a playbook filtered on active status', () => {
     expect(out.filter((o) => o.clientId === 'C' && o.kind !== 'health')).toEqual([]);
-    expect(
-      of(out, 'health', undefined, 'C').every((o) => o.subject.startsWith('cs.health._score.')),
-    ).toBe(true);
+    const scores = of(out, 'health', undefined, 'C');
+    expect(scores.length).toBeGreaterThan(0);
+    for (const o of scores) expect(o.subject).toMatch(/^cs\.health\._score\./);
   });
 });
 

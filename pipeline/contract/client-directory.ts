@@ -26,7 +26,12 @@ export interface ClientState {
   latestBy: string;
   fields: Map<StandardField, Stamped>;
   attributes: Map<string, Stamped>;
+  /** Update ids applied in this run, newest last (bounded): a redelivery is recognized. */
+  applied: Set<string>;
 }
+
+/** Update ids remembered per client to recognize a redelivery. */
+const APPLIED_IDS = 64;
 
 /** A row of the client_attributes table. */
 export interface ClientRow {
@@ -56,7 +61,7 @@ export class ClientDirectory {
     return this.clients.get(clientId);
   }
 
-  /** Applies a patch; returns the rows to write (empty if it changes nothing already stored). */
+  /** Applies a patch; returns the rows to write (none for a patch already applied: a redelivery). */
   apply(u: ClientUpdate): ClientRow[] {
     let state = this.clients.get(u.clientId);
     if (!state) {
@@ -66,9 +71,14 @@ export class ClientDirectory {
         latestBy: u.updateId,
         fields: new Map(),
         attributes: new Map(),
+        applied: new Set(),
       };
       this.clients.set(u.clientId, state);
     }
+    if (state.applied.has(u.updateId)) return [];
+    state.applied.add(u.updateId);
+    if (state.applied.size > APPLIED_IDS)
+      state.applied.delete(state.applied.values().next().value!);
     for (const [k, v] of Object.entries(u.fields) as [StandardField, Scalar][])
       merge(state.fields, k, v, u);
     for (const [k, v] of Object.entries(u.attributes)) merge(state.attributes, k, v, u);
@@ -101,6 +111,7 @@ export class ClientDirectory {
       latestBy: row.updateId,
       fields: new Map(),
       attributes: new Map(),
+      applied: new Set([row.updateId]),
     };
     for (const f of STANDARD_FIELDS) {
       const s = stamps[f];
