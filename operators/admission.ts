@@ -14,7 +14,7 @@
  * refuses exactly the same events. Emits (from `apply`) the admitted events, in order, and
  * the refused ones with their reason.
  */
-import type { TrackingEvent } from '../pipeline/contract/types.js';
+import type { TrackingEvent } from '../schemas/types.js';
 import { KeyTable, type KeyTableSnapshot } from './key-table.js';
 import { Interner } from './keys.js';
 import type { Calendar } from './calendar.js';

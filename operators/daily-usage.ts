@@ -8,7 +8,7 @@
  * day's end no event can reach it, and it is dropped.
  */
 import { map, type OperatorFunction } from 'rxjs';
-import type { EventKind, TrackingEvent } from '../pipeline/contract/types.js';
+import type { EventKind, TrackingEvent } from '../schemas/types.js';
 import type { Calendar } from './calendar.js';
 import { Interner, pairKey } from './keys.js';
 import { Members } from './members.js';

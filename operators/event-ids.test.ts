@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ev, spec } from '../test/fixtures/events.js';
 import { RulesHarness, of } from '../test/fixtures/rules.js';
-import type { TrackingEvent } from '../pipeline/contract/types.js';
+import type { TrackingEvent } from '../schemas/types.js';
 import { EventIds, isDerivedId } from './event-ids.js';
 import { UsageState, type FigureBatch } from './usage-figures.js';
 

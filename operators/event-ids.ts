@@ -16,7 +16,7 @@
  *
  * Emits (from `apply`) the events to keep, in order, and counts the duplicates dropped.
  */
-import type { TrackingEvent } from '../pipeline/contract/types.js';
+import type { TrackingEvent } from '../schemas/types.js';
 import { copyInSteps, type Pause } from './steps.js';
 
 /** The live ids, oldest first: their bytes one after another, each one's length and arrival. */

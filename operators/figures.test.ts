@@ -4,7 +4,7 @@ import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
 import { ev, PEDIDOS_VS_FATURAMENTO, spec } from '../test/fixtures/events.js';
 import { random, Reference } from '../test/fixtures/reference.js';
-import type { TrackingEvent } from '../pipeline/contract/types.js';
+import type { TrackingEvent } from '../schemas/types.js';
 import { Calendar } from './calendar.js';
 import { percentMore } from './ratios.js';
 import { UsageState, type FigureBatch } from './usage-figures.js';

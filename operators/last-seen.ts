@@ -7,7 +7,7 @@
  * key whose last-seen moved since the previous boundary (as of that midnight).
  */
 import { map, type OperatorFunction } from 'rxjs';
-import type { TrackingEvent } from '../pipeline/contract/types.js';
+import type { TrackingEvent } from '../schemas/types.js';
 import type { Calendar } from './calendar.js';
 import { KeyTable, type KeyTableSnapshot } from './key-table.js';
 import { Interner } from './keys.js';

@@ -3,7 +3,7 @@ import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
 import { ev, spec } from '../test/fixtures/events.js';
 import { random, Reference } from '../test/fixtures/reference.js';
-import type { TrackingEvent } from '../pipeline/contract/types.js';
+import type { TrackingEvent } from '../schemas/types.js';
 import { Calendar } from './calendar.js';
 import { RollingCounts, rollingCounts, type RollingRow } from './rolling-counts.js';
 import type { WindowSpec } from './types.js';

@@ -12,7 +12,7 @@
  * on in `lastSeen`).
  */
 import { map, type OperatorFunction } from 'rxjs';
-import type { EventKind, TrackingEvent } from '../pipeline/contract/types.js';
+import type { EventKind, TrackingEvent } from '../schemas/types.js';
 import { previousDays, windowDays } from './calendar.js';
 import type { Pause } from './steps.js';
 import { DayRings, type DayRingsSnapshot } from './day-rings.js';

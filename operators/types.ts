@@ -1,5 +1,5 @@
 /** The shapes the windowed operators share. */
-import type { TrackingEvent } from '../pipeline/contract/types.js';
+import type { TrackingEvent } from '../schemas/types.js';
 import type { Calendar } from './calendar.js';
 
 export interface RatioPair {

@@ -7,7 +7,7 @@
  * together with that stream position, and restore them after a restart.
  */
 import { map, type OperatorFunction } from 'rxjs';
-import type { TrackingEvent } from '../pipeline/contract/types.js';
+import type { TrackingEvent } from '../schemas/types.js';
 import { ActiveUsers, type ActiveUsersSnapshot } from './active-users.js';
 import { DailyUsage, type DailyUsageRows, type DailyUsageSnapshot } from './daily-usage.js';
 import { LastSeen, type LastSeenRow, type LastSeenSnapshot } from './last-seen.js';

@@ -14,7 +14,7 @@
  * the stream, never on how it was cut into batches.
  */
 import { map, type OperatorFunction } from 'rxjs';
-import type { TrackingEvent } from '../pipeline/contract/types.js';
+import type { TrackingEvent } from '../schemas/types.js';
 import type { Calendar } from './calendar.js';
 import type { EventBatch, Step, WindowedBatch } from './types.js';
 

@@ -35,17 +35,8 @@ export class ConfigErrors extends PulsoError {
   }
 }
 
-/** A service Pulso starts or relies on could not be started or reached. */
-export class ServiceError extends PulsoError {
-  constructor(
-    readonly service: 'nats' | 'questdb',
-    message: string,
-    readonly details: Record<string, unknown> = {},
-    options?: { cause?: unknown },
-  ) {
-    super(`${service}: ${message}`, options);
-  }
-}
+/** A service Pulso starts or relies on could not be started or reached (deploy/services). */
+export { ServiceError } from '../deploy/services/errors.js';
 
 /** A JetStream stream or consumer exists with a configuration other than the one asked for. */
 export class StreamMismatchError extends PulsoError {

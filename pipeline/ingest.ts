@@ -43,7 +43,7 @@ import {
 } from './contract/dead-letter.js';
 import { decodeMessage } from './contract/decode.js';
 import type { Limits } from './contract/limits.js';
-import type { ClientUpdate, DeadLetter, TrackingEvent } from './contract/types.js';
+import type { ClientUpdate, DeadLetter, TrackingEvent } from '../schemas/types.js';
 import type { Logger } from './log.js';
 import type { IngestMetrics } from './metrics.js';
 import { Outbox } from './outbox.js';
@@ -183,7 +183,7 @@ export function createIngest(o: IngestOptions): Ingest {
           ),
       ]).catch((cause: unknown) => {
         // A write that fails for good is the services' trouble, not the messages' in hand.
-        throw cause instanceof PulsoError
+        throw cause instanceof PulsoError || cause instanceof ServiceError
           ? cause
           : new ServiceError('nats', `writing failed: ${(cause as Error).message}`, {}, { cause });
       });

@@ -26,7 +26,7 @@ import { dailyScoreLine, outputLine } from './adapters/questdb/output-lines.js';
 import type { DailyScore } from '../operators/playbooks/rules.js';
 import type { Output } from '../operators/playbooks/outputs.js';
 import type { ClientRow } from './contract/client-directory.js';
-import type { DeadLetter, TrackingEvent } from './contract/types.js';
+import type { DeadLetter, TrackingEvent } from '../schemas/types.js';
 
 /** ILP/HTTP bodies are cut at about this size. */
 const BODY_CHARS = 8 * 1024 * 1024;

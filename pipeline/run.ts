@@ -159,6 +159,7 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
     rulesFiles.health,
     (clientId, name) => attributeOf(directory, clientId, name),
     'state' in saved ? saved.rules : undefined,
+    () => performance.now(),
   );
   const outputs = await OutputPublisher.open(nc.jetstream(), jsm, config.nats.outputStream.name);
   if ('state' in saved)
@@ -258,10 +259,12 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
 
   const stats =
     config.log.statsIntervalSeconds > 0
-      ? setInterval(
-          async () => log.info(await metrics.snapshot(), 'ingest totals'),
-          config.log.statsIntervalSeconds * 1000,
-        )
+      ? setInterval(() => {
+          metrics.snapshot().then(
+            (totals) => log.info(totals, 'ingest totals'),
+            (e: unknown) => log.warn({ err: (e as Error).message }, 'ingest totals not read'),
+          );
+        }, config.log.statsIntervalSeconds * 1000)
       : undefined;
   log.info('pipeline running');
   const done = lastValueFrom(
@@ -351,7 +354,7 @@ async function connectNats(
       maxReconnectAttempts: -1,
       reconnectTimeWait: 500,
     });
-    void (async () => {
+    (async () => {
       for await (const s of nc.status()) {
         if (s.type === 'disconnect' || s.type === 'reconnect')
           log.warn({ status: s.type, server: s.data }, 'NATS connection');
@@ -364,7 +367,7 @@ async function connectNats(
             ),
           );
       }
-    })();
+    })().catch(() => undefined); // the status iterator ends when the connection closes
     return nc;
   } catch (cause) {
     throw new ServiceError(

@@ -1,12 +1,30 @@
 /** Bring up / take down the services the configuration says Pulso manages. */
-import type { Config } from '../../pipeline/config/types.js';
 import { startNats, stopNats } from './nats.js';
 import { portOpen, type ServiceReport } from './process.js';
 import { answersSql, startQuestDb, stopQuestDb } from './questdb.js';
 
 export type { ServiceReport };
+export { ServiceError } from './errors.js';
 
-export async function servicesUp(config: Config): Promise<ServiceReport[]> {
+/** What the service scripts read of Pulso's configuration (its `services`, NATS and QuestDB sections). */
+export interface ServicesConfig {
+  services: {
+    nats: 'managed' | 'external';
+    questdb: 'managed' | 'external';
+    natsMonitorPort: number;
+    questdbIlpPort: number;
+    questdbHealthPort: number;
+    questdbHeapMb: number;
+    questdbVersion: string;
+    dataDir: string;
+    install: boolean;
+    cacheDir?: string;
+  };
+  nats: { url: string };
+  questdb: { host: string; httpPort: number; pgPort: number };
+}
+
+export async function servicesUp(config: ServicesConfig): Promise<ServiceReport[]> {
   const s = config.services;
   const reports: ServiceReport[] = [];
   reports.push(
@@ -39,11 +57,11 @@ export async function servicesUp(config: Config): Promise<ServiceReport[]> {
   return reports;
 }
 
-export async function servicesDown(config: Config): Promise<string[]> {
+export async function servicesDown(config: ServicesConfig): Promise<string[]> {
   return [await stopQuestDb(config.services.dataDir), await stopNats(config.services.dataDir)];
 }
 
-export async function servicesStatus(config: Config): Promise<Record<string, string>> {
+export async function servicesStatus(config: ServicesConfig): Promise<Record<string, string>> {
   const natsPort = Number(new URL(config.nats.url.replace(/^(nats|tls):/, 'http:')).port || 4222);
   return {
     nats: `${config.nats.url} ${(await portOpen(natsPort)) ? 'reachable' : 'not reachable'} (${config.services.nats})`,

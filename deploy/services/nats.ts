@@ -3,7 +3,7 @@
  * configuration, used as it is.
  */
 import { join } from 'node:path';
-import { ServiceError } from '../../pipeline/errors.js';
+import { ServiceError } from './errors.js';
 import {
   aptInstall,
   isAlive,

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { ServiceError } from '../../pipeline/errors.js';
+import { ServiceError } from './errors.js';
 import {
   aptInstall,
   isAlive,

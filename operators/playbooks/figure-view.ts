@@ -3,7 +3,7 @@
  * live pipeline answers from the operators' state (`liveFigures`); a dry run answers from
  * what QuestDB stored. Conditions see only this interface, so both give the same verdicts.
  */
-import type { EventKind } from '../../pipeline/contract/types.js';
+import type { EventKind } from '../../schemas/types.js';
 import type { Subject } from './playbook.js';
 
 export type AttributeValue = string | number | boolean | null;

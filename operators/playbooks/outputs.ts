@@ -36,10 +36,12 @@ export function outputId(...parts: string[]): string {
  * of its UTF-8 becomes `~` and two hex digits (`acme.com` → `acme~2ecom`). Tokens never hold
  * `.`, `*`, `>` or spaces, and the mapping is one-to-one.
  */
+const utf8 = new TextEncoder();
+
 export function token(s: string): string {
   if (/^[A-Za-z0-9_-]+$/.test(s)) return s;
   let out = '';
-  for (const b of Buffer.from(s, 'utf8')) {
+  for (const b of utf8.encode(s)) {
     const c = String.fromCharCode(b);
     out += /[A-Za-z0-9_-]/.test(c) ? c : `~${b.toString(16).padStart(2, '0')}`;
   }

@@ -2,7 +2,7 @@
  * A playbook as validated from its file (schemas/playbook.schema.json): when it runs, which
  * clients it looks at, what must hold, and what it does when it fires.
  */
-import type { EventKind } from '../../pipeline/contract/types.js';
+import type { EventKind } from '../../schemas/types.js';
 
 export type Op = '=' | '!=' | '>' | '>=' | '<' | '<=';
 

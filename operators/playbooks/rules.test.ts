@@ -8,7 +8,7 @@ import { evaluatePlaybooks } from './stage.js';
 import { ev } from '../../test/fixtures/events.js';
 import { of, RulesHarness, type Attributes } from '../../test/fixtures/rules.js';
 import { random } from '../../test/fixtures/reference.js';
-import type { TrackingEvent } from '../../pipeline/contract/types.js';
+import type { TrackingEvent } from '../../schemas/types.js';
 
 const DAY = 86_400_000;
 const MON = Date.parse('2026-03-02T00:00:00Z'); // a Monday: the weekly run

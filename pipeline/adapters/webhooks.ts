@@ -15,7 +15,7 @@ import { createHmac } from 'node:crypto';
 import { AckPolicy, DeliverPolicy, type JsMsg, type NatsConnection } from 'nats';
 import { describeErrors, validateOutput } from '../../schemas/index.js';
 import type { DeadLetterCaps } from '../contract/dead-letter.js';
-import type { Reason } from '../contract/types.js';
+import type { Reason } from '../../schemas/types.js';
 import { publishDeadLetters } from './nats/dead-letters.js';
 import type { Config } from '../config/types.js';
 import type { Logger } from '../log.js';

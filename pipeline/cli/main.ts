@@ -12,7 +12,13 @@ import { ensureStreams } from '../adapters/nats/streams.js';
 import { loadConfig, type Config } from '../config/load.js';
 import { decodeMessage, CONTENT_TYPE_NDJSON } from '../contract/decode.js';
 import { runDemo } from '../demo/publish.js';
-import { ConfigError, ConfigErrors, PulsoError, StreamMismatchError } from '../errors.js';
+import {
+  ConfigError,
+  ConfigErrors,
+  PulsoError,
+  ServiceError,
+  StreamMismatchError,
+} from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import { isMessagesFault, limitsOf, startPipeline } from '../run.js';
 import { CrashJournal } from '../crash-journal.js';
@@ -80,10 +86,10 @@ program
       env: process.env,
       log: log.child({ stage: 'supervisor' }),
       onRefused: () => {
-        void (async () => {
+        (async () => {
           if (!opts.keepServices) for (const line of await servicesDown(config)) log.info(line);
           process.exit(EXIT_CONFIG);
-        })();
+        })().catch(fail);
       },
     });
     supervisor.start();
@@ -231,7 +237,7 @@ dashboardCommands(program);
 function fail(e: unknown): never {
   // The journal keeps the error if the messages in hand may be its cause (crash-journal.ts).
   CrashJournal.active?.dying(e, isMessagesFault(e));
-  if (e instanceof PulsoError) {
+  if (e instanceof PulsoError || e instanceof ServiceError) {
     console.error(`pulso: ${e.message}`);
     const cause = (e.cause as Error | undefined)?.message;
     if (cause && !e.message.includes(cause)) console.error(`  caused by: ${cause}`);

@@ -18,7 +18,13 @@ import { arrowProblem } from './arrow-guard.js';
 import { deadLetter } from './decode.js';
 import { parseEventTime } from './event-time.js';
 import type { Limits } from './limits.js';
-import type { Decoded, EventKind, InboundMessage, Reason, TrackingEvent } from './types.js';
+import type {
+  Decoded,
+  EventKind,
+  InboundMessage,
+  Reason,
+  TrackingEvent,
+} from '../../schemas/types.js';
 
 export const CONTENT_TYPE_ARROW = 'application/vnd.apache.arrow.stream';
 

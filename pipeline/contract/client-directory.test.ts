@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ClientDirectory, type ClientRow } from './client-directory.js';
-import type { ClientUpdate } from './types.js';
+import type { ClientUpdate } from '../../schemas/types.js';
 
 const u = (
   id: string,

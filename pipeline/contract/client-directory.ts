@@ -8,7 +8,7 @@
  * row at the client's latest time again — so that the newest row of each client
  * (`LATEST ON ts PARTITION BY client_id`) always holds its complete current state.
  */
-import type { ClientUpdate, Scalar } from './types.js';
+import type { ClientUpdate, Scalar } from '../../schemas/types.js';
 
 export const STANDARD_FIELDS = ['status', 'name', 'plan', 'segment', 'csm', 'mrr'] as const;
 export type StandardField = (typeof STANDARD_FIELDS)[number];

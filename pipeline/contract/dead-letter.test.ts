@@ -9,7 +9,7 @@ import {
 } from './dead-letter.js';
 import { decodeMessage } from './decode.js';
 import { DEFAULT_LIMITS } from './limits.js';
-import type { DeadLetter } from './types.js';
+import type { DeadLetter } from '../../schemas/types.js';
 
 const enc = new TextEncoder();
 interface Body {

@@ -12,7 +12,13 @@
  * depends only on the dead letter, so a replay publishes the same body under the same id.
  */
 import { createHash } from 'node:crypto';
-import type { ClientUpdate, DeadLetter, InboundMessage, Reason, TrackingEvent } from './types.js';
+import type {
+  ClientUpdate,
+  DeadLetter,
+  InboundMessage,
+  Reason,
+  TrackingEvent,
+} from '../../schemas/types.js';
 
 export const DEAD_LETTER_SUBJECT_ROOT = 'pulso.dlq';
 

@@ -12,7 +12,7 @@ import { deadLetterMessage, DEFAULT_DEAD_LETTER_CAPS } from './dead-letter.js';
 import { CONTENT_TYPE_NDJSON, decodeMessage } from './decode.js';
 import { CONTENT_TYPE_ARROW } from './arrow.js';
 import { DEFAULT_LIMITS } from './limits.js';
-import type { Decoded, InboundMessage } from './types.js';
+import type { Decoded, InboundMessage } from '../../schemas/types.js';
 import { arrowBatch } from '../../test/fixtures/usage-stream.js';
 import { eventLike, hostileKey, hostileScalar } from '../../test/fixtures/hostile.js';
 

@@ -4,7 +4,7 @@ import { validateDeadLetter } from '../../schemas/index.js';
 import { deadLetterMessage } from './dead-letter.js';
 import { decodeMessage, CONTENT_TYPE_NDJSON } from './decode.js';
 import { DEFAULT_LIMITS } from './limits.js';
-import type { InboundMessage } from './types.js';
+import type { InboundMessage } from '../../schemas/types.js';
 
 const STORED_AT = Date.UTC(2026, 10, 20, 12, 0, 0);
 const enc = new TextEncoder();

@@ -22,7 +22,7 @@ import type {
   Reason,
   Scalar,
   TrackingEvent,
-} from './types.js';
+} from '../../schemas/types.js';
 
 export const SUBJECT_EVENTS = 'tracking.events';
 export const SUBJECT_CLIENTS = 'tracking.clients';

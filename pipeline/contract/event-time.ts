@@ -3,7 +3,7 @@
  * The reference is the time JetStream stored the message, never the wall clock, so a
  * replay judges every event exactly as the first run did.
  */
-import type { Reason } from './types.js';
+import type { Reason } from '../../schemas/types.js';
 
 /** Times before 2000 or from 2100 on are taken for a producer's bug (e.g. epoch seconds). */
 export const EARLIEST_EVENT_TIME = Date.UTC(2000, 0, 1);

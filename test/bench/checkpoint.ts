@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { Calendar } from '../../operators/calendar.js';
 import { UsageState } from '../../operators/usage-figures.js';
 import { CheckpointStore } from '../../pipeline/checkpoint.js';
-import type { TrackingEvent } from '../../pipeline/contract/types.js';
+import type { TrackingEvent } from '../../schemas/types.js';
 
 export interface CheckpointStall {
   keys: number;
@@ -82,7 +82,11 @@ export async function measureCheckpointStall(
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const [clients = 10_000, names = 30] = process.argv.slice(2).map(Number);
-  void measureCheckpointStall(clients, names).then((r) =>
-    process.stdout.write(JSON.stringify(r) + '\n'),
+  measureCheckpointStall(clients, names).then(
+    (r) => process.stdout.write(JSON.stringify(r) + '\n'),
+    (e: unknown) => {
+      console.error(e);
+      process.exit(1);
+    },
   );
 }

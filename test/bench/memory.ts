@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { Calendar } from '../../operators/calendar.js';
 import { UsageState } from '../../operators/usage-figures.js';
 import { EventIds } from '../../operators/event-ids.js';
-import type { TrackingEvent } from '../../pipeline/contract/types.js';
+import type { TrackingEvent } from '../../schemas/types.js';
 
 export interface MemoryFigures {
   keys: number;

@@ -9,7 +9,7 @@ import { UsageState } from '../../operators/usage-figures.js';
 import { windowSpecOf } from '../../pipeline/run.js';
 import { loadConfig } from '../../pipeline/config/load.js';
 import { loadRules } from '../../pipeline/config/playbooks.js';
-import type { TrackingEvent } from '../../pipeline/contract/types.js';
+import type { TrackingEvent } from '../../schemas/types.js';
 import { random } from '../fixtures/reference.js';
 import { EVENT_NAMES, type UsageEvent } from '../fixtures/usage-stream.js';
 
@@ -110,6 +110,8 @@ export function benchRulesInProcess(w: RulesWorkload): RulesFigures {
     playbooks,
     health,
     (c, n) => attrs.get(c)?.[n] as string | undefined,
+    undefined,
+    () => performance.now(),
   );
   for (const c of w.clients) stage.rules.know(c.client_id, c.timestamp);
   const evs = w.events.map(tracking);

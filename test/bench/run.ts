@@ -237,12 +237,12 @@ async function main(): Promise<void> {
   for (const sig of ['SIGINT', 'SIGTERM'] as const)
     process.once(sig, () => {
       console.error(`\n${sig}: stopping the pipeline, NATS and QuestDB`);
-      void (async () => {
+      (async () => {
         await pipeline?.stop('SIGKILL').catch(() => undefined);
         await stopQuestDb(dir).catch(() => undefined);
         await stopNats(dir).catch(() => undefined);
         process.exit(130);
-      })();
+      })().catch(() => process.exit(130));
     });
   try {
     if (phases.has('figures')) {
@@ -659,6 +659,9 @@ async function failed(e: unknown): Promise<void> {
   await stopNats(dir).catch(() => undefined);
   process.exit(1);
 }
-process.on('uncaughtException', (e) => void failed(e));
-process.on('unhandledRejection', (e) => void failed(e));
+const failedOrExit = (e: unknown) => {
+  failed(e).catch(() => process.exit(1));
+};
+process.on('uncaughtException', failedOrExit);
+process.on('unhandledRejection', failedOrExit);
 main().catch(failed);

@@ -1,7 +1,7 @@
 /** Publishes dead letters into their stream and waits until JetStream holds every one. */
 import { headers as natsHeaders, type JetStreamClient } from 'nats';
 import { deadLetterMessage, type DeadLetterCaps } from '../../contract/dead-letter.js';
-import type { DeadLetter } from '../../contract/types.js';
+import type { DeadLetter } from '../../../schemas/types.js';
 
 export async function publishDeadLetters(
   js: JetStreamClient,

@@ -13,7 +13,7 @@
  */
 import type { Consumer, JetStreamClient, JsMsg } from 'nats';
 import { Observable } from 'rxjs';
-import type { InboundMessage } from '../../contract/types.js';
+import type { InboundMessage } from '../../../schemas/types.js';
 
 export interface MessageBatch {
   msgs: JsMsg[];
@@ -64,7 +64,7 @@ export function messageBatches(
 ): Observable<MessageBatch> {
   return new Observable<MessageBatch>((subscriber) => {
     let stopped = false;
-    void (async () => {
+    (async () => {
       try {
         // nats.js starts ordered consumers by sequence; naming a deliver policy besides
         // opt_start_seq makes the server refuse the consumer, silently retried forever.
@@ -109,7 +109,7 @@ export function messageBatches(
       } catch (e) {
         subscriber.error(e);
       }
-    })();
+    })().catch((e: unknown) => subscriber.error(e));
     return () => {
       stopped = true;
     };

@@ -11,7 +11,7 @@
 import { Sender } from '@questdb/nodejs-client';
 import type { Config } from '../../config/types.js';
 import type { ClientRow } from '../../contract/client-directory.js';
-import type { TrackingEvent } from '../../contract/types.js';
+import type { TrackingEvent } from '../../../schemas/types.js';
 import { QuestDbWriteError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { CLIENT_ATTRIBUTES_TABLE, EVENTS_TABLE } from './tables.js';
