@@ -49,6 +49,7 @@ import type { IngestMetrics } from './metrics.js';
 import { Outbox } from './outbox.js';
 import { PulsoError, ServiceError } from './errors.js';
 import type { CrashJournal } from './crash-journal.js';
+import { retry } from './retry.js';
 
 export interface IngestOptions {
   js: JetStreamClient;
@@ -119,6 +120,8 @@ const CHECKPOINT_DUTY = 10;
 const CHECKPOINT_MAX_SPACING = 6;
 /** A fetch folded for longer than this is written as it goes. */
 const LONG_FETCH_MS = 1000;
+/** NATS hiccups (a reconnect, a slow ack) are waited out, not turned into failures. */
+const NATS_HICCUPS = { attempts: 60, minDelayMs: 200, maxDelayMs: 5000 };
 const nextTurn = () => new Promise<void>((r) => setImmediate(r));
 
 export function createIngest(o: IngestOptions): Ingest {
@@ -169,18 +172,18 @@ export function createIngest(o: IngestOptions): Ingest {
     writing = (async () => {
       let sent = { published: 0, skipped: 0 };
       await Promise.all([
-        retrying(
-          'publish dead letters',
-          () => publishDeadLetters(o.js, w.deadLetters, o.deadLetterCaps),
-          o.log,
-        ),
+        retry(() => publishDeadLetters(o.js, w.deadLetters, o.deadLetterCaps), {
+          ...NATS_HICCUPS,
+          what: 'publish dead letters',
+          log: o.log,
+        }),
         o.sink.write(w.sink),
         o.outputs &&
-          retrying(
-            'publish rules outputs',
-            async () => void (sent = await o.outputs!.publish(w.outputs)),
-            o.log,
-          ),
+          retry(async () => void (sent = await o.outputs!.publish(w.outputs)), {
+            ...NATS_HICCUPS,
+            what: 'publish rules outputs',
+            log: o.log,
+          }),
       ]).catch((cause: unknown) => {
         // A write that fails for good is the services' trouble, not the messages' in hand.
         throw cause instanceof PulsoError || cause instanceof ServiceError
@@ -447,17 +450,4 @@ function testFault(s: Slice, fault: TestFault): void {
   if (!s.events.some((e) => e.clientId === fault.clientId)) return;
   if (fault.mode === 'kill') process.kill(process.pid, 'SIGKILL');
   throw new Error(`test fault: an event of client ${fault.clientId}`);
-}
-
-/** NATS hiccups (a reconnect, a slow ack) are waited out, not turned into failures. */
-async function retrying(what: string, fn: () => Promise<void>, log: Logger): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await fn();
-    } catch (e) {
-      if (attempt >= 60) throw e;
-      log.warn({ attempt, err: (e as Error).message }, `${what} failed; retrying`);
-      await new Promise((r) => setTimeout(r, Math.min(5000, 100 * 2 ** attempt)));
-    }
-  }
 }

@@ -3,6 +3,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { dirname } from 'node:path';
+import pRetry, { AbortError } from 'p-retry';
 
 export function isAlive(pid: number): boolean {
   try {
@@ -30,15 +31,16 @@ export async function waitUntil(
   timeoutMs: number,
   abortIf?: () => string | undefined,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    const abort = abortIf?.();
-    if (abort) throw new Error(`${what}: ${abort}`);
-    if (Date.now() > deadline)
+  const every = 200;
+  await pRetry(
+    async () => {
+      if (await check()) return;
+      const abort = abortIf?.();
+      if (abort) throw new AbortError(`${what}: ${abort}`);
       throw new Error(`${what}: not ready after ${Math.round(timeoutMs / 1000)} s`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+    },
+    { retries: Math.ceil(timeoutMs / every), factor: 1, minTimeout: every, maxTimeout: every },
+  );
 }
 
 /** Finds an executable on PATH or in the usual system folders. */
@@ -108,11 +110,11 @@ export async function stopPid(
 ): Promise<'stopped' | 'killed' | 'not running'> {
   if (!isAlive(pid)) return 'not running';
   process.kill(pid, 'SIGTERM');
-  const deadline = Date.now() + graceMs;
-  while (Date.now() < deadline) {
-    if (!isAlive(pid)) return 'stopped';
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const stopped = await waitUntil('stop', async () => !isAlive(pid), graceMs).then(
+    () => true,
+    () => false,
+  );
+  if (stopped) return 'stopped';
   process.kill(pid, 'SIGKILL');
   return 'killed';
 }

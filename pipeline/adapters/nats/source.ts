@@ -12,7 +12,9 @@
  * `pullBytes` for Pulso (past its 64 MB it would cut the connection as a slow consumer).
  */
 import type { Consumer, JetStreamClient, JsMsg } from 'nats';
+import { TimeoutError } from 'p-timeout';
 import { Observable } from 'rxjs';
+import { withTimeout } from '../../retry.js';
 import type { InboundMessage } from '../../../schemas/types.js';
 
 export interface MessageBatch {
@@ -36,23 +38,26 @@ async function fetchWithin(
   expires: number,
   into: JsMsg[],
 ): Promise<'ok' | 'stuck'> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), expires + 2000)));
-  try {
-    const fetched = await Promise.race([consumer.fetch({ max_messages: n, expires }), late]);
-    if (fetched === 'late') return 'stuck';
-    const it = fetched[Symbol.asyncIterator]();
-    for (;;) {
-      const next = await Promise.race([it.next(), late]);
-      if (next === 'late') {
-        fetched.stop();
-        return 'stuck';
-      }
-      if (next.done) return 'ok';
-      into.push(next.value);
+  const deadline = Date.now() + expires + 2000;
+  const inTime = <T>(p: Promise<T>) =>
+    withTimeout(p, Math.max(0, deadline - Date.now()), 'fetch did not end').then(
+      (v) => ({ v }),
+      (e: unknown) => {
+        if (e instanceof TimeoutError) return 'late' as const;
+        throw e;
+      },
+    );
+  const fetched = await inTime(consumer.fetch({ max_messages: n, expires }));
+  if (fetched === 'late') return 'stuck';
+  const it = fetched.v[Symbol.asyncIterator]();
+  for (;;) {
+    const next = await inTime(it.next());
+    if (next === 'late') {
+      fetched.v.stop();
+      return 'stuck';
     }
-  } finally {
-    clearTimeout(timer);
+    if (next.v.done) return 'ok';
+    into.push(next.v.value);
   }
 }
 

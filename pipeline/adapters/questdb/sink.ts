@@ -14,6 +14,7 @@ import type { ClientRow } from '../../contract/client-directory.js';
 import type { TrackingEvent } from '../../../schemas/types.js';
 import { QuestDbWriteError } from '../../errors.js';
 import type { Logger } from '../../log.js';
+import { retry, withTimeout } from '../../retry.js';
 import { CLIENT_ATTRIBUTES_TABLE, EVENTS_TABLE } from './tables.js';
 
 export interface SinkBatch {
@@ -27,19 +28,6 @@ export interface SinkBatch {
 export interface SinkObserver {
   written(rows: number): void;
   failed(error: QuestDbWriteError): void;
-}
-
-/**
- * The client's flush can wait forever when QuestDB dies under a kept-alive connection; a
- * flush past its deadline counts as failed (its late outcome is ignored).
- */
-function deadline<T>(p: Promise<T>, ms: number): Promise<T> {
-  p.catch(() => undefined);
-  let timer: NodeJS.Timeout;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer from QuestDB within ${ms} ms`)), ms);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
 export class QuestDbSink {
@@ -80,39 +68,41 @@ export class QuestDbSink {
     const rows = this.rowCount(batch);
     if (rows === 0) return;
     const started = Date.now();
-    for (let attempt = 1; ; attempt++) {
-      try {
-        if (batch.clients.length > 0 || (this.storeRawEvents && batch.events.length > 0)) {
-          this.sender ??= await Sender.fromConfig(this.conf);
-          await this.encode(this.sender, batch);
-          await deadline(this.sender.flush(), 2 * this.c.requestTimeoutMs + 1000);
+    await retry(
+      async (attempt) => {
+        try {
+          if (batch.clients.length > 0 || (this.storeRawEvents && batch.events.length > 0)) {
+            this.sender ??= await Sender.fromConfig(this.conf);
+            await this.encode(this.sender, batch);
+            // The client's flush can wait forever when QuestDB dies under a kept-alive
+            // connection: past its deadline it counts as failed.
+            const ms = 2 * this.c.requestTimeoutMs + 1000;
+            await withTimeout(this.sender.flush(), ms, `no answer from QuestDB within ${ms} ms`);
+          }
+          // Figures last: their final line records progress, so it must follow everything.
+          for (const body of batch.figureBodies) await this.postLines(body);
+        } catch (cause) {
+          const error = new QuestDbWriteError(rows, attempt, { cause });
+          this.observer?.failed(error);
+          await this.discardSender();
+          throw error;
         }
-        // Figures last: their final line records progress, so it must follow everything.
-        for (const body of batch.figureBodies) await this.postLines(body);
-        if (attempt > 1) {
+        if (attempt > 1)
           this.log.info(
             { rows, attempts: attempt, waitedMs: Date.now() - started },
             'QuestDB accepted the held batch; writing resumes',
           );
-        }
-        this.observer?.written(rows);
-        return;
-      } catch (cause) {
-        const error = new QuestDbWriteError(rows, attempt, { cause });
-        this.observer?.failed(error);
-        await this.discardSender();
-        if (this.closed) throw error;
-        const delay = Math.min(this.c.retryMaxDelayMs, 100 * 2 ** Math.min(attempt - 1, 10));
-        // Every attempt is logged at first, then one in ten, so a long outage stays readable.
-        if (attempt <= 5 || attempt % 10 === 0) {
-          this.log.warn(
-            { rows, attempt, retryInMs: delay, err: String((cause as Error)?.message ?? cause) },
-            'QuestDB unavailable: holding the batch and retrying; nothing is checkpointed meanwhile',
-          );
-        }
-        await new Promise((r) => setTimeout(r, delay));
-      }
-    }
+      },
+      {
+        what: 'QuestDB unavailable: holding the batch (nothing is checkpointed meanwhile); write',
+        attempts: Infinity,
+        minDelayMs: 100,
+        maxDelayMs: this.c.retryMaxDelayMs,
+        stopped: () => this.closed,
+        log: this.log,
+      },
+    );
+    this.observer?.written(rows);
   }
 
   private async encode(s: Sender, b: SinkBatch): Promise<void> {

@@ -4,6 +4,7 @@
  */
 import pg from 'pg';
 import type { Config } from '../../config/types.js';
+import { retry } from '../../retry.js';
 
 const TIMESTAMP = 1114;
 const TIMESTAMPTZ = 1184;
@@ -44,23 +45,37 @@ export class QuestSql {
 
   /** Waits until every WAL table has applied what it was sent (visible to queries). */
   async walApplied(timeoutMs = 30_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const rows = await this.query<{
+    const every = 100;
+    await retry(
+      async () => {
+        const rows = await this.query<{
         name: string;
         suspended: boolean;
         writerTxn: number;
         sequencerTxn: number;
       }>('SELECT name, suspended, writerTxn, sequencerTxn FROM wal_tables()');
-      const suspended = rows.find((r) => r.suspended);
-      if (suspended) throw new Error(`QuestDB table ${suspended.name} is suspended`);
-      if (rows.every((r) => Number(r.writerTxn) >= Number(r.sequencerTxn))) return;
-      if (Date.now() > deadline) throw new Error('QuestDB WAL not applied in time');
-      await new Promise((r) => setTimeout(r, 100));
-    }
+        const suspended = rows.find((r) => r.suspended);
+        if (suspended) throw new SuspendedTable(suspended.name);
+        if (rows.some((r) => Number(r.writerTxn) < Number(r.sequencerTxn)))
+          throw new Error('QuestDB WAL not applied in time');
+      },
+      {
+        what: 'QuestDB WAL applied',
+        attempts: Math.ceil(timeoutMs / every),
+        minDelayMs: every,
+        maxDelayMs: every,
+        fatal: (e) => e instanceof SuspendedTable,
+      },
+    );
   }
 
   async close(): Promise<void> {
     await this.pool.end();
+  }
+}
+
+class SuspendedTable extends Error {
+  constructor(table: string) {
+    super(`QuestDB table ${table} is suspended`);
   }
 }
