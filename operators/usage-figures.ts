@@ -219,6 +219,20 @@ function withoutAll<T>(list: T[], drop: T[]): T[] {
   return list.filter((x) => !gone.has(x));
 }
 
-export function usageFigures(state: UsageState): OperatorFunction<EventBatch, FigureBatch> {
-  return map((batch) => state.apply(batch));
+/** A batch with the figures it produced. */
+export interface Figured<B extends EventBatch> {
+  batch: B;
+  figures: FigureBatch;
+}
+
+/**
+ * The operator form of `UsageState.apply`: emits, for each batch, the batch with its
+ * figures, once every operator has folded it in; `listener` (the rules stage) follows
+ * the steps inside it, boundaries included.
+ */
+export function usageFigures<B extends EventBatch>(
+  state: UsageState,
+  listener?: StepListener,
+): OperatorFunction<B, Figured<B>> {
+  return map((batch) => ({ batch, figures: state.apply(batch, listener) }));
 }

@@ -2,14 +2,14 @@
  * Starting and stopping the pipeline: connect, make sure streams and tables exist, restore
  * client state from QuestDB, then ingest until told to stop.
  */
-import { connect, type NatsConnection } from 'nats';
+import type { NatsConnection } from 'nats';
 import { join } from 'node:path';
 import { Calendar } from '../operators/calendar.js';
 import type { WindowSpec } from '../operators/types.js';
 import { UsageState, type StateGuards } from '../operators/usage-figures.js';
 import { CheckpointStore, settingsFingerprint } from './checkpoint.js';
 import { serveOps, type Check } from './adapters/http/ops.js';
-import { finalize, lastValueFrom, merge, Subject, tap } from 'rxjs';
+import { finalize, lastValueFrom, merge, tap } from 'rxjs';
 import { ensureStreams } from './adapters/nats/streams.js';
 import { startClock } from './adapters/nats/clock.js';
 import { OutputPublisher } from './adapters/nats/outputs.js';
@@ -18,10 +18,10 @@ import { RulesStage } from '../operators/playbooks/stage.js';
 import { loadRules } from './config/playbooks.js';
 import { QuestDbSink } from './adapters/questdb/sink.js';
 import { QuestSql } from './adapters/questdb/sql.js';
-import { CLIENT_ATTRIBUTES_TABLE, createTables } from './adapters/questdb/tables.js';
+import { createTables } from './adapters/questdb/tables.js';
 import type { Config } from './config/types.js';
 import { originOf } from './config/load.js';
-import { ClientDirectory, type ClientRow } from './contract/client-directory.js';
+import { ClientDirectory } from './contract/client-directory.js';
 import type { Limits } from './contract/limits.js';
 import { ConfigError, ServiceError, StreamMismatchError } from './errors.js';
 import { CrashJournal } from './crash-journal.js';
@@ -30,7 +30,9 @@ import {
   largestPayloadCap,
   type DeadLetterCaps,
 } from './contract/dead-letter.js';
-import { createIngest, type TestFault } from './ingest.js';
+import { trackingChain, type TestFault } from './chain.js';
+import { connectNats } from './adapters/nats/connect.js';
+import { restoreClients } from './adapters/questdb/clients.js';
 import type { Logger } from './log.js';
 import { IngestMetrics } from './metrics.js';
 
@@ -89,15 +91,18 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
     { playbooks: rulesFiles.playbooks.map((p) => p.id), health: rulesFiles.health.source },
     'playbooks and health model loaded',
   );
-  const lost = new Subject<never>();
-  const nc = await connectNats(config, log, lost);
+  const { nc, lost$ } = await connectNats(config.nats.url, log);
   const deadLetterCaps = deadLetterCapsFor(config, nc.info?.max_payload ?? 1_048_576);
   const jsm = await nc.jetstreamManager();
   const ensured = await ensureStreams(jsm, config.nats);
   log.info({ ...ensured, stream: config.nats.trackingStream.name }, 'JetStream streams verified');
 
   const sql = new QuestSql(config.questdb);
-  await waitForQuestDb(sql, config, log);
+  await sql.ready(
+    config.questdb,
+    `${originOf(config, '/questdb/user')} / ${originOf(config, '/questdb/password')}`,
+    log,
+  );
   await createTables(sql);
 
   const metrics = new IngestMetrics();
@@ -141,9 +146,9 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
     // An empty stream replays nothing: every stored row is the state.
     const { state } = tracking;
     const before = state.messages > 0 ? Date.parse(state.first_ts) : Infinity;
-    for (const row of await storedClients(sql, before)) directory.restore(row);
+    const clients = await restoreClients(sql, directory, before);
     log.info(
-      { clients: directory.size, before: state.messages > 0 ? state.first_ts : 'all' },
+      { clients, before: state.messages > 0 ? state.first_ts : 'all' },
       'client attributes restored from QuestDB',
     );
   }
@@ -173,32 +178,31 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
       'no usable checkpoint: figures are rebuilt from the whole stream',
     );
 
-  const ingest = createIngest({
-    js: nc.jetstream(),
-    stream: config.nats.trackingStream.name,
-    sink,
-    directory,
-    usage,
-    checkpoints,
-    afterSeq: usage.seq,
-    metrics,
-    log: log.child({ stage: 'ingest' }),
-    limits: limitsOf(config),
-    batchSize: config.ingest.batchSize,
-    batchWaitMs: config.ingest.batchWaitMs,
-    pullMessages: config.nats.consumer.pullMessages,
-    pullBytes: config.nats.consumer.pullBytes,
-    flushIntervalMs: config.ingest.flushIntervalMs,
-    checkpointMs: config.checkpoint.intervalSeconds * 1000,
-    allowedLatenessMs: config.windows.allowedLatenessSeconds * 1000,
-    storeRawEvents: config.ingest.storeRawEvents,
-    rules,
-    outputs,
-    deadLetterCaps,
-    maxClients: config.limits.maxClients,
-    journal,
-    ...testFaultOf(process.env),
-  });
+  const ingest = trackingChain(
+    {
+      ingest: config.ingest,
+      consumer: config.nats.consumer,
+      stream: config.nats.trackingStream,
+      windows: config.windows,
+      checkpoint: config.checkpoint,
+      limits: config.limits,
+      contract: limitsOf(config),
+    },
+    {
+      js: nc.jetstream(),
+      sink,
+      outputs,
+      usage,
+      rules,
+      directory,
+      checkpoints,
+      journal,
+      deadLetterCaps,
+      metrics,
+      log: log.child({ stage: 'ingest' }),
+      ...testFaultOf(process.env),
+    },
+  );
   // Gauges as the restored state has them, before anything new is read.
   metrics.writtenSeq.set(usage.seq);
   metrics.checkpointSeq.set(usage.seq);
@@ -268,7 +272,7 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
       : undefined;
   log.info('pipeline running');
   const done = lastValueFrom(
-    merge(ingest.results$.pipe(finalize(() => lost.complete())), lost).pipe(
+    merge(ingest.results$.pipe(finalize(() => lost$.complete())), lost$).pipe(
       tap((r) => log.debug(r, 'written to QuestDB')),
     ),
     {
@@ -338,79 +342,6 @@ function deadLetterCapsFor(config: Config, serverMaxPayload: number): DeadLetter
   };
 }
 
-/**
- * A lost connection ends the run with an error rather than trusting the reading to resume:
- * the restart (by the supervisor, or by hand) resumes exactly from the last checkpoint.
- */
-async function connectNats(
-  config: Config,
-  log: Logger,
-  lost: Subject<never>,
-): Promise<NatsConnection> {
-  try {
-    const nc = await connect({
-      servers: config.nats.url,
-      name: 'pulso-pipeline',
-      maxReconnectAttempts: -1,
-      reconnectTimeWait: 500,
-    });
-    (async () => {
-      for await (const s of nc.status()) {
-        if (s.type === 'disconnect' || s.type === 'reconnect')
-          log.warn({ status: s.type, server: s.data }, 'NATS connection');
-        if (s.type === 'disconnect')
-          lost.error(
-            new ServiceError(
-              'nats',
-              `connection to ${String(s.data)} lost; a restart resumes from the last checkpoint`,
-              {},
-            ),
-          );
-      }
-    })().catch(() => undefined); // the status iterator ends when the connection closes
-    return nc;
-  } catch (cause) {
-    throw new ServiceError(
-      'nats',
-      `cannot connect to ${config.nats.url} (is it running? \`pulso services up\` starts one)`,
-      {},
-      { cause },
-    );
-  }
-}
-
-/**
- * At start QuestDB may still be coming up: wait, saying so, rather than fail. A refused
- * login is not waited for: it is a configuration error, named as such at once.
- */
-async function waitForQuestDb(sql: QuestSql, config: Config, log: Logger): Promise<void> {
-  const address = `${config.questdb.host}:${config.questdb.pgPort}`;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await sql.query('SELECT 1');
-      return;
-    } catch (e) {
-      if (isAuthFailure(e))
-        throw new ConfigError(
-          `${originOf(config, '/questdb/user')} / ${originOf(config, '/questdb/password')}`,
-          '/questdb/user, /questdb/password',
-          `a user and password QuestDB accepts at ${address} (it answered: ${(e as Error).message})`,
-          config.questdb.user,
-        );
-      if (attempt > 120)
-        throw new ServiceError(
-          'questdb',
-          `not reachable at ${address} after 120 attempts`,
-          {},
-          { cause: e },
-        );
-      if (attempt === 1 || attempt % 10 === 0)
-        log.warn({ address, attempt, err: (e as Error).message }, 'waiting for QuestDB');
-      await new Promise((r) => setTimeout(r, 1000));
-    }
-  }
-}
-
 /** What /readyz checks: NATS connected, QuestDB accepting writes, reading not stalled, lag. */
 function readinessChecks(
   config: Config,
@@ -461,16 +392,6 @@ function testFaultOf(env: NodeJS.ProcessEnv): { testFault?: TestFault } {
   return { testFault: { clientId, mode: env.PULSO_TEST_FAULT_MODE === 'kill' ? 'kill' : 'throw' } };
 }
 
-/** QuestDB's answer to a wrong user or password on the PostgreSQL wire. */
-function isAuthFailure(e: unknown): boolean {
-  const err = e as { code?: string; message?: string };
-  return (
-    err.code === '28P01' ||
-    err.code === '28000' ||
-    /invalid username\/password|password authentication failed/i.test(err.message ?? '')
-  );
-}
-
 function attributeOf(
   directory: ClientDirectory,
   clientId: string,
@@ -481,30 +402,5 @@ function attributeOf(
   return (
     (c.fields as Map<string, { value: string | number | boolean | null }>).get(name)?.value ??
     c.attributes.get(name)?.value
-  );
-}
-
-/** Each client's newest attribute row stored before `before` (epoch ms; Infinity: all). */
-async function storedClients(sql: QuestSql, before: number): Promise<ClientRow[]> {
-  // Our own ISO text, not input: safe to inline (QuestDB's pg binding of it is unreliable).
-  const where = Number.isFinite(before) ? `WHERE ts < '${new Date(before).toISOString()}'` : '';
-  const rows = await sql.query<Record<string, unknown>>(
-    `SELECT * FROM ${CLIENT_ATTRIBUTES_TABLE} ${where} LATEST ON ts PARTITION BY client_id`,
-  );
-  return rows.map(
-    (r) =>
-      ({
-        ts: r.ts as number,
-        clientId: r.client_id as string,
-        updateId: r.update_id as string,
-        status: (r.status as string | null) ?? null,
-        name: (r.name as string | null) ?? null,
-        plan: (r.plan as string | null) ?? null,
-        segment: (r.segment as string | null) ?? null,
-        csm: (r.csm as string | null) ?? null,
-        mrr: (r.mrr as number | null) ?? null,
-        attributes: (r.attributes as string | null) ?? '{}',
-        stamps: (r.stamps as string | null) ?? '{}',
-      }) satisfies ClientRow,
   );
 }

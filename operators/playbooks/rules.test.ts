@@ -5,6 +5,8 @@
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
 import { evaluatePlaybooks } from './stage.js';
+import { usageFigures } from '../usage-figures.js';
+import { map } from 'rxjs';
 import { ev } from '../../test/fixtures/events.js';
 import { of, RulesHarness, type Attributes } from '../../test/fixtures/rules.js';
 import { random } from '../../test/fixtures/reference.js';
@@ -312,14 +314,16 @@ describe('evaluatePlaybooks (RxJS)', () => {
     const b = { events: [], lastSeq: 2, clock: MON - DAY + 3600_000 }; // passes one midnight
     const c = { events: [], lastSeq: 3, clock: MON + DAY }; // passes two more
     new TestScheduler((x, y) => expect(x).toEqual(y)).run(({ cold, expectObservable }) => {
-      expectObservable(cold('a-b-c|', { a, b, c }).pipe(evaluatePlaybooks(h.usage, h.stage))).toBe(
-        'x-y-z|',
-        {
-          x: [],
-          y: reference.filter((o) => o.at === MON - DAY),
-          z: reference.filter((o) => o.at >= MON),
-        },
+      const judged = cold('a-b-c|', { a, b, c }).pipe(
+        usageFigures(h.usage, h.stage),
+        evaluatePlaybooks(h.stage),
+        map((x) => x.outputs),
       );
+      expectObservable(judged).toBe('x-y-z|', {
+        x: [],
+        y: reference.filter((o) => o.at === MON - DAY),
+        z: reference.filter((o) => o.at >= MON),
+      });
     });
     expect(reference.filter((o) => o.at >= MON).map((o) => o.subject)).toContain(
       'cs.alert.criar-produto-sem-uso.x',

@@ -4,12 +4,11 @@
  * and the due playbooks over the live figures, collecting the outputs. `take()` hands them
  * over in order, ready to publish.
  *
- * `evaluatePlaybooks` is the same as an RxJS operator over event batches: it emits, per
- * batch, the outputs of the boundaries that batch crossed.
+ * `evaluatePlaybooks` is its RxJS operator, after `usageFigures(usage, stage)`: it adds to
+ * each batch the outputs of the boundaries that batch crossed.
  */
 import { map, type OperatorFunction } from 'rxjs';
 import type { TrackingEvent } from '../../schemas/types.js';
-import type { EventBatch } from '../types.js';
 import type { Boundary, StepListener, UsageState } from '../usage-figures.js';
 import type { AttributeValue } from './figure-view.js';
 import type { HealthConfig } from './health.js';
@@ -86,12 +85,18 @@ export class RulesStage implements StepListener {
   }
 }
 
-export function evaluatePlaybooks(
-  usage: UsageState,
+/** What the rules produced while a batch was folded. */
+export interface Judged {
+  outputs: Output[];
+  scores: DailyScore[];
+}
+
+/**
+ * Follows `usageFigures(usage, stage)`: emits each item with the outputs and daily scores
+ * the rules stage produced while it was folded (the midnights it crossed), in order.
+ */
+export function evaluatePlaybooks<T extends object>(
   stage: RulesStage,
-): OperatorFunction<EventBatch, Output[]> {
-  return map((batch) => {
-    usage.apply(batch, stage);
-    return stage.take();
-  });
+): OperatorFunction<T, T & Judged> {
+  return map((x) => ({ ...x, outputs: stage.take(), scores: stage.takeScores() }));
 }

@@ -94,12 +94,19 @@ export class QuestDbSink {
           );
       },
       {
-        what: 'QuestDB unavailable: holding the batch (nothing is checkpointed meanwhile); write',
+        what: 'QuestDB write',
         attempts: Infinity,
         minDelayMs: 100,
         maxDelayMs: this.c.retryMaxDelayMs,
         stopped: () => this.closed,
-        log: this.log,
+        failed: (e, attempt, retryInMs) => {
+          // The first attempts, then one in ten, so a long outage stays readable.
+          if (attempt <= 5 || attempt % 10 === 0)
+            this.log.warn(
+              { rows, attempt, retryInMs, err: e.message },
+              'QuestDB unavailable: holding the batch and retrying; nothing is checkpointed meanwhile',
+            );
+        },
       },
     );
     this.observer?.written(rows);

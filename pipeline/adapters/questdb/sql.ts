@@ -4,6 +4,8 @@
  */
 import pg from 'pg';
 import type { Config } from '../../config/types.js';
+import { ConfigError, ServiceError } from '../../errors.js';
+import type { Logger } from '../../log.js';
 import { retry } from '../../retry.js';
 
 const TIMESTAMP = 1114;
@@ -49,11 +51,11 @@ export class QuestSql {
     await retry(
       async () => {
         const rows = await this.query<{
-        name: string;
-        suspended: boolean;
-        writerTxn: number;
-        sequencerTxn: number;
-      }>('SELECT name, suspended, writerTxn, sequencerTxn FROM wal_tables()');
+          name: string;
+          suspended: boolean;
+          writerTxn: number;
+          sequencerTxn: number;
+        }>('SELECT name, suspended, writerTxn, sequencerTxn FROM wal_tables()');
         const suspended = rows.find((r) => r.suspended);
         if (suspended) throw new SuspendedTable(suspended.name);
         if (rows.some((r) => Number(r.writerTxn) < Number(r.sequencerTxn)))
@@ -69,6 +71,40 @@ export class QuestSql {
     );
   }
 
+  /**
+   * At start QuestDB may still be coming up: waits (up to two minutes, saying so) rather
+   * than fail. A refused login is not waited for: it is a configuration error, named as
+   * such at once, with where the user and password came from (`origin`).
+   */
+  async ready(c: Config['questdb'], origin: string, log: Logger): Promise<void> {
+    const address = `${c.host}:${c.pgPort}`;
+    await retry(() => this.query('SELECT 1'), {
+      what: `waiting for QuestDB at ${address}; connect`,
+      attempts: 121,
+      minDelayMs: 1000,
+      maxDelayMs: 1000,
+      fatal: isAuthFailure,
+      failed: (e, attempt) => {
+        if (attempt === 1 || attempt % 10 === 0)
+          log.warn({ address, attempt, err: e.message }, 'waiting for QuestDB');
+      },
+    }).catch((e: unknown) => {
+      if (isAuthFailure(e))
+        throw new ConfigError(
+          origin,
+          '/questdb/user, /questdb/password',
+          `a user and password QuestDB accepts at ${address} (it answered: ${(e as Error).message})`,
+          c.user,
+        );
+      throw new ServiceError(
+        'questdb',
+        `not reachable at ${address} after 120 attempts`,
+        {},
+        { cause: e },
+      );
+    });
+  }
+
   async close(): Promise<void> {
     await this.pool.end();
   }
@@ -78,4 +114,14 @@ class SuspendedTable extends Error {
   constructor(table: string) {
     super(`QuestDB table ${table} is suspended`);
   }
+}
+
+/** QuestDB's answer to a wrong user or password on the PostgreSQL wire. */
+function isAuthFailure(e: unknown): boolean {
+  const err = e as { code?: string; message?: string };
+  return (
+    err.code === '28P01' ||
+    err.code === '28000' ||
+    /invalid username\/password|password authentication failed/i.test(err.message ?? '')
+  );
 }

@@ -1,0 +1,41 @@
+/** Client attributes as stored in QuestDB, read back to restore the client directory. */
+import type { ClientDirectory, ClientRow } from '../../contract/client-directory.js';
+import type { QuestSql } from './sql.js';
+import { CLIENT_ATTRIBUTES_TABLE } from './tables.js';
+
+/**
+ * Restores each client's newest attribute row stored before `before` (epoch ms; Infinity:
+ * all) into the directory; returns how many clients it holds.
+ */
+export async function restoreClients(
+  sql: QuestSql,
+  directory: ClientDirectory,
+  before: number,
+): Promise<number> {
+  const rows = Number.isFinite(before)
+    ? await sql.query<Record<string, unknown>>(
+        `SELECT * FROM ${CLIENT_ATTRIBUTES_TABLE} WHERE ts < $1 LATEST ON ts PARTITION BY client_id`,
+        [new Date(before).toISOString()],
+      )
+    : await sql.query<Record<string, unknown>>(
+        `SELECT * FROM ${CLIENT_ATTRIBUTES_TABLE} LATEST ON ts PARTITION BY client_id`,
+      );
+  for (const r of rows) directory.restore(toRow(r));
+  return directory.size;
+}
+
+function toRow(r: Record<string, unknown>): ClientRow {
+  return {
+    ts: r.ts as number,
+    clientId: r.client_id as string,
+    updateId: r.update_id as string,
+    status: (r.status as string | null) ?? null,
+    name: (r.name as string | null) ?? null,
+    plan: (r.plan as string | null) ?? null,
+    segment: (r.segment as string | null) ?? null,
+    csm: (r.csm as string | null) ?? null,
+    mrr: (r.mrr as number | null) ?? null,
+    attributes: (r.attributes as string | null) ?? '{}',
+    stamps: (r.stamps as string | null) ?? '{}',
+  };
+}

@@ -1,0 +1,72 @@
+/**
+ * When a checkpoint is due, and the record of the last one saved. A large state takes a
+ * while to picture and write: checkpoints are spaced so that they take at most about a
+ * tenth of the time, up to six intervals apart (a crash then replays more).
+ */
+import type { ClientDirectory } from '../contract/client-directory.js';
+import type { CheckpointStore } from '../checkpoint.js';
+import type { RulesStage } from '../../operators/playbooks/stage.js';
+import type { UsageState } from '../../operators/usage-figures.js';
+
+/** Checkpoints are spaced at least this many times their own duration… */
+const CHECKPOINT_DUTY = 10;
+/** …but at most this many checkpoint intervals apart, so that a recovery stays short. */
+const CHECKPOINT_MAX_SPACING = 6;
+
+const nextTurn = () => new Promise<void>((r) => setImmediate(r));
+
+export class CheckpointPolicy {
+  private lastAt = Date.now();
+  private spacingMs: number;
+  /** The stream sequence of the last checkpoint saved. */
+  savedSeq: number;
+
+  constructor(
+    private readonly store: CheckpointStore,
+    private readonly intervalMs: number,
+    afterSeq: number,
+  ) {
+    this.spacingMs = intervalMs;
+    this.savedSeq = afterSeq;
+  }
+
+  /** Whether the state at `seq` should be checkpointed now (always at the last cut). */
+  due(seq: number, final: boolean, now: number): boolean {
+    return seq > this.savedSeq && (final || now - this.lastAt >= this.spacingMs);
+  }
+
+  /**
+   * The state's picture at `seq`, taken in steps (nothing may be folded meanwhile) and
+   * handed to the writer thread; it is saved only once the write it covers is accepted.
+   */
+  async cut(
+    seq: number,
+    usage: UsageState,
+    rules: RulesStage,
+    directory: ClientDirectory,
+    now: number,
+  ): Promise<{ staged: Promise<Uint8Array> }> {
+    const stored = this.store.prepare(
+      seq,
+      await usage.snapshotInSteps(nextTurn),
+      rules.rules.snapshot(),
+      directory.snapshot(),
+    );
+    this.lastAt = now;
+    return { staged: this.store.stage(stored) };
+  }
+
+  /** Saves a staged checkpoint; its cost (ms, picture and file) spaces the next ones. */
+  async save(staged: Promise<Uint8Array>, seq: number, costMs: () => number): Promise<void> {
+    await this.store.save(staged);
+    this.savedSeq = seq;
+    this.spacingMs = Math.min(
+      CHECKPOINT_MAX_SPACING * this.intervalMs,
+      Math.max(this.intervalMs, CHECKPOINT_DUTY * costMs()),
+    );
+  }
+
+  get file(): string {
+    return this.store.file;
+  }
+}

@@ -1,0 +1,124 @@
+/**
+ * `foldFigures` — slices through the windowed operators and the rules stage.
+ *
+ * Emits, per slice, the slice `Folded`: the figures its events produced (the operators'
+ * `usageFigures`), the rules' outputs and daily scores for the midnights it crossed
+ * (`evaluatePlaybooks`), the client attribute rows its updates wrote, and dead letters for
+ * what the state refused or the watermark found too late. Synchronous: per-event work
+ * happens in plain loops inside the operators. The crash journal's note of what is in
+ * hand is closed once the slice is folded.
+ */
+import { map, pipe, tap, type OperatorFunction } from 'rxjs';
+import { evaluatePlaybooks } from '../../operators/playbooks/stage.js';
+import type { RulesStage } from '../../operators/playbooks/stage.js';
+import { usageFigures, type UsageState } from '../../operators/usage-figures.js';
+import type { ClientDirectory } from '../contract/client-directory.js';
+import {
+  clientLimitDeadLetter,
+  eventDeadLetter,
+  tooLateDeadLetter,
+} from '../contract/dead-letter.js';
+import type { CrashJournal } from '../crash-journal.js';
+import type { Logger } from '../log.js';
+import type { IngestMetrics } from '../metrics.js';
+import type { Folded, Slice } from './units.js';
+
+export interface FiguresOptions {
+  usage: UsageState;
+  rules: RulesStage;
+  directory: ClientDirectory;
+  allowedLatenessMs: number;
+  /** limits.maxClients, for the dead letter of an update beyond it. */
+  maxClients: number;
+  journal?: CrashJournal;
+  metrics: IngestMetrics;
+  log: Logger;
+  /** Test-only fault injection (PULSO_TEST_FAULT_CLIENT / PULSO_TEST_FAULT_MODE). */
+  testFault?: TestFault;
+}
+
+export interface TestFault {
+  clientId: string;
+  mode: 'throw' | 'kill';
+}
+
+export function foldFigures(o: FiguresOptions): OperatorFunction<Slice, Folded> {
+  let stats = { ...o.rules.rules.stats };
+  return pipe(
+    tap((s: Slice) => {
+      if (o.testFault && s.messages > 0) testFault(s, o.testFault);
+      stats = { ...o.rules.rules.stats };
+    }),
+    usageFigures(o.usage, o.rules),
+    evaluatePlaybooks(o.rules),
+    map(({ batch: s, figures, outputs, scores }): Folded => {
+      if (s.messages === 0) {
+        o.journal?.end(o.usage.seq);
+        return { slice: s, clients: [], outputs, scores };
+      }
+      for (const e of figures.tooLate)
+        s.deadLetters.push(tooLateDeadLetter(e, figures.watermark, o.allowedLatenessMs));
+      for (const r of figures.refused)
+        s.deadLetters.push(
+          eventDeadLetter(r.event, {
+            code: r.code,
+            message: r.message,
+            expected: 'room in the state',
+          }),
+        );
+      if (figures.refused.length > 0)
+        o.log.warn(
+          { refused: figures.refused.length, first: figures.refused[0]!.message },
+          'events beyond the state bounds (limits.*) dead-lettered',
+        );
+      const clients = s.updates.flatMap((u) => {
+        if (!o.usage.admission.admitsClient(u.clientId)) {
+          s.deadLetters.push(clientLimitDeadLetter(u, o.maxClients));
+          return [];
+        }
+        o.rules.rules.know(u.clientId, u.ts);
+        return o.directory.apply(u);
+      });
+      o.usage.seq = s.lastSeq;
+      o.journal?.end(s.lastSeq);
+      count(o, s, figures, stats);
+      return { slice: s, figures, clients, outputs, scores };
+    }),
+  );
+}
+
+function count(
+  o: FiguresOptions,
+  s: Slice,
+  figures: NonNullable<Folded['figures']>,
+  stats: RulesStage['rules']['stats'],
+): void {
+  const m = o.metrics;
+  const byKind: Record<string, number> = {};
+  for (const e of figures.counted) byKind[e.kind] = (byKind[e.kind] ?? 0) + 1;
+  m.consumerLag.set(s.pending);
+  m.messages.inc(s.messages);
+  m.batches.inc();
+  for (const [kind, n] of Object.entries(byKind)) m.accepted.inc({ kind }, n);
+  for (const dl of s.deadLetters) m.invalid.inc({ reason: dl.reason.code });
+  m.tooLate.inc(figures.tooLate.length);
+  m.duplicates.inc(figures.duplicates);
+  m.clients.set(o.usage.admission.clientCount);
+  m.idHorizon.set(o.usage.ids.effectiveHorizonMs / 1000);
+  m.clientUpdates.inc(s.updates.length);
+  m.watermark.set(Number.isFinite(figures.watermark) ? figures.watermark / 1000 : 0);
+  m.evaluations.inc(figures.boundaries);
+  if (o.rules.last && figures.boundaries > 0) o.log.info(o.rules.last, 'midnight evaluated');
+  m.playbookEvaluations.inc(o.rules.rules.stats.evaluations - stats.evaluations);
+  m.playbookFirings.inc(o.rules.rules.stats.fired - stats.fired);
+}
+
+/**
+ * Test-only: an event of this client makes the fold fail, as a bug would — by throwing, or
+ * by the process dying on the spot (SIGKILL: no handler runs, no last word is written).
+ */
+function testFault(s: Slice, fault: TestFault): void {
+  if (!s.events.some((e) => e.clientId === fault.clientId)) return;
+  if (fault.mode === 'kill') process.kill(process.pid, 'SIGKILL');
+  throw new Error(`test fault: an event of client ${fault.clientId}`);
+}

@@ -1,0 +1,128 @@
+/**
+ * `toOutbox` — folded slices into the outbox, and the outbox into cuts.
+ *
+ * Adds each folded slice to the outbox (figure rows touched many times are held once) and
+ * emits a `Cut` — what one write carries, with the checkpoint of the state at that moment
+ * when one is due — when a write is due:
+ *   - at the end of a fetch, once `flushIntervalMs` has passed since the oldest row held,
+ *     or the outbox holds `MAX_OUTBOX_ROWS`;
+ *   - inside a fetch folded for longer than `LONG_FETCH_MS` (so a crash in it does not cost
+ *     it all again), or when the outbox is full;
+ *   - at a flush tick, whatever is held (or a checkpoint alone, when one is due);
+ *   - when the input completes: a last cut with a checkpoint, so a clean stop restarts
+ *     instantly.
+ * A slice that cuts nothing is settled here; one that cuts is settled when its write
+ * starts (writeInOrder). Ticks that come while a cut waits for its write are ignored.
+ */
+import {
+  concat,
+  concatMap,
+  defer,
+  EMPTY,
+  from,
+  type Observable,
+  type OperatorFunction,
+} from 'rxjs';
+import type { RulesStage } from '../../operators/playbooks/stage.js';
+import type { UsageState } from '../../operators/usage-figures.js';
+import type { ClientDirectory } from '../contract/client-directory.js';
+import { Outbox } from '../outbox.js';
+import type { CheckpointPolicy } from './checkpoints.js';
+import { isTick, type Cut, type Folded, type Tick } from './units.js';
+
+export const MAX_OUTBOX_ROWS = 200_000;
+/** A fetch folded for longer than this is written as it goes. */
+const LONG_FETCH_MS = 1000;
+
+export interface OutboxOptions {
+  flushIntervalMs: number;
+  storeRawEvents: boolean;
+  usage: UsageState;
+  rules: RulesStage;
+  directory: ClientDirectory;
+  checkpoints: CheckpointPolicy;
+  /** The stream sequence the restored state reflects. */
+  afterSeq: number;
+}
+
+export interface OutboxStage {
+  operator: OperatorFunction<Folded | Tick, Cut>;
+  /** Messages in the stream after the last one folded, as its fetch said. */
+  pending(): number;
+}
+
+export function toOutbox(o: OutboxOptions): OutboxStage {
+  const outbox = new Outbox(o.storeRawEvents);
+  let waiting = 0;
+
+  const due = (now: number) =>
+    !outbox.empty && (now - outbox.since >= o.flushIntervalMs || outbox.rows >= MAX_OUTBOX_ROWS);
+
+  /** The cut of what is held, or nothing when there is nothing to write or checkpoint. */
+  const cut = async (final: boolean, slice?: Folded['slice']): Promise<Cut | undefined> => {
+    const seq = o.usage.seq;
+    const now = Date.now();
+    const checkpointDue = o.checkpoints.due(seq, final, now);
+    if (outbox.empty && !checkpointDue) return undefined;
+    if (outbox.empty) outbox.lastSeq = seq;
+    const t0 = performance.now();
+    const write = outbox.take();
+    const checkpoint = checkpointDue
+      ? await o.checkpoints.cut(seq, o.usage, o.rules, o.directory, now)
+      : undefined;
+    waiting++;
+    return {
+      write,
+      seq,
+      ...(checkpoint ? { checkpoint } : {}),
+      cutMs: performance.now() - t0,
+      accepted: () => {
+        waiting--;
+        slice?.settle();
+      },
+    };
+  };
+
+  const emitCut = (final: boolean, slice?: Folded['slice']): Observable<Cut> =>
+    defer(() => from(cut(final, slice))).pipe(
+      concatMap((c) => {
+        if (c) return [c];
+        slice?.settle();
+        return EMPTY;
+      }),
+    );
+
+  const operator: OperatorFunction<Folded | Tick, Cut> = (input) =>
+    concat(
+      input.pipe(
+        concatMap((u) => {
+          if (isTick(u)) return waiting > 0 ? EMPTY : emitCut(false);
+          const s = u.slice;
+          if (u.figures) {
+            outbox.add(
+              u.figures,
+              s.messages,
+              u.figures.counted,
+              u.clients,
+              s.deadLetters,
+              u.outputs,
+              u.scores,
+            );
+            outbox.pending = s.pending;
+          }
+          const now = Date.now();
+          const writeNow =
+            s.check === 'early'
+              ? outbox.rows >= MAX_OUTBOX_ROWS ||
+                (now - s.fetchStartedAt >= LONG_FETCH_MS && due(now))
+              : s.check === 'fetchEnd' && due(now);
+          if (writeNow) return emitCut(false, s);
+          s.settle();
+          return EMPTY;
+        }),
+      ),
+      defer(() => emitCut(true)),
+    );
+
+  return { operator, pending: () => outbox.pending };
+}
