@@ -21,6 +21,7 @@ import {
   usageLine,
   userUsageLine,
 } from './adapters/questdb/figure-lines.js';
+import { clientLine, eventLine } from './adapters/questdb/row-lines.js';
 import type { SinkBatch } from './adapters/questdb/sink.js';
 import { dailyScoreLine, outputLine } from './adapters/questdb/output-lines.js';
 import type { DailyScore } from '../operators/playbooks/rules.js';
@@ -126,6 +127,10 @@ export class Outbox {
         size = 0;
       }
     };
+    // Raw events and client attributes first: the figures' last line records progress.
+    for (const e of this.events) put(eventLine(e));
+    for (const c of this.clients) put(clientLine(c));
+    const otherRows = rows;
     for (const r of this.usage) put(usageLine(r));
     for (const r of this.userUsage) put(userUsageLine(r));
     for (const list of this.rolling) for (const r of list) put(rollingLine(r));
@@ -147,13 +152,13 @@ export class Outbox {
         events: this.eventCount,
         deadLetters: this.deadLetters.length,
         tooLate: this.tooLate,
-        figureRows: rows,
+        figureRows: rows - otherRows,
         pending: this.pending,
       }),
     );
     if (parts.length > 0) bodies.push(parts.join(''));
     const write: Write = {
-      sink: { events: this.events, clients: this.clients, figureBodies: bodies, figureRows: rows },
+      sink: { bodies, rows, figureRows: rows - otherRows },
       deadLetters: this.deadLetters,
       outputs: this.outputs,
       lastSeq: this.lastSeq,

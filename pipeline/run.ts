@@ -107,23 +107,18 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
 
   const metrics = new IngestMetrics();
   const questdbState: Check = { ok: true, detail: 'no write yet' };
-  const sink = new QuestDbSink(
-    config.questdb,
-    config.ingest.storeRawEvents,
-    log.child({ stage: 'questdb' }),
-    {
-      written: (rows) => {
-        metrics.rowsWritten.inc(rows);
-        questdbState.ok = true;
-        questdbState.detail = 'the last write was accepted';
-      },
-      failed: (e) => {
-        metrics.writeFailures.inc();
-        questdbState.ok = false;
-        questdbState.detail = e.message;
-      },
+  const sink = new QuestDbSink(config.questdb, log.child({ stage: 'questdb' }), {
+    written: (rows) => {
+      metrics.rowsWritten.inc(rows);
+      questdbState.ok = true;
+      questdbState.detail = 'the last write was accepted';
     },
-  );
+    failed: (e) => {
+      metrics.writeFailures.inc();
+      questdbState.ok = false;
+      questdbState.detail = e.message;
+    },
+  });
   const tracking = await jsm.streams.info(config.nats.trackingStream.name);
   const journal = new CrashJournal(stateDir, tracking.created);
   const start = journal.open();

@@ -19,20 +19,26 @@ import {
   USER_USAGE_DAILY_TABLE,
 } from './tables.js';
 
-const NEEDS_ESCAPE = /[ ,=\\\n\r]/;
+const TAG_ESCAPE = /[ ,=\\\n\r]/;
+const STRING_ESCAPE = /["\\\n\r]/;
 
-/** A symbol (tag) value: commas, equals signs, spaces and line breaks escaped. */
+/**
+ * A symbol (tag) value, escaped exactly as QuestDB's own client does (a property test
+ * holds them equal): a backslash before spaces, commas, equals signs, line breaks and
+ * backslashes; line breaks stay themselves after their backslash.
+ */
 export function tag(s: string): string {
-  return NEEDS_ESCAPE.test(s)
-    ? s
-        .replace(/[ ,=\\]/g, '\\$&')
-        .replace(/\n/g, '\\n')
-        .replace(/\r/g, '\\r')
-    : s;
+  return TAG_ESCAPE.test(s) ? s.replace(/[ ,=\\\n\r]/g, '\\$&') : s;
 }
 
-export const ns = (ms: number) => `${ms}000000`;
-export const micros = (ms: number) => `${ms}000t`;
+/** A string field, quoted and escaped as QuestDB's own client does. */
+export function str(s: string): string {
+  return `"${STRING_ESCAPE.test(s) ? s.replace(/["\\\n\r]/g, '\\$&') : s}"`;
+}
+
+/** Epoch ms as line protocol's ns and µs (digits appended: exact, and the client's text). */
+export const ns = (ms: number) => (ms === 0 ? '0' : `${ms}000000`);
+export const micros = (ms: number) => (ms === 0 ? '0t' : `${ms}000t`);
 export const float = (v: number) => (Number.isFinite(v) ? String(v) : '0');
 
 export function usageLine(r: DailyUsageRow): string {

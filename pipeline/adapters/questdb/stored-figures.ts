@@ -38,8 +38,10 @@ export class StoredFigures implements FigureView {
 
   static async load(sql: QuestSql, at: number, healthDays: number): Promise<StoredFigures> {
     const v = new StoredFigures(at);
-    const t = `'${new Date(at).toISOString()}'`;
-    const q = (s: string) => sql.query<Row>(s);
+    // Times are bound, never spliced into the SQL text: $1 is the evaluation time.
+    const t = '$1';
+    const when = [new Date(at).toISOString()];
+    const q = (s: string, params = when) => sql.query<Row>(s, params);
     for (const r of await q(
       `SELECT client_id, figure, subject, window_days, value, previous FROM ${ROLLING_TABLE} WHERE ts <= ${t} LATEST ON ts PARTITION BY client_id, figure, subject, window_days`,
     ))
@@ -92,7 +94,8 @@ export class StoredFigures implements FigureView {
       v.scores.set(String(r.client_id), Number(r.score));
     if (healthDays > 0)
       for (const r of await q(
-        `SELECT client_id, ts, score FROM ${HEALTH_TABLE} WHERE ts >= '${new Date(at - healthDays * DAY).toISOString()}' AND ts < ${t}`,
+        `SELECT client_id, ts, score FROM ${HEALTH_TABLE} WHERE ts >= $2 AND ts < $1`,
+        [...when, new Date(at - healthDays * DAY).toISOString()],
       )) {
         const c = String(r.client_id);
         v.history.set(c, [...(v.history.get(c) ?? []), [Number(r.ts), Number(r.score)]]);
