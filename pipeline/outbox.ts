@@ -12,25 +12,12 @@ import type { MetricRow } from '../operators/metric-aggregates.js';
 import type { RatioRow } from '../operators/ratios.js';
 import type { RollingRow } from '../operators/rolling-counts.js';
 import type { FigureBatch } from '../operators/usage-figures.js';
-import {
-  lastSeenLine,
-  metricLine,
-  progressLine,
-  ratioLine,
-  rollingLine,
-  usageLine,
-  userUsageLine,
-} from './adapters/questdb/figure-lines.js';
-import { clientLine, eventLine } from './adapters/questdb/row-lines.js';
 import type { SinkBatch } from './adapters/questdb/sink.js';
-import { dailyScoreLine, outputLine } from './adapters/questdb/output-lines.js';
+import { encodeRows } from './adapters/questdb/encode.js';
 import type { DailyScore } from '../operators/playbooks/rules.js';
 import type { Output } from '../operators/playbooks/outputs.js';
 import type { ClientRow } from './contract/client-directory.js';
 import type { DeadLetter, TrackingEvent } from '../schemas/types.js';
-
-/** ILP/HTTP bodies are cut at about this size. */
-const BODY_CHARS = 8 * 1024 * 1024;
 
 export interface Write {
   sink: SinkBatch;
@@ -111,40 +98,20 @@ export class Outbox {
     return this.since === 0;
   }
 
-  /** Encodes everything held and starts afresh. */
+  /** Encodes everything held (the QuestDB adapter's encoder) and starts afresh. */
   take(): Write {
-    const bodies: string[] = [];
-    let parts: string[] = [];
-    let size = 0;
-    let rows = 0;
-    const put = (line: string) => {
-      parts.push(line);
-      size += line.length;
-      rows++;
-      if (size >= BODY_CHARS) {
-        bodies.push(parts.join(''));
-        parts = [];
-        size = 0;
-      }
-    };
-    // Raw events and client attributes first: the figures' last line records progress.
-    for (const e of this.events) put(eventLine(e));
-    for (const c of this.clients) put(clientLine(c));
-    const otherRows = rows;
-    for (const r of this.usage) put(usageLine(r));
-    for (const r of this.userUsage) put(userUsageLine(r));
-    for (const list of this.rolling) for (const r of list) put(rollingLine(r));
-    for (const list of this.ratios) for (const r of list) put(ratioLine(r));
-    for (const list of this.lastSeen) for (const r of list) put(lastSeenLine(r));
-    for (const list of this.metrics) for (const r of list) put(metricLine(r));
-    for (const o of this.outputs) {
-      const line = outputLine(o);
-      if (line) put(line);
-    }
-    for (const d of this.scores) put(dailyScoreLine(d));
-    // Progress goes last: once it is visible, everything before it was accepted.
-    put(
-      progressLine({
+    const sink = encodeRows({
+      events: this.events,
+      clients: this.clients,
+      usage: this.usage,
+      userUsage: this.userUsage,
+      rolling: this.rolling,
+      ratios: this.ratios,
+      lastSeen: this.lastSeen,
+      metrics: this.metrics,
+      outputs: this.outputs,
+      scores: this.scores,
+      progress: {
         ts: Date.now(),
         writtenSeq: this.lastSeq,
         watermark: this.watermark,
@@ -152,13 +119,11 @@ export class Outbox {
         events: this.eventCount,
         deadLetters: this.deadLetters.length,
         tooLate: this.tooLate,
-        figureRows: rows - otherRows,
         pending: this.pending,
-      }),
-    );
-    if (parts.length > 0) bodies.push(parts.join(''));
+      },
+    });
     const write: Write = {
-      sink: { bodies, rows, figureRows: rows - otherRows },
+      sink,
       deadLetters: this.deadLetters,
       outputs: this.outputs,
       lastSeq: this.lastSeq,

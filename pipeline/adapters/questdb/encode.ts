@@ -1,0 +1,82 @@
+/**
+ * The QuestDB adapter's encoder: typed rows into line protocol bodies of a bounded size,
+ * raw events and client attributes first, figures and the rules' rows next, and the
+ * progress row last (once it is visible, everything before it was accepted).
+ */
+import type { DailyUsageRow, UserDailyUsageRow } from '../../../operators/daily-usage.js';
+import type { LastSeenRow } from '../../../operators/last-seen.js';
+import type { MetricRow } from '../../../operators/metric-aggregates.js';
+import type { Output } from '../../../operators/playbooks/outputs.js';
+import type { DailyScore } from '../../../operators/playbooks/rules.js';
+import type { RatioRow } from '../../../operators/ratios.js';
+import type { RollingRow } from '../../../operators/rolling-counts.js';
+import type { TrackingEvent } from '../../../schemas/types.js';
+import type { ClientRow } from '../../contract/client-directory.js';
+import {
+  lastSeenLine,
+  metricLine,
+  progressLine,
+  ratioLine,
+  rollingLine,
+  usageLine,
+  userUsageLine,
+  type Progress,
+} from './figure-lines.js';
+import { dailyScoreLine, outputLine } from './output-lines.js';
+import { clientLine, eventLine } from './row-lines.js';
+import type { SinkBatch } from './sink.js';
+
+/** ILP/HTTP bodies are cut at about this size. */
+const BODY_CHARS = 8 * 1024 * 1024;
+
+/** Everything one write carries to QuestDB, as typed rows. */
+export interface QuestDbRows {
+  events: readonly TrackingEvent[];
+  clients: readonly ClientRow[];
+  /** Live day cells: encoded now, with their totals as of this moment. */
+  usage: Iterable<DailyUsageRow>;
+  userUsage: Iterable<UserDailyUsageRow>;
+  rolling: readonly (readonly RollingRow[])[];
+  ratios: readonly (readonly RatioRow[])[];
+  lastSeen: readonly (readonly LastSeenRow[])[];
+  metrics: readonly (readonly MetricRow[])[];
+  outputs: readonly Output[];
+  scores: readonly DailyScore[];
+  progress: Omit<Progress, 'figureRows'>;
+}
+
+export function encodeRows(held: QuestDbRows): SinkBatch {
+  const bodies: string[] = [];
+  let parts: string[] = [];
+  let size = 0;
+  let rows = 0;
+  const put = (line: string) => {
+    parts.push(line);
+    size += line.length;
+    rows++;
+    if (size >= BODY_CHARS) {
+      bodies.push(parts.join(''));
+      parts = [];
+      size = 0;
+    }
+  };
+  // Raw events and client attributes first: the figures' last line records progress.
+  for (const e of held.events) put(eventLine(e));
+  for (const c of held.clients) put(clientLine(c));
+  const otherRows = rows;
+  for (const r of held.usage) put(usageLine(r));
+  for (const r of held.userUsage) put(userUsageLine(r));
+  for (const list of held.rolling) for (const r of list) put(rollingLine(r));
+  for (const list of held.ratios) for (const r of list) put(ratioLine(r));
+  for (const list of held.lastSeen) for (const r of list) put(lastSeenLine(r));
+  for (const list of held.metrics) for (const r of list) put(metricLine(r));
+  for (const o of held.outputs) {
+    const line = outputLine(o);
+    if (line) put(line);
+  }
+  for (const d of held.scores) put(dailyScoreLine(d));
+  // Progress goes last: once it is visible, everything before it was accepted.
+  put(progressLine({ ...held.progress, figureRows: rows - otherRows }));
+  if (parts.length > 0) bodies.push(parts.join(''));
+  return { bodies, rows, figureRows: rows - otherRows };
+}
