@@ -14,7 +14,10 @@ import { previousDays, windowDays } from './calendar.js';
 import { Members } from './members.js';
 import { periodChange } from './period-change.js';
 import type { RollingRow } from './rolling-counts.js';
-import { isBoundary, ringDaysFor, type WindowedBatch, type WindowSpec } from './types.js';
+import type { TrackingEvent } from '../schemas/types.js';
+import { ringDaysFor, type Boundary, type WindowedBatch, type WindowSpec } from './types.js';
+import { WindowedOperator } from './windowed.js';
+import { grown } from './growable.js';
 
 export interface ActiveUsersSnapshot {
   members: { clients: string[]; users: string[] };
@@ -22,7 +25,7 @@ export interface ActiveUsersSnapshot {
   lastDay: Int32Array;
 }
 
-export class ActiveUsers {
+export class ActiveUsers extends WindowedOperator<RollingRow[], ActiveUsersSnapshot> {
   private members = new Members();
   private readonly ringDays: number;
   private readonly words: number;
@@ -36,6 +39,7 @@ export class ActiveUsers {
     private readonly spec: WindowSpec,
     snapshot?: ActiveUsersSnapshot,
   ) {
+    super();
     this.ringDays = ringDaysFor(spec);
     this.words = Math.ceil(this.ringDays / 32);
     this.longest = Math.max(...spec.days);
@@ -51,22 +55,22 @@ export class ActiveUsers {
     }
   }
 
-  apply(batch: WindowedBatch): RollingRow[] {
-    const rows: RollingRow[] = [];
-    for (const step of batch.steps) {
-      if (isBoundary(step)) {
-        this.evaluate(step.boundary.day, step.boundary.at, rows);
-        continue;
-      }
-      for (const e of step.events) {
-        if (e.userId === null) continue;
-        const m = this.members.id(e.clientId, e.userId);
-        this.ensure(m + 1);
-        this.mark(m, this.spec.calendar.dayOf(e.ts));
-        if (this.lastDay[m] !== 0) this.clientSet(e.clientId).add(m);
-      }
+  protected emptyOutput(): RollingRow[] {
+    return [];
+  }
+
+  protected onBoundary(b: Boundary, rows: RollingRow[]): void {
+    this.evaluate(b.day, b.at, rows);
+  }
+
+  protected onEvents(events: readonly TrackingEvent[]): void {
+    for (const e of events) {
+      if (e.userId === null) continue;
+      const m = this.members.id(e.clientId, e.userId);
+      this.ensure(m + 1);
+      this.mark(m, this.spec.calendar.dayOf(e.ts));
+      if (this.lastDay[m] !== 0) this.clientSet(e.clientId).add(m);
     }
-    return rows;
   }
 
   /** Distinct users of a client active on days [from, to). */
@@ -153,12 +157,8 @@ export class ActiveUsers {
   private ensure(n: number): void {
     if (n <= this.lastDay.length) return;
     const cap = Math.max(n, this.lastDay.length * 2);
-    const bits = new Uint32Array(cap * this.words);
-    bits.set(this.bits);
-    const lastDay = new Int32Array(cap);
-    lastDay.set(this.lastDay);
-    this.bits = bits;
-    this.lastDay = lastDay;
+    this.bits = grown(this.bits, cap * this.words, 1);
+    this.lastDay = grown(this.lastDay, cap, 1);
   }
 
   snapshot(): ActiveUsersSnapshot {

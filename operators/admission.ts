@@ -18,6 +18,7 @@ import type { TrackingEvent } from '../schemas/types.js';
 import { KeyTable, type KeyTableSnapshot } from './key-table.js';
 import { Interner } from './keys.js';
 import type { Calendar } from './calendar.js';
+import { grown } from './growable.js';
 
 export interface AdmissionLimits {
   maxClients: number;
@@ -211,9 +212,4 @@ function idle(table: KeyTable, day: number): [number, number][] {
 }
 
 /** The array, grown (doubling) so that index i exists. */
-function fit(a: Int32Array, i: number): Int32Array {
-  if (i < a.length) return a;
-  const b = new Int32Array(Math.max(i + 1, a.length * 2));
-  b.set(a);
-  return b;
-}
+const fit = (a: Int32Array, i: number): Int32Array => grown(a, i + 1);

@@ -12,7 +12,8 @@ import type { EventKind, TrackingEvent } from '../schemas/types.js';
 import type { Calendar } from './calendar.js';
 import { Interner, pairKey } from './keys.js';
 import { Members } from './members.js';
-import { isBoundary, type WindowedBatch } from './types.js';
+import type { Boundary, WindowedBatch } from './types.js';
+import { WindowedOperator } from './windowed.js';
 
 export interface DailyUsageRow {
   /** Start of the local day. */
@@ -63,7 +64,7 @@ export interface DailyUsageSnapshot {
 
 const KINDS: EventKind[] = ['login', 'screen', 'action', 'metric'];
 
-export class DailyUsage {
+export class DailyUsage extends WindowedOperator<DailyUsageRows, DailyUsageSnapshot> {
   private clients = new Interner();
   /** Event names, interned with their kind (a name keeps the kind it was first seen with). */
   private names = new Interner();
@@ -74,6 +75,7 @@ export class DailyUsage {
     private readonly calendar: Calendar,
     snapshot?: DailyUsageSnapshot,
   ) {
+    super();
     if (!snapshot) return;
     this.clients = Interner.restore(snapshot.clients);
     this.names = Interner.restore(snapshot.names);
@@ -121,17 +123,20 @@ export class DailyUsage {
     return n;
   }
 
-  apply(batch: WindowedBatch): DailyUsageRows {
-    const out: DailyUsageRows = { usage: [], userUsage: [] };
-    const changed = new Set<object>();
-    for (const step of batch.steps) {
-      if (isBoundary(step)) {
-        for (const day of this.days.keys()) if (day < step.boundary.day) this.days.delete(day);
-        continue;
-      }
-      for (const e of step.events) this.add(e, out, changed);
-    }
-    return out;
+  /** Cells already in this batch's output: a cell touched many times is emitted once. */
+  private changed = new Set<object>();
+
+  protected emptyOutput(): DailyUsageRows {
+    this.changed = new Set();
+    return { usage: [], userUsage: [] };
+  }
+
+  protected onBoundary(b: Boundary): void {
+    for (const day of this.days.keys()) if (day < b.day) this.days.delete(day);
+  }
+
+  protected onEvents(events: readonly TrackingEvent[], out: DailyUsageRows): void {
+    for (const e of events) this.add(e, out, this.changed);
   }
 
   private add(e: TrackingEvent, out: DailyUsageRows, changed: Set<object>): void {

@@ -8,6 +8,7 @@
  * when first needed: until then the sum equals the count.
  */
 import { copyInSteps, type Pause } from './steps.js';
+import { grown } from './growable.js';
 
 const FULL = 0xffff;
 const NO_SUM = -1;
@@ -141,9 +142,7 @@ export class DayRings {
     if (s === NO_SUM) {
       s = this.sumSlots++;
       if ((s + 1) * R > this.sums.length) {
-        const bigger = new Float64Array(this.sums.length * 2);
-        bigger.set(this.sums);
-        this.sums = bigger;
+        this.sums = grown(this.sums, (s + 1) * R);
       }
       this.sumSlot[slot] = s;
       // Until now every value was 1: the sums are the counts (minus the event just counted).
@@ -158,15 +157,9 @@ export class DayRings {
 
   private grow(): void {
     const cap = Math.ceil(this.capacity * 1.5);
-    const lastDay = new Int32Array(cap);
-    lastDay.set(this.lastDay);
-    const counts = new Uint16Array(cap * this.ringDays);
-    counts.set(this.counts);
-    const sumSlot = new Int32Array(cap).fill(NO_SUM);
-    sumSlot.set(this.sumSlot);
-    this.lastDay = lastDay;
-    this.counts = counts;
-    this.sumSlot = sumSlot;
+    this.lastDay = grown(this.lastDay, cap, 1);
+    this.counts = grown(this.counts, cap * this.ringDays, 1);
+    this.sumSlot = grown(this.sumSlot, cap, 1, NO_SUM);
     this.capacity = cap;
   }
 

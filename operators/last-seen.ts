@@ -11,7 +11,9 @@ import type { TrackingEvent } from '../schemas/types.js';
 import type { Calendar } from './calendar.js';
 import { KeyTable, type KeyTableSnapshot } from './key-table.js';
 import { Interner } from './keys.js';
-import { isBoundary, type WindowedBatch } from './types.js';
+import type { Boundary, WindowedBatch } from './types.js';
+import { WindowedOperator } from './windowed.js';
+import { grown } from './growable.js';
 
 export type LastSeenScope = 'client' | 'kind' | 'event';
 
@@ -39,7 +41,7 @@ export interface LastSeenSnapshot {
 
 const SEP = '\u0000';
 
-export class LastSeen {
+export class LastSeen extends WindowedOperator<LastSeenRow[], LastSeenSnapshot> {
   private clients = new Interner();
   /** "scope\0subject" strings; client-wide is subject 0. */
   private subjects = new Interner();
@@ -65,6 +67,7 @@ export class LastSeen {
     private readonly calendar: Calendar,
     snapshot?: LastSeenSnapshot,
   ) {
+    super();
     this.subjects.id(`client${SEP}*`);
     if (snapshot) {
       this.clients = Interner.restore(snapshot.clients);
@@ -83,13 +86,16 @@ export class LastSeen {
     }
   }
 
-  apply(batch: WindowedBatch): LastSeenRow[] {
-    const rows: LastSeenRow[] = [];
-    for (const step of batch.steps) {
-      if (isBoundary(step)) this.report(step.boundary.day, step.boundary.at, rows);
-      else for (const e of step.events) this.see(e);
-    }
-    return rows;
+  protected emptyOutput(): LastSeenRow[] {
+    return [];
+  }
+
+  protected onBoundary(b: Boundary, rows: LastSeenRow[]): void {
+    this.report(b.day, b.at, rows);
+  }
+
+  protected onEvents(events: readonly TrackingEvent[]): void {
+    for (const e of events) this.see(e);
   }
 
   /** Last event time for a client (scope client), kind or event name; undefined if never seen. */
@@ -184,24 +190,12 @@ export class LastSeen {
   private ensure(n: number): void {
     if (n <= this.at.length) return;
     const cap = Math.max(n, Math.ceil(this.at.length * 1.5));
-    const at = new Float64Array(cap);
-    at.set(this.at);
-    const early = new Float64Array(cap);
-    early.set(this.early);
-    const later = new Float64Array(cap);
-    later.set(this.later);
-    const settled = new Float64Array(cap);
-    settled.set(this.settled);
-    this.settled = settled;
-    const owners = new Int32Array(cap);
-    owners.set(this.owners);
-    const subjectIds = new Int32Array(cap);
-    subjectIds.set(this.subjectIds);
-    this.at = at;
-    this.early = early;
-    this.later = later;
-    this.owners = owners;
-    this.subjectIds = subjectIds;
+    this.at = grown(this.at, cap, 1);
+    this.early = grown(this.early, cap, 1);
+    this.later = grown(this.later, cap, 1);
+    this.settled = grown(this.settled, cap, 1);
+    this.owners = grown(this.owners, cap, 1);
+    this.subjectIds = grown(this.subjectIds, cap, 1);
   }
 
   snapshot(): LastSeenSnapshot {

@@ -11,7 +11,9 @@
  */
 import { map, type OperatorFunction } from 'rxjs';
 import { windowDays } from './calendar.js';
-import { isBoundary, ringDaysFor, type WindowedBatch, type WindowSpec } from './types.js';
+import type { TrackingEvent } from '../schemas/types.js';
+import { ringDaysFor, type Boundary, type WindowedBatch, type WindowSpec } from './types.js';
+import { WindowedOperator } from './windowed.js';
 
 export interface MetricRow {
   ts: number;
@@ -36,7 +38,7 @@ export interface MetricAggregatesSnapshot {
   keys: [string, string, Entry[]][];
 }
 
-export class MetricAggregates {
+export class MetricAggregates extends WindowedOperator<MetricRow[], MetricAggregatesSnapshot> {
   private readonly ringDays: number;
   private readonly longest: number;
   /** clientId → metric name → ring of day entries. */
@@ -46,37 +48,38 @@ export class MetricAggregates {
     private readonly spec: WindowSpec,
     snapshot?: MetricAggregatesSnapshot,
   ) {
+    super();
     this.ringDays = ringDaysFor(spec);
     this.longest = Math.max(...spec.days);
     for (const [c, n, ring] of snapshot?.keys ?? []) this.metricsOf(c).set(n, ring);
   }
 
-  apply(batch: WindowedBatch): MetricRow[] {
-    const rows: MetricRow[] = [];
-    for (const step of batch.steps) {
-      if (isBoundary(step)) {
-        this.evaluate(step.boundary.day, step.boundary.at, rows);
-        continue;
-      }
-      for (const e of step.events) {
-        if (e.kind !== 'metric') continue;
-        const metrics = this.metricsOf(e.clientId);
-        let ring = metrics.get(e.name);
-        if (!ring) metrics.set(e.name, (ring = []));
-        const day = this.spec.calendar.dayOf(e.ts);
-        const i = day % this.ringDays;
-        let entry = ring[i];
-        if (!entry || entry.day !== day)
-          ring[i] = entry = { day, count: 0, sum: 0, lastTs: -Infinity, last: 0 };
-        entry.count++;
-        entry.sum += e.value;
-        if (e.ts >= entry.lastTs) {
-          entry.lastTs = e.ts;
-          entry.last = e.value;
-        }
+  protected emptyOutput(): MetricRow[] {
+    return [];
+  }
+
+  protected onBoundary(b: Boundary, rows: MetricRow[]): void {
+    this.evaluate(b.day, b.at, rows);
+  }
+
+  protected onEvents(events: readonly TrackingEvent[]): void {
+    for (const e of events) {
+      if (e.kind !== 'metric') continue;
+      const metrics = this.metricsOf(e.clientId);
+      let ring = metrics.get(e.name);
+      if (!ring) metrics.set(e.name, (ring = []));
+      const day = this.spec.calendar.dayOf(e.ts);
+      const i = day % this.ringDays;
+      let entry = ring[i];
+      if (!entry || entry.day !== day)
+        ring[i] = entry = { day, count: 0, sum: 0, lastTs: -Infinity, last: 0 };
+      entry.count++;
+      entry.sum += e.value;
+      if (e.ts >= entry.lastTs) {
+        entry.lastTs = e.ts;
+        entry.last = e.value;
       }
     }
-    return rows;
   }
 
   /** Count, sum and last value of a client's metric over days [from, to), for the rules stage. */

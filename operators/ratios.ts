@@ -13,7 +13,9 @@ import { windowDays } from './calendar.js';
 import { DayRings, type DayRingsSnapshot } from './day-rings.js';
 import { Interner, ownerOf, pairKey, subjectOf } from './keys.js';
 import { Members } from './members.js';
-import { isBoundary, ringDaysFor, type WindowedBatch, type WindowSpec } from './types.js';
+import type { TrackingEvent } from '../schemas/types.js';
+import { ringDaysFor, type Boundary, type WindowedBatch, type WindowSpec } from './types.js';
+import { WindowedOperator } from './windowed.js';
 
 export type RatioState = 'finite' | 'infinite' | 'undefined';
 
@@ -56,7 +58,7 @@ export interface RatiosSnapshot {
   rings: DayRingsSnapshot;
 }
 
-export class Ratios {
+export class Ratios extends WindowedOperator<RatioRow[], RatiosSnapshot> {
   private clients = new Interner();
   private members = new Members();
   private rings: DayRings;
@@ -69,6 +71,7 @@ export class Ratios {
     private readonly spec: WindowSpec,
     snapshot?: RatiosSnapshot,
   ) {
+    super();
     spec.ratios.forEach((r, p) => {
       for (const [name, code] of [
         [r.a, 2 * p],
@@ -85,26 +88,26 @@ export class Ratios {
     }
   }
 
-  apply(batch: WindowedBatch): RatioRow[] {
-    const rows: RatioRow[] = [];
-    for (const step of batch.steps) {
-      if (isBoundary(step)) {
-        this.evaluate(step.boundary.day, step.boundary.at, rows);
-        continue;
-      }
-      for (const e of step.events) {
-        const codes = this.sides.get(e.name);
-        if (!codes) continue;
-        const day = this.spec.calendar.dayOf(e.ts);
-        const client = this.clients.id(e.clientId);
-        for (const code of codes) {
-          this.count(this.clientKeys, pairKey(client, code), day);
-          if (e.userId !== null && this.spec.ratios[code >> 1]!.perUser)
-            this.count(this.memberKeys, pairKey(this.members.id(e.clientId, e.userId), code), day);
-        }
+  protected emptyOutput(): RatioRow[] {
+    return [];
+  }
+
+  protected onBoundary(b: Boundary, rows: RatioRow[]): void {
+    this.evaluate(b.day, b.at, rows);
+  }
+
+  protected onEvents(events: readonly TrackingEvent[]): void {
+    for (const e of events) {
+      const codes = this.sides.get(e.name);
+      if (!codes) continue;
+      const day = this.spec.calendar.dayOf(e.ts);
+      const client = this.clients.id(e.clientId);
+      for (const code of codes) {
+        this.count(this.clientKeys, pairKey(client, code), day);
+        if (e.userId !== null && this.spec.ratios[code >> 1]!.perUser)
+          this.count(this.memberKeys, pairKey(this.members.id(e.clientId, e.userId), code), day);
       }
     }
-    return rows;
   }
 
   private count(keys: Map<number, number>, key: number, day: number): void {

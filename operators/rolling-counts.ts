@@ -19,7 +19,8 @@ import { DayRings, type DayRingsSnapshot } from './day-rings.js';
 import { KeyTable, type KeyTableSnapshot } from './key-table.js';
 import { Interner } from './keys.js';
 import { periodChange } from './period-change.js';
-import { isBoundary, ringDaysFor, type WindowedBatch, type WindowSpec } from './types.js';
+import { ringDaysFor, type Boundary, type WindowedBatch, type WindowSpec } from './types.js';
+import { WindowedOperator } from './windowed.js';
 
 export type Figure = 'all' | 'kind' | 'event' | 'users';
 
@@ -52,7 +53,7 @@ export interface RollingCountsSnapshot {
   rings: DayRingsSnapshot;
 }
 
-export class RollingCounts {
+export class RollingCounts extends WindowedOperator<RollingRow[], RollingCountsSnapshot> {
   private clients = new Interner();
   private subjects: Subject[] = [];
   private readonly subjectIds = new Map<string, number>();
@@ -68,6 +69,7 @@ export class RollingCounts {
     private readonly spec: WindowSpec,
     snapshot?: RollingCountsSnapshot,
   ) {
+    super();
     this.longest = Math.max(...spec.days);
     this.rings = snapshot ? DayRings.restore(snapshot.rings) : new DayRings(ringDaysFor(spec));
     const subjects: Subject[] = snapshot?.subjects ?? [
@@ -91,23 +93,22 @@ export class RollingCounts {
     return this.keys.size;
   }
 
-  apply(batch: WindowedBatch): RollingRow[] {
-    const rows: RollingRow[] = [];
-    const day = this.spec.calendar;
-    for (const step of batch.steps) {
-      if (isBoundary(step)) {
-        this.evaluate(step.boundary.day, step.boundary.at, rows);
-        continue;
-      }
-      for (const e of step.events) {
-        const client = this.clients.id(e.clientId);
-        const d = day.dayOf(e.ts);
-        this.count(client, 0, d, e);
-        this.count(client, this.kindSubject.get(e.kind)!, d, e);
-        this.count(client, this.eventSubject(e), d, e);
-      }
+  protected emptyOutput(): RollingRow[] {
+    return [];
+  }
+
+  protected onBoundary(b: Boundary, rows: RollingRow[]): void {
+    this.evaluate(b.day, b.at, rows);
+  }
+
+  protected onEvents(events: readonly TrackingEvent[]): void {
+    for (const e of events) {
+      const client = this.clients.id(e.clientId);
+      const d = this.spec.calendar.dayOf(e.ts);
+      this.count(client, 0, d, e);
+      this.count(client, this.kindSubject.get(e.kind)!, d, e);
+      this.count(client, this.eventSubject(e), d, e);
     }
-    return rows;
   }
 
   /** The count of one figure over days [from, to), for tests and the rules stage. */

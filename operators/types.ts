@@ -44,7 +44,15 @@ export interface EventBatch {
  * watermark has passed the start of local day `day` (time `at`): every window ending there
  * is final and is evaluated now, before the events that follow.
  */
-export type Step = { events: TrackingEvent[] } | { boundary: { day: number; at: number } };
+export type Step = { events: TrackingEvent[] } | { boundary: Boundary };
+
+/** A local midnight the watermark has passed. */
+export interface Boundary {
+  /** The local day starting at the boundary: windows "last N days" are [day − N, day). */
+  day: number;
+  /** Its first instant, epoch ms. */
+  at: number;
+}
 
 export interface WindowedBatch {
   steps: Step[];
@@ -55,6 +63,6 @@ export interface WindowedBatch {
   lastSeq: number;
 }
 
-export function isBoundary(s: Step): s is { boundary: { day: number; at: number } } {
+export function isBoundary(s: Step): s is { boundary: Boundary } {
   return 'boundary' in s;
 }

@@ -25,7 +25,10 @@ import {
   type Step,
   type WindowedBatch,
   type WindowSpec,
+  type Boundary,
 } from './types.js';
+
+export type { Boundary };
 
 /** Who follows the figures step by step: the rules stage. */
 export interface StepListener {
@@ -35,12 +38,6 @@ export interface StepListener {
   boundary(b: Boundary): void;
 }
 
-export interface Boundary {
-  /** The local day starting at the boundary: windows "last N days" are [day − N, day). */
-  day: number;
-  /** Its first instant, epoch ms. */
-  at: number;
-}
 import { Watermark, type WatermarkSnapshot } from './watermark.js';
 import {
   Admission,
