@@ -7,7 +7,8 @@
 import { Calendar } from '../operators/calendar.js';
 import type { Verdict } from '../operators/playbooks/conditions.js';
 import type { HealthConfig } from '../operators/playbooks/health.js';
-import { conditionsOf, type Playbook } from '../operators/playbooks/playbook.js';
+import type { Playbook } from '../operators/playbooks/playbook.js';
+import { compileConditions } from '../operators/playbooks/conditions/index.js';
 import { verdictsOf } from '../operators/playbooks/conditions.js';
 import { admitted } from '../operators/playbooks/filters.js';
 import { isDue, periodOf } from '../operators/playbooks/schedule.js';
@@ -38,9 +39,9 @@ export async function dryRun(
 ): Promise<DryRunResult> {
   const calendar = new Calendar(zone);
   let healthDays = 0;
-  for (const c of conditionsOf(p))
-    if ('health' in c && 'drop' in c.health)
-      healthDays = Math.max(healthDays, c.health.drop.withinDays);
+  for (const c of compileConditions(p))
+    if (c.kind === 'health' && 'drop' in c.spec)
+      healthDays = Math.max(healthDays, c.spec.drop.withinDays);
   const result: DryRunResult = { playbook: p.id, evaluations: [], firings: [] };
   for (let day = calendar.dayOf(from); calendar.dayStart(day) < to; day++) {
     const at = calendar.dayStart(day);

@@ -12,6 +12,7 @@
  */
 import type { FigureView } from './figure-view.js';
 import type { Subject } from './playbook.js';
+import { metricValue } from './conditions/metric.js';
 
 export type Band = 'green' | 'yellow' | 'red';
 
@@ -78,17 +79,7 @@ export function componentScores(
 function figureValue(f: ComponentFigure, clientId: string, view: FigureView): number | null {
   if ('count' in f) return view.count(clientId, f.count, f.count.windowDays, 'current');
   if ('activeUsers' in f) return view.activeUsers(clientId, f.activeUsers.windowDays, 'current');
-  const a = view.metric(clientId, f.metric.name, f.metric.windowDays);
-  switch (f.metric.aggregate) {
-    case 'sum':
-      return a.sum;
-    case 'count':
-      return a.count;
-    case 'avg':
-      return a.count === 0 ? null : a.sum / a.count;
-    case 'last':
-      return a.last;
-  }
+  return metricValue(view, clientId, f.metric).value;
 }
 
 /** One client's score and the playbook points still in force. */

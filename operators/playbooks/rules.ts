@@ -38,7 +38,8 @@ import {
   subjectOfTokens,
   token,
 } from './outputs.js';
-import { conditionsOf, type Playbook } from './playbook.js';
+import type { Playbook } from './playbook.js';
+import { compileConditions } from './conditions/index.js';
 import { isDue, periodOf } from './schedule.js';
 
 interface ClientRecord {
@@ -107,11 +108,12 @@ export class Rules {
   ) {
     let longest = 0;
     for (const p of playbooks)
-      for (const c of conditionsOf(p))
-        if ('health' in c && 'drop' in c.health)
-          longest = Math.max(longest, c.health.drop.withinDays);
+      for (const c of compileConditions(p)) {
+        if (c.kind !== 'health') continue;
+        usesHealth.add(p);
+        if ('drop' in c.spec) longest = Math.max(longest, c.spec.drop.withinDays);
+      }
     this.historyDays = longest;
-    for (const p of playbooks) if (conditionsOf(p).some((c) => 'health' in c)) usesHealth.add(p);
     for (const c of snapshot?.clients ?? []) {
       const h = new ClientHealth();
       h.base = c.base;

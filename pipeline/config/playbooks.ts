@@ -10,7 +10,8 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import type { HealthConfig } from '../../operators/playbooks/health.js';
-import { conditionsOf, type Playbook } from '../../operators/playbooks/playbook.js';
+import type { Playbook } from '../../operators/playbooks/playbook.js';
+import { compileConditions } from '../../operators/playbooks/conditions/index.js';
 import { describeErrors, validateHealth, validatePlaybooks } from '../../schemas/index.js';
 import { ConfigError, ConfigErrors } from '../errors.js';
 import type { Config } from './types.js';
@@ -189,40 +190,49 @@ function checkPlaybook(p: Playbook, windows: Windows): Problem[] {
   if (p.schedule.every === 'continuous' && !('cooldownDays' in p.schedule))
     out.push(['/schedule/cooldownDays', 'a cooldown in days for a continuous playbook']);
   const key = 'all' in p.when ? 'all' : 'any';
-  conditionsOf(p).forEach((c, i) => {
+  // Resolving each condition's kind here is what the rules stage uses afterwards.
+  compileConditions(p).forEach((c, i) => {
     const at = `/when/${key}/${i}`;
     const win = (n: number, path: string) => {
       const w = windowError(n, windows);
       if (w) out.push([`${at}${path}`, w, n]);
     };
-    if ('count' in c) {
-      out.push(...subjectProblems(c.count, `${at}/count`));
-      win(c.count.windowDays, '/count/windowDays');
-    } else if ('change' in c) {
-      out.push(...subjectProblems(c.change, `${at}/change`));
-      win(c.change.windowDays, '/change/windowDays');
-    } else if ('inactivity' in c) out.push(...subjectProblems(c.inactivity, `${at}/inactivity`));
-    else if ('activeUsers' in c) win(c.activeUsers.windowDays, '/activeUsers/windowDays');
-    else if ('metric' in c) win(c.metric.windowDays, '/metric/windowDays');
-    else if ('ratio' in c) {
-      const r = c.ratio;
-      if ((r.scope ?? 'client') === 'client') win(r.windowDays, '/ratio/windowDays');
-      else {
-        const id = r.pair ?? `${r.a}_vs_${r.b}`;
-        const pair = windows.ratios.find((x) => x.id === id);
-        if (
-          !pair ||
-          !pair.perUser ||
-          pair.a !== r.a ||
-          pair.b !== r.b ||
-          pair.windowDays !== r.windowDays
-        )
-          out.push([
-            `${at}/ratio`,
-            `a pair in windows.ratios counted per user: {id: ${id}, a: ${r.a}, b: ${r.b}, windowDays: ${r.windowDays}, perUser: true} (configured: ${windows.ratios.map((x) => x.id).join(', ') || 'none'})`,
-          ]);
-        if (r.scope === 'shareOfUsers' && r.share === undefined)
-          out.push([`${at}/ratio/share`, 'the share (%) of users that must hold']);
+    switch (c.kind) {
+      case 'count':
+      case 'change':
+        out.push(...subjectProblems(c.spec, `${at}/${c.kind}`));
+        win(c.spec.windowDays, `/${c.kind}/windowDays`);
+        break;
+      case 'inactivity':
+        out.push(...subjectProblems(c.spec, `${at}/inactivity`));
+        break;
+      case 'activeUsers':
+      case 'metric':
+        win(c.spec.windowDays, `/${c.kind}/windowDays`);
+        break;
+      case 'health':
+        break;
+      case 'ratio': {
+        const r = c.spec;
+        if ((r.scope ?? 'client') === 'client') win(r.windowDays, '/ratio/windowDays');
+        else {
+          const id = r.pair ?? `${r.a}_vs_${r.b}`;
+          const pair = windows.ratios.find((x) => x.id === id);
+          if (
+            !pair ||
+            !pair.perUser ||
+            pair.a !== r.a ||
+            pair.b !== r.b ||
+            pair.windowDays !== r.windowDays
+          )
+            out.push([
+              `${at}/ratio`,
+              `a pair in windows.ratios counted per user: {id: ${id}, a: ${r.a}, b: ${r.b}, windowDays: ${r.windowDays}, perUser: true} (configured: ${windows.ratios.map((x) => x.id).join(', ') || 'none'})`,
+            ]);
+          if (r.scope === 'shareOfUsers' && r.share === undefined)
+            out.push([`${at}/ratio/share`, 'the share (%) of users that must hold']);
+        }
+        break;
       }
     }
   });
