@@ -11,31 +11,26 @@
  * keeps firing holds the score down by a bounded amount instead of drifting it to 0.
  */
 import type { FigureView } from './figure-view.js';
-import type { Subject } from './playbook.js';
+import type { HealthModel } from '../../schemas/generated/health.js';
+import type { Refined } from './playbook.js';
 import { metricValue } from './conditions/metric.js';
 
 export type Band = 'green' | 'yellow' | 'red';
 
-export type ComponentFigure =
-  | { count: Subject & { windowDays: number } }
-  | { activeUsers: { windowDays: number } }
-  | { metric: { name: string; aggregate: 'sum' | 'avg' | 'last' | 'count'; windowDays: number } };
+type GeneratedComponent = HealthModel['components'][number];
 
-export interface HealthComponent {
-  id: string;
-  title: string;
-  /** Percent of the score; the weights add up to 100. */
-  weight: number;
+/** What a component reads: its type generated from schemas/health.schema.json, subjects refined. */
+export type ComponentFigure = Refined<GeneratedComponent['figure']>;
+
+/** One component; `bands` are highest `min` first: a value gets the first band it reaches. */
+export interface HealthComponent extends Omit<GeneratedComponent, 'figure'> {
   figure: ComponentFigure;
-  /** Highest `min` first: a value gets the points of the first band whose min it reaches. */
-  bands: { min: number; points: number }[];
-  maxPoints: number;
 }
 
-export interface HealthConfig {
-  thresholds: { green: number; yellow: number };
+/** The health model as loaded (deploy/health.yaml): the generated type, components refined. */
+export interface HealthConfig extends Omit<HealthModel, 'components'> {
   components: HealthComponent[];
-  adjustments: { lastDays: number; maxPoints: number };
+  /** Where it was defined, for messages. */
   source?: string;
 }
 

@@ -4,90 +4,55 @@
  */
 import type { EventKind } from '../../schemas/types.js';
 
+import type { PlaybookFile } from '../../schemas/generated/playbook.js';
+
+/** A playbook as its schema's generated type has it (defaults filled). */
+type Generated = PlaybookFile['playbooks'][number];
+
 export type Op = '=' | '!=' | '>' | '>=' | '<' | '<=';
 
+/**
+ * When it runs. The schema requires `cooldownDays` for `continuous` (if/then); the type
+ * says it as a union, and must stay assignable to the generated one.
+ */
 export type Schedule =
-  | { every: 'daily' | 'weekly' | 'monthly' }
+  | { every: Exclude<Generated['schedule']['every'], 'continuous'> }
   /** Evaluated at every midnight; after firing, silent for `cooldownDays`. */
   | { every: 'continuous'; cooldownDays: number };
 
 /** What a figure is counted over: one event name, one kind, or all activity. */
 export type Subject = { event: string } | { kind: EventKind } | { all: true };
 
-export interface Filter {
-  /** status, plan, segment, csm, mrr, name, or a custom attribute. */
-  attribute: string;
-  op: Op | 'in' | 'not in' | 'exists' | 'missing';
-  value?: string | number | boolean | (string | number)[];
-}
+/** Where the schema says "exactly one of event, kind, all" (the loader checks it), so does the type. */
+type WithSubject<S> = S extends { all?: true } ? Omit<S, 'event' | 'kind' | 'all'> & Subject : S;
+/** A union of one-key objects (a condition, a component's figure), its subjects refined. */
+export type Refined<C> = C extends unknown ? { [K in keyof C]: WithSubject<C[K]> } : never;
+type GeneratedCondition = Generated['when'] extends infer W
+  ? W extends { all: (infer C)[] }
+    ? C
+    : W extends { any: (infer C)[] }
+      ? C
+      : never
+  : never;
 
-export type Condition =
-  | { count: Subject & { windowDays: number; op: Op; value: number } }
-  | { activeUsers: { windowDays: number; op: Op; value: number } }
-  | {
-      change: Subject & {
-        windowDays: number;
-        mode: 'absolute' | 'percent';
-        op: Op;
-        value: number;
-        /** A percent change from a previous count of 0 is undefined: fire only if asked. */
-        whenPreviousZero?: 'skip' | 'fire';
-      };
-    }
-  | {
-      ratio: {
-        a: string;
-        b: string;
-        windowDays: number;
-        /** "A is used `value`% more than B": (A − B) / B × 100 `op` value. */
-        op: Op;
-        value: number;
-        scope?: 'client' | 'anyUser' | 'shareOfUsers';
-        /** For shareOfUsers: the share (%) of users whose ratio must hold. */
-        share?: number;
-        /** Counts below this (A + B per client or per user) are noise: not evaluated. */
-        minVolume?: number;
-        /** For per-user scopes: the pair id in windows.ratios (default "<a>_vs_<b>"). */
-        pair?: string;
-      };
-    }
-  | { inactivity: Subject & { moreThanDays: number } }
-  | {
-      metric: {
-        name: string;
-        aggregate: 'sum' | 'avg' | 'last' | 'count';
-        windowDays: number;
-        op: Op;
-        value: number;
-      };
-    }
-  | {
-      health:
-        | { score: { op: Op; value: number } }
-        | { band: 'green' | 'yellow' | 'red' }
-        | { drop: { points: number; withinDays: number } };
-    };
+/** One condition: exactly one kind (see conditions/), its settings generated from the schema. */
+export type Condition = Refined<GeneratedCondition>;
+export type Filter = Generated['filters'][number];
+export type Action = Generated['actions'][number];
 
-export type Action =
-  | { health: number }
-  | { task: { title: string; dueInDays: number; description?: string } }
-  | { tag: { add: string } | { remove: string } }
-  | { notifyCsm: { message: string } }
-  | { email: { template: string; subject: string } }
-  | { webhook: { url: string; secretEnv?: string } };
-
-export interface Playbook {
-  id: string;
-  title: string;
-  category: string;
-  description: string;
+export interface Playbook extends Omit<Generated, 'schedule' | 'when' | 'enabled'> {
   schedule: Schedule;
-  filters: Filter[];
   when: { all: Condition[] } | { any: Condition[] };
-  actions: Action[];
   /** Where it was defined, for messages. */
   source?: string;
 }
+
+/** The refinements above narrow the generated type, never contradict it. */
+type Assignable<A extends B, B> = A;
+export type _PlaybookFitsSchema = Assignable<
+  Omit<Playbook, 'source'> & { enabled: boolean },
+  Generated
+>;
 
 export function compare(x: number, op: Op, v: number): boolean {
   switch (op) {

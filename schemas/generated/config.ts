@@ -1,0 +1,261 @@
+/* Generated from the JSON Schemas by schemas/generate.ts (`npm run schemas`). Do not edit. */
+
+/**
+ * One file (YAML or JSON, named by --config or PULSO_CONFIG) plus environment variables PULSO_<SECTION>__<KEY> (e.g. PULSO_INGEST__BATCH_SIZE=500) and NATS_URL. Every key has a default.
+ */
+export interface Config {
+  nats: {
+    url: string;
+    trackingStream: {
+      name: string;
+      /**
+       * How long raw messages are kept for replay: the longest window plus a replay margin.
+       */
+      maxAgeDays: number;
+      maxBytes: number;
+      maxMessageBytes: number;
+      duplicateWindowSeconds: number;
+      replicas: number;
+    };
+    deadLetterStream: {
+      name: string;
+      maxAgeDays: number;
+      maxBytes: number;
+      replicas: number;
+    };
+    /**
+     * Pulso reads the tracking stream with an ordered consumer that starts after the last checkpointed position; nothing is acknowledged, so nothing here depends on server-side consumer state.
+     */
+    consumer: {
+      /**
+       * Most messages fetched at once (one-event messages come this many at a time).
+       */
+      pullMessages: number;
+      /**
+       * Bytes a fetch aims at: the bound on what the server holds for Pulso and on messages in memory before processing. Keep it well under the server's max_pending (64 MB).
+       */
+      pullBytes: number;
+    };
+    /**
+     * The stream that keeps the rules stage's outputs (cs.>) for downstream subscribers, de-duplicated by Nats-Msg-Id.
+     */
+    outputStream: {
+      name: string;
+      maxAgeDays: number;
+      maxBytes: number;
+      /**
+       * How long JetStream remembers output ids. Restarts also skip what the stream already holds, so this is a second guard.
+       */
+      duplicateWindowSeconds: number;
+      replicas: number;
+    };
+  };
+  questdb: {
+    host: string;
+    httpPort: number;
+    pgPort: number;
+    user: string;
+    password: string;
+    requestTimeoutMs: number;
+    /**
+     * Longest pause between two attempts to write a batch while QuestDB is unavailable.
+     */
+    retryMaxDelayMs: number;
+  };
+  ingest: {
+    /**
+     * Events that go through the operators together (a slice); also how many are folded before the NATS client is let read its socket.
+     */
+    batchSize: number;
+    /**
+     * How long a fetch waits for messages when fewer are available (at least 1000).
+     */
+    batchWaitMs: number;
+    maxEventBytes: number;
+    maxBatchEvents: number;
+    /**
+     * How far an event time may be ahead of the time JetStream stored it.
+     */
+    maxFutureSkewSeconds: number;
+    /**
+     * Also write every valid event to the events table. Figures never depend on it.
+     */
+    storeRawEvents: boolean;
+    /**
+     * How often figure rows changed by recent batches are written to QuestDB (rows touched repeatedly in that time are written once).
+     */
+    flushIntervalMs: number;
+    /**
+     * Deepest nesting of arrays and objects a message may have (a batch of events needs 3); deeper messages are refused as too_deep before they are parsed.
+     */
+    maxDepth: number;
+    /**
+     * Most bytes of a refused input a dead letter carries; beyond it, a prefix marked as truncated, with the size and SHA-256 of the whole (the original stays in the tracking stream).
+     */
+    deadLetterPayloadBytes: number;
+    /**
+     * Producer event ids are remembered for this long (JetStream arrival time), so an event published again with the same id counts once in every figure.
+     */
+    idempotency: {
+      /**
+       * How long an id is remembered after the event first arrived (at least the tracking stream's duplicate window).
+       */
+      horizonSeconds: number;
+      /**
+       * Most ids remembered at once: the memory bound (about 65 bytes each). When full, the oldest are forgotten early and the effective horizon, reported on /metrics, shrinks.
+       */
+      maxIds: number;
+    };
+  };
+  /**
+   * Bounds on the state, so that no producer can exhaust memory. Events beyond them are dead-lettered (client_limit, name_limit, user_limit); clients already known are unaffected.
+   */
+  limits: {
+    /**
+     * Clients the state holds (every client ever seen by an event or attribute update, kept in checkpoints).
+     */
+    maxClients: number;
+    /**
+     * Distinct event names one client may use.
+     */
+    maxNamesPerClient: number;
+    /**
+     * Distinct event names across all clients.
+     */
+    maxEventNames: number;
+    /**
+     * Distinct users one client may have.
+     */
+    maxUsersPerClient: number;
+  };
+  /**
+   * Event-time windows of the usage figures.
+   */
+  windows: {
+    /**
+     * IANA zone whose calendar days make the windows, e.g. America/Sao_Paulo.
+     */
+    timeZone: string;
+    /**
+     * Rolling windows in days; each also gets its previous period.
+     *
+     * @minItems 1
+     */
+    days: number[];
+    /**
+     * How far behind the newest event time an event may arrive and still count. Under a day.
+     */
+    allowedLatenessSeconds: number;
+    /**
+     * Pairs of events to compare (A used N% more than B).
+     */
+    ratios: {
+      id: string;
+      a: string;
+      b: string;
+      windowDays: number;
+      perUser: boolean;
+    }[];
+  };
+  /**
+   * The rules stage: playbooks, the health score, and what drives evaluation.
+   */
+  rules: {
+    /**
+     * Playbook files or directories (their *.yaml, *.yml, *.json). Relative paths are taken from the working directory, else from the Pulso installation.
+     */
+    playbooks: string[];
+    /**
+     * The health score model (schemas/health.schema.json).
+     */
+    health: string;
+    /**
+     * In live operation, every this many seconds a caught-up pipeline records the wall clock in the tracking stream (tracking.clock), so midnights pass and inactivity is caught even when no client sends anything. 0 turns it off (history replays, tests).
+     */
+    clockTickSeconds: number;
+    webhooks: {
+      /**
+       * Deliver cs.webhook.> messages to their URLs.
+       */
+      enabled: boolean;
+      timeoutMs: number;
+      /**
+       * Attempts before a call is given up and dead-lettered.
+       */
+      maxDeliveries: number;
+      /**
+       * Delay before each retry (the last one repeats).
+       *
+       * @minItems 1
+       */
+      backoffSeconds: number[];
+    };
+  };
+  /**
+   * Operator state saved with the stream position it reflects, so a restart resumes from there instead of replaying all history.
+   */
+  checkpoint: {
+    /**
+     * Time between checkpoints (taken only after QuestDB has accepted everything they cover).
+     */
+    intervalSeconds: number;
+    /**
+     * Where checkpoints are kept. Default: <services.dataDir>/state.
+     */
+    dir?: string;
+  };
+  services: {
+    /**
+     * managed: `pulso up` starts nats-server on nats.url's port; external: use nats.url as it is.
+     */
+    nats: 'managed' | 'external';
+    questdb: 'managed' | 'external';
+    /**
+     * Where managed services keep data and logs.
+     */
+    dataDir: string;
+    /**
+     * Where the QuestDB jar is cached. Default: $XDG_CACHE_HOME/pulso or ~/.cache/pulso.
+     */
+    cacheDir?: string;
+    /**
+     * May Pulso install missing system packages (nats-server, Java, Maven) with apt-get?
+     */
+    install: boolean;
+    questdbVersion: string;
+    questdbIlpPort: number;
+    questdbHealthPort: number;
+    questdbHeapMb: number;
+    natsMonitorPort: number;
+  };
+  log: {
+    level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+    statsIntervalSeconds: number;
+  };
+  metrics: {
+    /**
+     * Port of /metrics (Prometheus), /healthz and /readyz; 0 turns them off.
+     */
+    port: number;
+    /**
+     * Address they listen on (0.0.0.0 for every interface, e.g. in a container).
+     */
+    host: string;
+    /**
+     * /readyz fails while more messages than this wait in the tracking stream.
+     */
+    readyMaxLagMessages: number;
+    /**
+     * /readyz fails when messages wait and none has been processed for this long.
+     */
+    stallSeconds: number;
+  };
+  demo: {
+    clients: number;
+    usersPerClient: number;
+    historyDays: number;
+    ratePerSecond: number;
+    invalidRatio: number;
+    seed: number;
+  };
+}

@@ -1,0 +1,75 @@
+/* Generated from the JSON Schemas by schemas/generate.ts (`npm run schemas`). Do not edit. */
+
+export interface HealthModel {
+  /**
+   * Green at or above green, yellow at or above yellow, red below.
+   */
+  thresholds: {
+    green: number;
+    yellow: number;
+  };
+  /**
+   * How playbook point changes combine with the computed score.
+   */
+  adjustments: {
+    /**
+     * How long a playbook's points stay in the score.
+     */
+    lastDays: number;
+    /**
+     * The playbooks' net points are clamped to ±maxPoints.
+     */
+    maxPoints: number;
+  };
+  /**
+   * @minItems 1
+   */
+  components: {
+    id: string;
+    title: string;
+    /**
+     * Percent of the score; all weights add up to 100.
+     */
+    weight: number;
+    figure:
+      | {
+          count: {
+            /**
+             * One event name, e.g. tela:criar_produto.
+             */
+            event?: string;
+            /**
+             * One kind of event.
+             */
+            kind?: 'login' | 'screen' | 'action' | 'metric';
+            /**
+             * All activity of the client.
+             */
+            all?: true;
+            windowDays: number;
+          };
+        }
+      | {
+          activeUsers: {
+            windowDays: number;
+          };
+        }
+      | {
+          metric: {
+            name: string;
+            aggregate: 'sum' | 'avg' | 'last' | 'count';
+            windowDays: number;
+          };
+        };
+    maxPoints: number;
+    /**
+     * Highest min first: a value gets the points of the first band whose min it reaches.
+     *
+     * @minItems 1
+     */
+    bands: {
+      min: number;
+      points: number;
+    }[];
+  }[];
+}
