@@ -77,7 +77,8 @@ export async function generateTypes(): Promise<Map<string, string>> {
     };
     const ts = await compile(schema as JSONSchema, t.schema, {
       bannerComment: BANNER,
-      additionalProperties: false,
+      // As JSON Schema reads it: open unless the schema closes it.
+      additionalProperties: true,
       ignoreMinAndMaxItems: true,
       strictIndexSignatures: true,
       unreachableDefinitions: false,

@@ -6,18 +6,43 @@
  * alerts (`cs.alert.>`), one playbook (`cs.*.<playbook>.>`), one client (`cs.*.*.<client>`)
  * or one kind of action (`cs.task.>`). Client ids are encoded as subject tokens (see `token`).
  */
-export type OutputKind = 'alert' | 'health' | 'task' | 'tag' | 'notify' | 'email' | 'webhook';
+import type { AlertBody } from '../../schemas/generated/outputs/alert.js';
+import type { EmailBody } from '../../schemas/generated/outputs/email.js';
+import type { HealthBody } from '../../schemas/generated/outputs/health.js';
+import type { NotifyBody } from '../../schemas/generated/outputs/notify.js';
+import type { TagBody } from '../../schemas/generated/outputs/tag.js';
+import type { TaskBody } from '../../schemas/generated/outputs/task.js';
+import type { WebhookBody } from '../../schemas/generated/outputs/webhook.js';
+import { isoOf } from './conditions/kind.js';
 
-export interface Output {
-  kind: OutputKind;
+/** Each kind's body, as its schema in schemas/outputs generates it. */
+export interface OutputBodies {
+  alert: AlertBody;
+  health: HealthBody;
+  task: TaskBody;
+  tag: TagBody;
+  notify: NotifyBody;
+  email: EmailBody;
+  webhook: WebhookBody;
+}
+
+export type OutputKind = keyof OutputBodies;
+
+export interface OutputOf<K extends OutputKind> {
+  kind: K;
   subject: string;
   /** Deterministic: the Nats-Msg-Id and the QuestDB dedup key. */
   id: string;
   /** The evaluation time (a local midnight), epoch ms. */
   at: number;
   clientId: string;
-  body: Record<string, unknown>;
+  /** The playbook that fired, or SCORE_SOURCE for the components' own health changes. */
+  source: string;
+  body: OutputBodies[K];
 }
+
+/** What the rules stage emits: `switch (o.kind)` narrows the body. */
+export type Output = { [K in OutputKind]: OutputOf<K> }[OutputKind];
 
 /** The source token of health changes made by the components rather than a playbook. */
 export const SCORE_SOURCE = '_score';
@@ -55,4 +80,106 @@ export function subjectOf(kind: OutputKind, source: string, clientId: string): s
 /** The same from tokens already encoded (a firing's outputs share its client's token). */
 export function subjectOfTokens(kind: OutputKind, source: string, client: string): string {
   return `cs.${kind}.${source}.${client}`;
+}
+
+/** A firing: the playbook, client and period every output it makes refers to. */
+export interface Firing {
+  playbook: string;
+  clientId: string;
+  /** The client id as a subject token (computed once per firing). */
+  client: string;
+  period: string;
+  at: number;
+  alertId: string;
+}
+
+export function firingOf(playbook: string, clientId: string, period: string, at: number): Firing {
+  return {
+    playbook,
+    clientId,
+    client: token(clientId),
+    period,
+    at,
+    alertId: outputId('alert', playbook, clientId, period),
+  };
+}
+
+export function alertOutput(
+  f: Firing,
+  body: Omit<AlertBody, 'id' | 'clientId' | 'period' | 'at'>,
+): OutputOf<'alert'> {
+  return {
+    kind: 'alert',
+    subject: subjectOfTokens('alert', f.playbook, f.client),
+    id: f.alertId,
+    at: f.at,
+    clientId: f.clientId,
+    source: f.playbook,
+    body: { id: f.alertId, clientId: f.clientId, period: f.period, at: isoOf(f.at), ...body },
+  };
+}
+
+/** The fields an action's output shares with the alert that made it. */
+type ActionFields = 'id' | 'alertId' | 'playbook' | 'clientId' | 'period' | 'at';
+
+/** The output of action `i` of a firing. */
+function actionOutput<K extends Exclude<OutputKind, 'alert' | 'health'>>(
+  kind: K,
+  f: Firing,
+  i: number,
+  body: Omit<OutputBodies[K], ActionFields>,
+): OutputOf<K> {
+  const id = outputId(kind, f.playbook, f.clientId, f.period, String(i));
+  return {
+    kind,
+    subject: subjectOfTokens(kind, f.playbook, f.client),
+    id,
+    at: f.at,
+    clientId: f.clientId,
+    source: f.playbook,
+    body: {
+      id,
+      alertId: f.alertId,
+      playbook: f.playbook,
+      clientId: f.clientId,
+      period: f.period,
+      at: isoOf(f.at),
+      ...body,
+    } as OutputBodies[K],
+  };
+}
+
+export const taskOutput = (f: Firing, i: number, b: Omit<TaskBody, ActionFields>) =>
+  actionOutput('task', f, i, b);
+export const tagOutput = (f: Firing, i: number, b: Omit<TagBody, ActionFields>) =>
+  actionOutput('tag', f, i, b);
+export const notifyOutput = (f: Firing, i: number, b: Omit<NotifyBody, ActionFields>) =>
+  actionOutput('notify', f, i, b);
+export const emailOutput = (f: Firing, i: number, b: Omit<EmailBody, ActionFields>) =>
+  actionOutput('email', f, i, b);
+export const webhookOutput = (f: Firing, i: number, b: Omit<WebhookBody, ActionFields>) =>
+  actionOutput('webhook', f, i, b);
+
+/**
+ * A change of a client's health score, made by a playbook (`source` its id, `part` the
+ * action's index) or by the components (`SCORE_SOURCE`).
+ */
+export function healthOutput(
+  source: string,
+  clientId: string,
+  period: string,
+  at: number,
+  body: Omit<HealthBody, 'id' | 'clientId' | 'at' | 'period'>,
+  part?: string,
+): OutputOf<'health'> {
+  const id = outputId('health', source, clientId, period, ...(part === undefined ? [] : [part]));
+  return {
+    kind: 'health',
+    subject: subjectOf('health', source, clientId),
+    id,
+    at,
+    clientId,
+    source,
+    body: { id, clientId, at: isoOf(at), period, ...body },
+  };
 }

@@ -22,22 +22,23 @@ import {
 } from './conditions.js';
 import { admitted } from './filters.js';
 import type { FigureView } from './figure-view.js';
+import { bandOf, ClientHealth, componentScores, type HealthConfig } from './health.js';
 import {
-  bandOf,
-  ClientHealth,
-  componentScores,
-  type ComponentScore,
-  type HealthConfig,
-} from './health.js';
-import {
-  outputId,
+  alertOutput,
+  emailOutput,
+  firingOf,
+  healthOutput,
+  notifyOutput,
   type Output,
-  type OutputKind,
+  type OutputOf,
   SCORE_SOURCE,
-  subjectOf,
-  subjectOfTokens,
-  token,
+  tagOutput,
+  taskOutput,
+  webhookOutput,
 } from './outputs.js';
+import type { AlertBody } from '../../schemas/generated/outputs/alert.js';
+import type { HealthBody } from '../../schemas/generated/outputs/health.js';
+import type { AttributeValue } from './figure-view.js';
 import type { Playbook } from './playbook.js';
 import { compileConditions } from './conditions/index.js';
 import { isDue, periodOf } from './schedule.js';
@@ -233,108 +234,91 @@ export class Rules {
     view: FigureView,
     out: Output[],
   ): void {
-    const alertId = outputId('alert', p.id, clientId, period);
-    const csm = view.attribute(clientId, 'csm') ?? null;
-    const actions: Record<string, unknown>[] = [];
+    const f = firingOf(p.id, clientId, period, m.at);
+    const csm = textOrNull(view.attribute(clientId, 'csm'));
     const emitted: Output[] = [];
     // What the CSM notification and the health reason both quote.
     const evidence = verdicts.map((v) => ({ description: v.description, observed: v.observed }));
-    // Playbook ids are subject tokens already (schemas/playbook.schema.json).
-    const client = token(clientId);
-    const emit = (kind: OutputKind, i: number, body: Record<string, unknown>) => {
-      const id = outputId(kind, p.id, clientId, period, String(i));
-      const o: Output = {
-        kind,
-        subject: subjectOfTokens(kind, p.id, client),
-        id,
-        at: m.at,
-        clientId,
-        body: { id, alertId, playbook: p.id, clientId, period, at: isoOf(m.at), ...body },
-      };
-      emitted.push(o);
-      actions.push({ kind, id, ...summaryOf(kind, body) });
-    };
     p.actions.forEach((a, i) => {
       if ('health' in a) {
         r.health.adjustments.push([m.day, a.health]);
         const after = r.health.scoreAt(m.day, this.health.adjustments);
-        const change = this.healthChange(
-          m,
-          clientId,
-          r,
-          after,
-          p.id,
-          period,
-          {
-            type: 'playbook',
-            playbook: p.id,
-            alertId,
-            points: a.health,
-            conditions: evidence,
-          },
-          String(i),
+        emitted.push(
+          this.healthChange(
+            m,
+            clientId,
+            r,
+            after,
+            p.id,
+            period,
+            {
+              type: 'playbook',
+              playbook: p.id,
+              alertId: f.alertId,
+              points: a.health,
+              conditions: evidence,
+            },
+            String(i),
+          ),
         );
-        emitted.push(change);
-        actions.push({
-          kind: 'health',
-          id: change.id,
-          points: a.health,
-          before: change.body.before,
-          after,
-        });
       } else if ('task' in a)
-        emit('task', i, {
-          title: a.task.title,
-          description: a.task.description ?? p.description,
-          dueAt: isoOf(m.at + a.task.dueInDays * DAY_MS),
-          owner: csm,
-        });
+        emitted.push(
+          taskOutput(f, i, {
+            title: a.task.title,
+            description: a.task.description ?? p.description,
+            dueAt: isoOf(m.at + a.task.dueInDays * DAY_MS),
+            owner: csm,
+          }),
+        );
       else if ('tag' in a) {
         const add = 'add' in a.tag;
         const tag = 'add' in a.tag ? a.tag.add : a.tag.remove;
         const changed = add ? !r.tags.has(tag) : r.tags.has(tag);
         if (add) r.tags.add(tag);
         else r.tags.delete(tag);
-        emit('tag', i, { op: add ? 'add' : 'remove', tag, changed, tags: [...r.tags].sort() });
+        emitted.push(
+          tagOutput(f, i, { op: add ? 'add' : 'remove', tag, changed, tags: [...r.tags].sort() }),
+        );
       } else if ('notifyCsm' in a)
-        emit('notify', i, {
-          csm,
-          title: p.title,
-          message: a.notifyCsm.message,
-          summary: evidence,
-        });
+        emitted.push(
+          notifyOutput(f, i, {
+            csm,
+            title: p.title,
+            message: a.notifyCsm.message,
+            summary: evidence,
+          }),
+        );
       else if ('email' in a)
-        emit('email', i, {
-          to: view.attribute(clientId, 'email') ?? null,
-          template: a.email.template,
-          subject: a.email.subject,
-          variables: {
-            clientName: view.attribute(clientId, 'name') ?? clientId,
-            playbook: p.title,
-          },
-        });
-      else emit('webhook', i, { url: a.webhook.url, secretEnv: a.webhook.secretEnv ?? null });
+        emitted.push(
+          emailOutput(f, i, {
+            to: textOrNull(view.attribute(clientId, 'email')),
+            template: a.email.template,
+            subject: a.email.subject,
+            variables: {
+              clientName: view.attribute(clientId, 'name') ?? clientId,
+              playbook: p.title,
+            },
+          }),
+        );
+      else
+        emitted.push(
+          webhookOutput(f, i, {
+            url: a.webhook.url,
+            secretEnv: a.webhook.secretEnv ?? null,
+            alert: {},
+          }),
+        );
     });
-    out.push({
-      kind: 'alert',
-      subject: subjectOfTokens('alert', p.id, client),
-      id: alertId,
-      at: m.at,
-      clientId,
-      body: {
-        id: alertId,
-        playbook: { id: p.id, title: p.title, category: p.category },
-        clientId,
-        period,
-        at: isoOf(m.at),
-        schedule: p.schedule.every,
-        conditions: verdicts,
-        actions,
-      },
+    const alert = alertOutput(f, {
+      playbook: { id: p.id, title: p.title, category: p.category },
+      schedule: p.schedule.every,
+      conditions: verdicts,
+      actions: emitted.map(summaryOf),
     });
+    out.push(alert);
     for (const o of emitted) {
       // A webhook carries the alert it reports.
-      if (o.kind === 'webhook') o.body.alert = out[out.length - 1]!.body;
+      if (o.kind === 'webhook') o.body.alert = { ...alert.body };
       out.push(o);
     }
   }
@@ -346,24 +330,18 @@ export class Rules {
     after: number,
     source: string,
     period: string,
-    reason: Record<string, unknown> & { components?: ComponentScore[] },
-    part = '',
-  ): Output {
+    reason: HealthBody['reason'],
+    part?: string,
+  ): OutputOf<'health'> {
     const before = r.health.score;
     r.health.score = after;
-    const id = outputId('health', source, clientId, period, ...(part === '' ? [] : [part]));
     const t = this.health.thresholds;
-    return {
-      kind: 'health',
-      subject: subjectOf('health', source, clientId),
-      id,
-      at: m.at,
+    return healthOutput(
+      source,
       clientId,
-      body: {
-        id,
-        clientId,
-        at: isoOf(m.at),
-        period,
+      period,
+      m.at,
+      {
         before,
         after,
         change: before === null ? null : Math.round((after - before) * 100) / 100,
@@ -373,7 +351,8 @@ export class Rules {
         adjustment: r.health.adjustment(m.day, this.health.adjustments),
         reason,
       },
-    };
+      part,
+    );
   }
 
   snapshot(): RulesSnapshot {
@@ -392,19 +371,37 @@ export class Rules {
   }
 }
 
-function summaryOf(kind: OutputKind, body: Record<string, unknown>): Record<string, unknown> {
-  switch (kind) {
+/** An action as its alert lists it: kind, id and what a reader needs at a glance. */
+function summaryOf(o: Output): AlertBody['actions'][number] {
+  const id = o.id;
+  switch (o.kind) {
+    case 'health':
+      return {
+        kind: 'health',
+        id,
+        points: o.body.reason.type === 'playbook' ? o.body.reason.points : 0,
+        before: o.body.before,
+        after: o.body.after,
+      };
     case 'task':
-      return { title: body.title, dueAt: body.dueAt, owner: body.owner };
+      return { kind: 'task', id, title: o.body.title, dueAt: o.body.dueAt, owner: o.body.owner };
     case 'tag':
-      return { op: body.op, tag: body.tag };
+      return { kind: 'tag', id, op: o.body.op, tag: o.body.tag };
     case 'notify':
-      return { csm: body.csm };
+      return { kind: 'notify', id, csm: o.body.csm };
     case 'email':
-      return { to: body.to, template: body.template };
+      return { kind: 'email', id, to: o.body.to, template: o.body.template };
     case 'webhook':
-      return { url: body.url };
+      return { kind: 'webhook', id, url: o.body.url };
+    case 'alert':
+      throw new Error('an alert is not an action');
     default:
-      return {};
+      // A kind added to Output and not handled here is a type error.
+      return ((kind: never) => kind)(o);
   }
+}
+
+/** An attribute as text for a field that holds text (a CSM, an e-mail address). */
+function textOrNull(v: AttributeValue | undefined): string | null {
+  return v === undefined || v === null ? null : String(v);
 }

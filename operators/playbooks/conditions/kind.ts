@@ -29,7 +29,7 @@ export interface Moment {
 
 export interface Verdict {
   met: boolean;
-  type: string;
+  type: ConditionKind;
   description: string;
   observed: Record<string, number | string | null>;
   threshold?: { op: string; value: number | string };

@@ -13,26 +13,35 @@ import {
   TASKS_TABLE,
 } from './tables.js';
 
-/** A string field of any value (absent: empty). */
-const text = (s: unknown) => str(String(s ?? ''));
 const json = (v: unknown) => str(JSON.stringify(v ?? null));
 const opt = (name: string, v: unknown) => (typeof v === 'number' ? `,${name}=${float(v)}` : '');
 
+/** The row an output adds to its table; notifications, e-mails and webhook calls: none. */
 export function outputLine(o: Output): string | undefined {
-  const b = o.body as Record<string, unknown>;
   switch (o.kind) {
     case 'alert': {
-      const p = b.playbook as { id: string; title: string; category: string };
-      return `${ALERTS_TABLE},playbook=${tag(p.id)},category=${tag(p.category)},client_id=${tag(o.clientId)} alert_id=${text(o.id)},title=${text(p.title)},period=${text(b.period)},conditions=${json(b.conditions)},actions=${json(b.actions)} ${ns(o.at)}\n`;
+      const b = o.body;
+      return `${ALERTS_TABLE},playbook=${tag(b.playbook.id)},category=${tag(b.playbook.category)},client_id=${tag(o.clientId)} alert_id=${str(o.id)},title=${str(b.playbook.title)},period=${str(b.period)},conditions=${json(b.conditions)},actions=${json(b.actions)} ${ns(o.at)}\n`;
     }
-    case 'task':
-      return `${TASKS_TABLE},playbook=${tag(String(b.playbook))},client_id=${tag(o.clientId)}${b.owner ? `,owner=${tag(String(b.owner))}` : ''} task_id=${text(o.id)},alert_id=${text(b.alertId)},title=${text(b.title)},due_at=${micros(Date.parse(String(b.dueAt)))} ${ns(o.at)}\n`;
-    case 'health':
-      return `${HEALTH_TABLE},client_id=${tag(o.clientId)},band=${String(b.bandAfter)},source=${tag(o.subject.split('.')[2]!)} change_id=${text(o.id)},score=${float(b.after as number)}${opt('before', b.before)}${opt('change', b.change)},reason=${json(b.reason)} ${ns(o.at)}\n`;
-    case 'tag':
-      return `${TAGS_TABLE},client_id=${tag(o.clientId)},tag=${tag(String(b.tag))},op=${String(b.op)},playbook=${tag(String(b.playbook))} tag_id=${text(o.id)} ${ns(o.at)}\n`;
-    default:
+    case 'task': {
+      const b = o.body;
+      return `${TASKS_TABLE},playbook=${tag(b.playbook)},client_id=${tag(o.clientId)}${b.owner ? `,owner=${tag(b.owner)}` : ''} task_id=${str(o.id)},alert_id=${str(b.alertId)},title=${str(b.title)},due_at=${micros(Date.parse(b.dueAt))} ${ns(o.at)}\n`;
+    }
+    case 'health': {
+      const b = o.body;
+      return `${HEALTH_TABLE},client_id=${tag(o.clientId)},band=${b.bandAfter},source=${tag(o.source)} change_id=${str(o.id)},score=${float(b.after)}${opt('before', b.before)}${opt('change', b.change)},reason=${json(b.reason)} ${ns(o.at)}\n`;
+    }
+    case 'tag': {
+      const b = o.body;
+      return `${TAGS_TABLE},client_id=${tag(o.clientId)},tag=${tag(b.tag)},op=${b.op},playbook=${tag(b.playbook)} tag_id=${str(o.id)} ${ns(o.at)}\n`;
+    }
+    case 'notify':
+    case 'email':
+    case 'webhook':
       return undefined;
+    default:
+      // A kind added to Output and not handled here is a type error.
+      return ((kind: never) => kind)(o);
   }
 }
 

@@ -42,5 +42,6 @@ export interface AlertBody {
   actions: {
     kind: 'health' | 'task' | 'tag' | 'notify' | 'email' | 'webhook';
     id: string;
+    [k: string]: unknown | undefined;
   }[];
 }

@@ -28,5 +28,7 @@ export interface EmailBody {
   to: string | null;
   template: string;
   subject: string;
-  variables: {};
+  variables: {
+    [k: string]: unknown | undefined;
+  };
 }

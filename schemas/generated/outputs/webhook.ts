@@ -24,5 +24,7 @@ export interface WebhookBody {
   at: string;
   url: string;
   secretEnv: string | null;
-  alert: {};
+  alert: {
+    [k: string]: unknown | undefined;
+  };
 }
