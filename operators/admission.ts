@@ -16,7 +16,7 @@
  */
 import type { TrackingEvent } from '../schemas/types.js';
 import { KeyTable, type KeyTableSnapshot } from './key-table.js';
-import { Interner } from './keys.js';
+import { Interner } from './interner.js';
 import type { Calendar } from './calendar.js';
 import { grown } from './growable.js';
 

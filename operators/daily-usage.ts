@@ -10,7 +10,8 @@
 import { map, type OperatorFunction } from 'rxjs';
 import type { EventKind, TrackingEvent } from '../schemas/types.js';
 import type { Calendar } from './calendar.js';
-import { Interner, pairKey } from './keys.js';
+import { Interner } from './interner.js';
+import { pairKey } from './pair-key.js';
 import { Members } from './members.js';
 import type { Boundary, WindowedBatch } from './types.js';
 import { WindowedOperator } from './windowed.js';

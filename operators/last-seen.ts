@@ -10,7 +10,7 @@ import { map, type OperatorFunction } from 'rxjs';
 import type { TrackingEvent } from '../schemas/types.js';
 import type { Calendar } from './calendar.js';
 import { KeyTable, type KeyTableSnapshot } from './key-table.js';
-import { Interner } from './keys.js';
+import { Interner } from './interner.js';
 import type { Boundary, WindowedBatch } from './types.js';
 import { WindowedOperator } from './windowed.js';
 import { grown } from './growable.js';
@@ -137,11 +137,11 @@ export class LastSeen extends WindowedOperator<LastSeenRow[], LastSeenSnapshot> 
     }
     const c = this.clients.id(e.clientId);
     this.touch(c, 0, e.ts);
-    this.touch(c, this.subjectOf(this.kindSubjects, 'kind', e.kind), e.ts);
-    this.touch(c, this.subjectOf(this.eventSubjects, 'event', e.name), e.ts);
+    this.touch(c, this.cachedIndex(this.kindSubjects, 'kind', e.kind), e.ts);
+    this.touch(c, this.cachedIndex(this.eventSubjects, 'event', e.name), e.ts);
   }
 
-  private subjectOf(cache: Map<string, number>, scope: LastSeenScope, name: string): number {
+  private cachedIndex(cache: Map<string, number>, scope: LastSeenScope, name: string): number {
     let s = cache.get(name);
     if (s === undefined) cache.set(name, (s = this.subjects.id(`${scope}${SEP}${name}`)));
     return s;

@@ -11,7 +11,8 @@
 import { map, type OperatorFunction } from 'rxjs';
 import { windowDays } from './calendar.js';
 import { DayRings, type DayRingsSnapshot } from './day-rings.js';
-import { Interner, ownerOf, pairKey, subjectOf } from './keys.js';
+import { Interner } from './interner.js';
+import { itemOf, ownerOf, pairKey } from './pair-key.js';
 import { Members } from './members.js';
 import type { TrackingEvent } from '../schemas/types.js';
 import { ringDaysFor, type Boundary, type WindowedBatch, type WindowSpec } from './types.js';
@@ -133,7 +134,7 @@ export class Ratios extends WindowedOperator<RatioRow[], RatiosSnapshot> {
   ): void {
     const owners = new Set<number>();
     for (const [key, slot] of keys) {
-      const pair = this.spec.ratios[subjectOf(key) >> 1]!;
+      const pair = this.spec.ratios[itemOf(key) >> 1]!;
       if (this.rings.last(slot) < evalDay - pair.windowDays - 1) {
         this.rings.release(slot);
         keys.delete(key);

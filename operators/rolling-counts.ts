@@ -17,7 +17,7 @@ import { previousDays, windowDays } from './calendar.js';
 import type { Pause } from './steps.js';
 import { DayRings, type DayRingsSnapshot } from './day-rings.js';
 import { KeyTable, type KeyTableSnapshot } from './key-table.js';
-import { Interner } from './keys.js';
+import { Interner } from './interner.js';
 import { periodChange } from './period-change.js';
 import { ringDaysFor, type Boundary, type WindowedBatch, type WindowSpec } from './types.js';
 import { WindowedOperator } from './windowed.js';

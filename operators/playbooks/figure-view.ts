@@ -4,16 +4,19 @@
  * what QuestDB stored. Conditions see only this interface, so both give the same verdicts.
  */
 import type { EventKind } from '../../schemas/types.js';
-import type { Subject } from './playbook.js';
+import type { Activity } from './playbook.js';
 
 export type AttributeValue = string | number | boolean | null;
 
+/** The last N days, or the N days before them (a change compares the two). */
+export type WindowPart = 'current' | 'previous';
+
 export interface FigureView {
   /** Events of a subject in the N days before the evaluation day (`previous`: the N before those). */
-  count(clientId: string, of: Subject, windowDays: number, period: 'current' | 'previous'): number;
-  activeUsers(clientId: string, windowDays: number, period: 'current' | 'previous'): number;
+  count(clientId: string, of: Activity, windowDays: number, which: WindowPart): number;
+  activeUsers(clientId: string, windowDays: number, which: WindowPart): number;
   /** The last event of a subject strictly before the evaluation time, epoch ms. */
-  lastSeen(clientId: string, of: Subject): number | undefined;
+  lastSeen(clientId: string, of: Activity): number | undefined;
   metric(
     clientId: string,
     name: string,
@@ -31,13 +34,13 @@ export interface FigureView {
   knownSince(clientId: string): number | undefined;
 }
 
-export function subjectLabel(of: Subject): string {
+export function activityLabel(of: Activity): string {
   if ('event' in of) return of.event;
   if ('kind' in of) return `${of.kind} events`;
   return 'any event';
 }
 
-export function subjectKey(of: Subject): { scope: 'event' | 'kind' | 'client'; name: string } {
+export function activityKey(of: Activity): { scope: 'event' | 'kind' | 'client'; name: string } {
   if ('event' in of) return { scope: 'event', name: of.event };
   if ('kind' in of) return { scope: 'kind', name: of.kind as EventKind };
   return { scope: 'client', name: '*' };

@@ -3,9 +3,9 @@
  * boundary is applied (see `UsageState.apply`), so every window ends exactly there.
  */
 import type { UsageState } from '../usage-figures.js';
-import type { AttributeValue, FigureView } from './figure-view.js';
-import { subjectKey } from './figure-view.js';
-import type { Subject } from './playbook.js';
+import type { AttributeValue, FigureView, WindowPart } from './figure-view.js';
+import { activityKey } from './figure-view.js';
+import type { Activity } from './playbook.js';
 
 /**
  * An operator's names resolved to its indexes: the client once per client (the rules
@@ -15,11 +15,11 @@ import type { Subject } from './playbook.js';
 class Indexes {
   private client = '';
   private clientIndex = -1;
-  private readonly subjects = new WeakMap<Subject, number>();
+  private readonly subjects = new WeakMap<Activity, number>();
 
   constructor(
     private readonly findClient: (clientId: string) => number,
-    private readonly findSubject: (of: Subject) => number,
+    private readonly findActivity: (of: Activity) => number,
   ) {}
 
   clientOf(clientId: string): number {
@@ -30,9 +30,9 @@ class Indexes {
     return this.clientIndex;
   }
 
-  subjectOf(of: Subject): number {
+  activityIndex(of: Activity): number {
     let s = this.subjects.get(of);
-    if (s === undefined || s < 0) this.subjects.set(of, (s = this.findSubject(of)));
+    if (s === undefined || s < 0) this.subjects.set(of, (s = this.findActivity(of)));
     return s;
   }
 
@@ -55,23 +55,23 @@ export class LiveFigures implements FigureView {
     this.rolling = new Indexes(
       (c) => usage.rolling.clientIndex(c),
       (of) => {
-        const k = subjectKey(of);
+        const k = activityKey(of);
         return usage.rolling.subjectIndex(k.scope === 'client' ? 'all' : k.scope, k.name);
       },
     );
     this.seen = new Indexes(
       (c) => usage.lastSeen.clientIndex(c),
       (of) => {
-        const k = subjectKey(of);
+        const k = activityKey(of);
         return usage.lastSeen.subjectIndex(k.scope, k.name);
       },
     );
   }
 
-  count(clientId: string, of: Subject, n: number, period: 'current' | 'previous'): number {
-    const to = period === 'current' ? this.day : this.day - n;
+  count(clientId: string, of: Activity, n: number, which: WindowPart): number {
+    const to = which === 'current' ? this.day : this.day - n;
     const i = this.rolling;
-    return this.usage.rolling.countAt(i.clientOf(clientId), i.subjectOf(of), to - n, to);
+    return this.usage.rolling.countAt(i.clientOf(clientId), i.activityIndex(of), to - n, to);
   }
 
   /** Before each midnight: clients may have been added or evicted since. */
@@ -81,14 +81,14 @@ export class LiveFigures implements FigureView {
     this.seen.reset();
   }
 
-  activeUsers(clientId: string, n: number, period: 'current' | 'previous'): number {
-    const to = period === 'current' ? this.day : this.day - n;
+  activeUsers(clientId: string, n: number, which: WindowPart): number {
+    const to = which === 'current' ? this.day : this.day - n;
     return this.usage.users.activeOf(clientId, to - n, to);
   }
 
-  lastSeen(clientId: string, of: Subject): number | undefined {
+  lastSeen(clientId: string, of: Activity): number | undefined {
     const i = this.seen;
-    return this.usage.lastSeen.beforeBoundaryAt(i.clientOf(clientId), i.subjectOf(of));
+    return this.usage.lastSeen.beforeBoundaryAt(i.clientOf(clientId), i.activityIndex(of));
   }
 
   metric(clientId: string, name: string, n: number) {

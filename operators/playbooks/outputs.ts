@@ -73,12 +73,12 @@ export function token(s: string): string {
   return out;
 }
 
-export function subjectOf(kind: OutputKind, source: string, clientId: string): string {
-  return subjectOfTokens(kind, token(source), token(clientId));
+export function outputSubject(kind: OutputKind, source: string, clientId: string): string {
+  return outputSubjectOfTokens(kind, token(source), token(clientId));
 }
 
 /** The same from tokens already encoded (a firing's outputs share its client's token). */
-export function subjectOfTokens(kind: OutputKind, source: string, client: string): string {
+export function outputSubjectOfTokens(kind: OutputKind, source: string, client: string): string {
   return `cs.${kind}.${source}.${client}`;
 }
 
@@ -110,7 +110,7 @@ export function alertOutput(
 ): OutputOf<'alert'> {
   return {
     kind: 'alert',
-    subject: subjectOfTokens('alert', f.playbook, f.client),
+    subject: outputSubjectOfTokens('alert', f.playbook, f.client),
     id: f.alertId,
     at: f.at,
     clientId: f.clientId,
@@ -132,7 +132,7 @@ function actionOutput<K extends Exclude<OutputKind, 'alert' | 'health'>>(
   const id = outputId(kind, f.playbook, f.clientId, f.period, String(i));
   return {
     kind,
-    subject: subjectOfTokens(kind, f.playbook, f.client),
+    subject: outputSubjectOfTokens(kind, f.playbook, f.client),
     id,
     at: f.at,
     clientId: f.clientId,
@@ -175,7 +175,7 @@ export function healthOutput(
   const id = outputId('health', source, clientId, period, ...(part === undefined ? [] : [part]));
   return {
     kind: 'health',
-    subject: subjectOf('health', source, clientId),
+    subject: outputSubject('health', source, clientId),
     id,
     at,
     clientId,

@@ -20,13 +20,16 @@ export type Schedule =
   /** Evaluated at every midnight; after firing, silent for `cooldownDays`. */
   | { every: 'continuous'; cooldownDays: number };
 
-/** What a figure is counted over: one event name, one kind, or all activity. */
-export type Subject = { event: string } | { kind: EventKind } | { all: true };
+/**
+ * What a figure counts: one event name, one kind, or all of a client's activity (in the
+ * tables, the `subject` column of rolling counts and last-seen rows).
+ */
+export type Activity = { event: string } | { kind: EventKind } | { all: true };
 
 /** Where the schema says "exactly one of event, kind, all" (the loader checks it), so does the type. */
-type WithSubject<S> = S extends { all?: true } ? Omit<S, 'event' | 'kind' | 'all'> & Subject : S;
+type WithActivity<S> = S extends { all?: true } ? Omit<S, 'event' | 'kind' | 'all'> & Activity : S;
 /** A union of one-key objects (a condition, a component's figure), its subjects refined. */
-export type Refined<C> = C extends unknown ? { [K in keyof C]: WithSubject<C[K]> } : never;
+export type Refined<C> = C extends unknown ? { [K in keyof C]: WithActivity<C[K]> } : never;
 type GeneratedCondition = Generated['when'] extends infer W
   ? W extends { all: (infer C)[] }
     ? C

@@ -22,7 +22,7 @@ import {
 } from './conditions.js';
 import { admitted } from './filters.js';
 import type { FigureView } from './figure-view.js';
-import { bandOf, ClientHealth, componentScores, type HealthConfig } from './health.js';
+import { type Band, bandOf, ClientHealth, componentScores, type HealthConfig } from './health.js';
 import {
   alertOutput,
   emailOutput,
@@ -83,7 +83,7 @@ export interface DailyScore {
   at: number;
   clientId: string;
   score: number;
-  band: 'green' | 'yellow' | 'red';
+  band: Band;
 }
 
 export class Rules {

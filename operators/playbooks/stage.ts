@@ -18,7 +18,8 @@ import type { Playbook } from './playbook.js';
 import { Rules, type DailyScore, type RulesSnapshot } from './rules.js';
 
 export class RulesStage implements StepListener {
-  readonly rules: Rules;
+  /** The clients' rule state (health, tags, firings) and the evaluation at a midnight. */
+  readonly state: Rules;
   private readonly view: LiveFigures;
   private outputs: Output[] = [];
   /** The last midnight evaluated: what it judged and how long it took. */
@@ -44,28 +45,28 @@ export class RulesStage implements StepListener {
     /** A stopwatch (ms) for the timings in `last` and the stats, given by the pipeline. */
     private readonly now: () => number = () => 0,
   ) {
-    this.rules = new Rules(playbooks, health, usage.watermark.calendar, snapshot, now);
-    this.view = new LiveFigures(usage, attribute, (c) => this.rules.knownSince(c));
+    this.state = new Rules(playbooks, health, usage.watermark.calendar, snapshot, now);
+    this.view = new LiveFigures(usage, attribute, (c) => this.state.knownSince(c));
   }
 
   observe(events: readonly TrackingEvent[]): void {
-    this.rules.observe(events);
+    this.state.observe(events);
   }
 
   boundary(b: Boundary): void {
     const t0 = this.now();
-    const before = { ...this.rules.stats };
+    const before = { ...this.state.stats };
     this.view.reset(b.day);
-    const out = this.rules.evaluate(b, this.view);
+    const out = this.state.evaluate(b, this.view);
     for (const o of out) this.outputs.push(o);
     this.last = {
       at: new Date(b.at).toISOString(),
-      clients: this.rules.stats.clients,
-      evaluations: this.rules.stats.evaluations - before.evaluations,
-      fired: this.rules.stats.fired - before.fired,
+      clients: this.state.stats.clients,
+      evaluations: this.state.stats.evaluations - before.evaluations,
+      fired: this.state.stats.fired - before.fired,
       outputs: out.length,
-      playbooksMs: Math.round(this.rules.stats.playbooksMs * 10) / 10,
-      firingMs: Math.round(this.rules.stats.firingMs * 10) / 10,
+      playbooksMs: Math.round(this.state.stats.playbooksMs * 10) / 10,
+      firingMs: Math.round(this.state.stats.firingMs * 10) / 10,
       ms: Math.round((this.now() - t0) * 10) / 10,
     };
   }
@@ -79,8 +80,8 @@ export class RulesStage implements StepListener {
 
   /** Every client's score at the midnights evaluated since the last call. */
   takeScores(): DailyScore[] {
-    const s = this.rules.scores;
-    this.rules.scores = [];
+    const s = this.state.scores;
+    this.state.scores = [];
     return s;
   }
 }

@@ -138,7 +138,7 @@ export function loadHealth(file: string, windows: Windows): HealthConfig {
       const at = `/components/${i}`;
       const f = c.figure;
       const inner = 'count' in f ? f.count : 'activeUsers' in f ? f.activeUsers : f.metric;
-      if ('count' in f) errors.push(...subjectErrors(f.count, abs, `${at}/figure/count`));
+      if ('count' in f) errors.push(...activityErrors(f.count, abs, `${at}/figure/count`));
       const w = windowError(inner.windowDays, windows);
       if (w) errors.push(new ConfigError(abs, `${at}/figure`, w, inner.windowDays));
       c.bands.forEach((b, j) => {
@@ -200,11 +200,11 @@ function checkPlaybook(p: Playbook, windows: Windows): Problem[] {
     switch (c.kind) {
       case 'count':
       case 'change':
-        out.push(...subjectProblems(c.spec, `${at}/${c.kind}`));
+        out.push(...activityProblems(c.spec, `${at}/${c.kind}`));
         win(c.spec.windowDays, `/${c.kind}/windowDays`);
         break;
       case 'inactivity':
-        out.push(...subjectProblems(c.spec, `${at}/inactivity`));
+        out.push(...activityProblems(c.spec, `${at}/inactivity`));
         break;
       case 'activeUsers':
       case 'metric':
@@ -239,7 +239,7 @@ function checkPlaybook(p: Playbook, windows: Windows): Problem[] {
   return out;
 }
 
-function subjectProblems(s: object, path: string): Problem[] {
+function activityProblems(s: object, path: string): Problem[] {
   const given = ['event', 'kind', 'all'].filter((k) => k in s);
   return given.length === 1
     ? []
@@ -251,8 +251,8 @@ function subjectProblems(s: object, path: string): Problem[] {
       ];
 }
 
-function subjectErrors(s: object, file: string, path: string): ConfigError[] {
-  return subjectProblems(s, path).map(([p, e]) => new ConfigError(file, p, e));
+function activityErrors(s: object, file: string, path: string): ConfigError[] {
+  return activityProblems(s, path).map(([p, e]) => new ConfigError(file, p, e));
 }
 
 /** Windows must be ones the pipeline keeps, so live verdicts and dry runs read the same figures. */

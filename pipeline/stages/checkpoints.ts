@@ -49,7 +49,7 @@ export class CheckpointPolicy {
     const stored = this.store.prepare(
       seq,
       await usage.snapshotInSteps(nextTurn),
-      rules.rules.snapshot(),
+      rules.state.snapshot(),
       directory.snapshot(),
     );
     this.lastAt = now;

@@ -43,11 +43,11 @@ export interface TestFault {
 }
 
 export function foldFigures(o: FiguresOptions): OperatorFunction<Slice, Folded> {
-  let stats = { ...o.rules.rules.stats };
+  let stats = { ...o.rules.state.stats };
   return pipe(
     tap((s: Slice) => {
       if (o.testFault && s.messages > 0) testFault(s, o.testFault);
-      stats = { ...o.rules.rules.stats };
+      stats = { ...o.rules.state.stats };
     }),
     usageFigures(o.usage, o.rules),
     evaluatePlaybooks(o.rules),
@@ -76,7 +76,7 @@ export function foldFigures(o: FiguresOptions): OperatorFunction<Slice, Folded> 
           s.deadLetters.push(clientLimitDeadLetter(u, o.maxClients));
           return [];
         }
-        o.rules.rules.know(u.clientId, u.ts);
+        o.rules.state.know(u.clientId, u.ts);
         return o.directory.apply(u);
       });
       o.usage.seq = s.lastSeq;
@@ -91,7 +91,7 @@ function count(
   o: FiguresOptions,
   s: Slice,
   figures: NonNullable<Folded['figures']>,
-  stats: RulesStage['rules']['stats'],
+  stats: RulesStage['state']['stats'],
 ): void {
   const m = o.metrics;
   const byKind: Record<string, number> = {};
@@ -109,8 +109,8 @@ function count(
   m.watermark.set(Number.isFinite(figures.watermark) ? figures.watermark / 1000 : 0);
   m.evaluations.inc(figures.boundaries);
   if (o.rules.last && figures.boundaries > 0) o.log.info(o.rules.last, 'midnight evaluated');
-  m.playbookEvaluations.inc(o.rules.rules.stats.evaluations - stats.evaluations);
-  m.playbookFirings.inc(o.rules.rules.stats.fired - stats.fired);
+  m.playbookEvaluations.inc(o.rules.state.stats.evaluations - stats.evaluations);
+  m.playbookFirings.inc(o.rules.state.stats.fired - stats.fired);
 }
 
 /**

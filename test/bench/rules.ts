@@ -113,7 +113,7 @@ export function benchRulesInProcess(w: RulesWorkload): RulesFigures {
     undefined,
     () => performance.now(),
   );
-  for (const c of w.clients) stage.rules.know(c.client_id, c.timestamp);
+  for (const c of w.clients) stage.state.know(c.client_id, c.timestamp);
   const evs = w.events.map(tracking);
   for (let i = 0; i < evs.length; i += 5000) {
     usage.apply({ events: evs.slice(i, i + 5000), lastSeq: i }, stage);

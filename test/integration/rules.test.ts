@@ -111,7 +111,7 @@ function expected(): Output[] {
     latenessMs: LATENESS_MS,
     playbooks: loadPlaybooks(['deploy/playbooks', webhookFile], WINDOWS),
   });
-  for (const id of attributes.keys()) h.stage.rules.know(id, knownAt);
+  for (const id of attributes.keys()) h.stage.state.know(id, knownAt);
   const tracking = events.map((e) =>
     ev(e.timestamp, e.client_id, e.name, { kind: e.kind, user: e.user_id ?? null, value: e.value }),
   );

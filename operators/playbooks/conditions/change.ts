@@ -1,6 +1,6 @@
 /** `change`: a subject's count over the last N days against the N days before, compared. */
 import { changePercent, periodChange } from '../../period-change.js';
-import { subjectLabel } from '../figure-view.js';
+import { activityLabel } from '../figure-view.js';
 import { compare } from '../playbook.js';
 import { windowOf, type ConditionJudge, type SpecOf } from './kind.js';
 
@@ -43,5 +43,5 @@ export const change: ConditionJudge<'change'> = {
     };
   },
   describe: (c) =>
-    `${subjectLabel(c)}: change over the last ${c.windowDays} days vs the ${c.windowDays} before ${c.op} ${c.value}${c.mode === 'percent' ? '%' : ''}`,
+    `${activityLabel(c)}: change over the last ${c.windowDays} days vs the ${c.windowDays} before ${c.op} ${c.value}${c.mode === 'percent' ? '%' : ''}`,
 };

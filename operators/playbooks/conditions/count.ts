@@ -1,5 +1,5 @@
 /** `count`: events of a subject (an event, a kind, or all) in the last N days, compared. */
-import { subjectLabel } from '../figure-view.js';
+import { activityLabel } from '../figure-view.js';
 import { compare } from '../playbook.js';
 import { windowOf, type ConditionJudge } from './kind.js';
 
@@ -18,5 +18,5 @@ export const count: ConditionJudge<'count'> = {
       window: windowOf(m, c.windowDays),
     };
   },
-  describe: (c) => `${subjectLabel(c)} in the last ${c.windowDays} days ${c.op} ${c.value}`,
+  describe: (c) => `${activityLabel(c)} in the last ${c.windowDays} days ${c.op} ${c.value}`,
 };

@@ -1,6 +1,6 @@
 /** `inactivity`: no event of a subject for more than N days (since the client is known). */
 import { DAY_MS } from '../../calendar.js';
-import { subjectLabel } from '../figure-view.js';
+import { activityLabel } from '../figure-view.js';
 import type { ConditionJudge } from './kind.js';
 
 export const inactivity: ConditionJudge<'inactivity'> = {
@@ -26,5 +26,5 @@ export const inactivity: ConditionJudge<'inactivity'> = {
       threshold: { op: '>', value: n },
     };
   },
-  describe: (c) => `no ${subjectLabel(c)} for more than ${c.moreThanDays} days`,
+  describe: (c) => `no ${activityLabel(c)} for more than ${c.moreThanDays} days`,
 };

@@ -4,6 +4,7 @@
  * always equals `holds`), and `describe` (the sentence an alert shows).
  */
 import type { Calendar } from '../../calendar.js';
+import type { Band } from '../health.js';
 import type { FigureView } from '../figure-view.js';
 import type { Condition } from '../playbook.js';
 
@@ -15,7 +16,7 @@ export type SpecOf<K extends ConditionKind> = Extract<Condition, Record<K, unkno
 
 export interface HealthReading {
   score: number;
-  band: 'green' | 'yellow' | 'red';
+  band: Band;
   /** Highest score recorded over the last `days` days, before today's. */
   highestWithin(days: number): number | undefined;
 }

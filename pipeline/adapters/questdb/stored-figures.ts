@@ -4,11 +4,15 @@
  * row at or before T of each key (`LATEST ON`); a key without one counts zero. Client
  * attributes are the latest update before T.
  */
-import type { AttributeValue, FigureView } from '../../../operators/playbooks/figure-view.js';
-import { subjectKey } from '../../../operators/playbooks/figure-view.js';
+import type {
+  AttributeValue,
+  FigureView,
+  WindowPart,
+} from '../../../operators/playbooks/figure-view.js';
+import { activityKey } from '../../../operators/playbooks/figure-view.js';
 import type { HealthReading } from '../../../operators/playbooks/conditions.js';
 import { bandOf, type HealthConfig } from '../../../operators/playbooks/health.js';
-import type { Subject } from '../../../operators/playbooks/playbook.js';
+import type { Activity } from '../../../operators/playbooks/playbook.js';
 import type { QuestSql } from './sql.js';
 import {
   CLIENT_ATTRIBUTES_TABLE,
@@ -126,20 +130,20 @@ export class StoredFigures implements FigureView {
     };
   }
 
-  count(clientId: string, of: Subject, n: number, period: 'current' | 'previous'): number {
-    const s = subjectKey(of);
+  count(clientId: string, of: Activity, n: number, which: WindowPart): number {
+    const s = activityKey(of);
     const figure = s.scope === 'client' ? 'all' : s.scope;
     const row = this.rolling.get(k(clientId, figure, s.name, n));
-    return row ? row[period === 'current' ? 0 : 1] : 0;
+    return row ? row[which === 'current' ? 0 : 1] : 0;
   }
 
-  activeUsers(clientId: string, n: number, period: 'current' | 'previous'): number {
+  activeUsers(clientId: string, n: number, which: WindowPart): number {
     const row = this.rolling.get(k(clientId, 'users', 'active', n));
-    return row ? row[period === 'current' ? 0 : 1] : 0;
+    return row ? row[which === 'current' ? 0 : 1] : 0;
   }
 
-  lastSeen(clientId: string, of: Subject): number | undefined {
-    const s = subjectKey(of);
+  lastSeen(clientId: string, of: Activity): number | undefined {
+    const s = activityKey(of);
     return this.seen.get(k(clientId, s.scope, s.name));
   }
 

@@ -34,18 +34,3 @@ export class Interner {
     return t;
   }
 }
-
-/** Room for 2^21 subjects (event names, kinds) per client: keys stay exact safe integers. */
-const SUBJECTS = 2 ** 21;
-
-export function pairKey(owner: number, subject: number): number {
-  return owner * SUBJECTS + subject;
-}
-
-export function ownerOf(key: number): number {
-  return Math.floor(key / SUBJECTS);
-}
-
-export function subjectOf(key: number): number {
-  return key % SUBJECTS;
-}
