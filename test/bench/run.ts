@@ -14,13 +14,16 @@
  *   rules     100,000 clients × the shipped playbooks at one midnight: evaluations/s in
  *             process, and midnight → last alert published through the real pipeline
  * `--phases figures,rules,memory` picks some. BENCH_LOG_FILE=<file> keeps the pipeline's logs.
- * Prints a table and, with --json FILE, writes [{ name, value, unit, ceiling }].
+ * Prints a table and, with --json FILE, writes [{ name, value, unit, ceiling }]. With
+ * --markdown FILE (docs/benchmark.md is the project's one place for figures) it writes the
+ * same table as Markdown, with the machine, and with --compare BASE.json a column of a
+ * previous run's figures beside this run's.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import os, { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { Command } from 'commander';
 import { connect, headers, type NatsConnection } from 'nats';
 import { ensureStreams } from '../../pipeline/adapters/nats/streams.js';
@@ -39,12 +42,24 @@ import { benchRulesInProcess, RULES_BOUNDARY, rulesWorkload } from './rules.js';
 
 const opts = new Command()
   .option('--json <file>', 'write the results as JSON')
+  .option('--markdown <file>', 'write the results as a Markdown table (e.g. docs/benchmark.md)')
+  .option('--compare <file>', "a previous run's --json, shown beside this run's figures")
+  .option('--compare-label <text>', 'the heading of that column', 'before')
   .option('--history <n>', 'history events', (v) => Number(v), 1_000_000)
   .option('--live <n>', 'events per live phase', (v) => Number(v), 300_000)
   .option('--phases <list>', 'figures, rules, memory (comma-separated)', 'figures,rules,memory')
   .option('--rules-clients <n>', 'clients of the rules phases', (v) => Number(v), 100_000)
   .parse()
-  .opts<{ json?: string; history: number; live: number; phases: string; rulesClients: number }>();
+  .opts<{
+    json?: string;
+    markdown?: string;
+    compare?: string;
+    compareLabel: string;
+    history: number;
+    live: number;
+    phases: string;
+    rulesClients: number;
+  }>();
 const phases = new Set(opts.phases.split(','));
 
 const PORTS = {
@@ -91,6 +106,7 @@ const record = (r: Result) => {
         2,
       )}\n`,
     );
+  if (opts.markdown) writeMarkdown(opts.markdown);
   const ratio = r.ceiling
     ? ` (${((100 * r.value) / r.ceiling).toFixed(0)}% of ceiling ${fmt(r.ceiling)})`
     : '';
@@ -98,6 +114,36 @@ const record = (r: Result) => {
   console.log(`  ${r.name.padEnd(44)} ${fmt(r.value).padStart(12)} ${r.unit}${ratio}${budget}`);
 };
 const fmt = (v: number) => (v >= 100 ? Math.round(v).toLocaleString('en') : v.toFixed(3));
+
+/** The figures so far as Markdown: the one place the README's benchmark section points to. */
+function writeMarkdown(file: string): void {
+  const base = new Map<string, number>();
+  if (opts.compare)
+    for (const r of JSON.parse(readFileSync(opts.compare, 'utf8')) as Result[])
+      base.set(r.name, r.value);
+  const cpus = os.cpus();
+  const head = [
+    '# Benchmark figures',
+    '',
+    `Written by \`npm run bench\` (${process.argv.slice(2).join(' ') || 'defaults'}) on`,
+    `${new Date().toISOString().slice(0, 10)}: ${cpus.length} × ${cpus[0]?.model.trim() ?? 'CPU'},`,
+    `${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}; the pipeline, NATS, QuestDB and`,
+    'the bench share these cores. Each ceiling is measured in the same run.',
+    '',
+    `| figure | value | unit | ceiling (same run) | budget |${opts.compare ? ` ${opts.compareLabel} |` : ''}`,
+    `| --- | --- | --- | --- | --- |${opts.compare ? ' --- |' : ''}`,
+  ];
+  const rows = results.map((r) => {
+    const ceil = r.ceiling
+      ? `${fmt(r.ceiling)} (${((100 * r.value) / r.ceiling).toFixed(0)} %)`
+      : '—';
+    const was = base.get(r.name);
+    const before = opts.compare ? ` ${was === undefined ? '—' : fmt(was)} |` : '';
+    return `| ${r.name} | ${fmt(r.value)} | ${r.unit} | ${ceil} | ${r.budget ?? ''} |${before}`;
+  });
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, `${[...head, ...rows].join('\n')}\n`);
+}
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 class Pipeline {
