@@ -38,7 +38,8 @@ export interface RollingRow {
   changePct: number | null;
 }
 
-interface Subject {
+/** What one rolling count counts (an Activity, interned): its row's `subject` column. */
+interface Counted {
   figure: Figure;
   kind: EventKind | '*';
   name: string;
@@ -48,14 +49,14 @@ const KINDS: EventKind[] = ['login', 'screen', 'action', 'metric'];
 
 export interface RollingCountsSnapshot {
   clients: string[];
-  subjects: Subject[];
+  subjects: Counted[];
   keys: KeyTableSnapshot;
   rings: DayRingsSnapshot;
 }
 
 export class RollingCounts extends WindowedOperator<RollingRow[], RollingCountsSnapshot> {
   private clients = new Interner();
-  private subjects: Subject[] = [];
+  private subjects: Counted[] = [];
   private readonly subjectIds = new Map<string, number>();
   private readonly kindSubject = new Map<string, number>();
   /** Event name → subject; an event name keeps the kind it was first seen with. */
@@ -72,9 +73,9 @@ export class RollingCounts extends WindowedOperator<RollingRow[], RollingCountsS
     super();
     this.longest = Math.max(...spec.days);
     this.rings = snapshot ? DayRings.restore(snapshot.rings) : new DayRings(ringDaysFor(spec));
-    const subjects: Subject[] = snapshot?.subjects ?? [
+    const subjects: Counted[] = snapshot?.subjects ?? [
       { figure: 'all', kind: '*', name: '*' },
-      ...KINDS.map((k): Subject => ({ figure: 'kind', kind: k, name: k })),
+      ...KINDS.map((k): Counted => ({ figure: 'kind', kind: k, name: k })),
     ];
     for (const s of subjects) {
       const id = this.subjectId(s);
@@ -149,7 +150,7 @@ export class RollingCounts extends WindowedOperator<RollingRow[], RollingCountsS
     return id;
   }
 
-  private subjectId(s: Subject): number {
+  private subjectId(s: Counted): number {
     const k = `${s.figure}\u0000${s.name}`;
     let id = this.subjectIds.get(k);
     if (id === undefined) {
@@ -170,7 +171,7 @@ export class RollingCounts extends WindowedOperator<RollingRow[], RollingCountsS
         idle.push([client, subjectId]);
         return;
       }
-      let subject: Subject | undefined;
+      let subject: Counted | undefined;
       for (const n of this.spec.days) {
         const w = windowDays(evalDay, n);
         const p = previousDays(evalDay, n);

@@ -123,6 +123,15 @@ export function trackingChain(c: ChainSettings, p: ChainParts): Chain {
       testFault: p.testFault,
     }),
   );
+  const sink = cutSink({
+    js: p.js,
+    sink: p.sink,
+    outputs: p.outputs,
+    checkpoints,
+    deadLetterCaps: p.deadLetterCaps,
+    metrics: p.metrics,
+    log: p.log,
+  });
   const outbox = toOutbox({
     flushIntervalMs: c.ingest.flushIntervalMs,
     storeRawEvents: c.ingest.storeRawEvents,
@@ -131,21 +140,9 @@ export function trackingChain(c: ChainSettings, p: ChainParts): Chain {
     directory: p.directory,
     checkpoints,
     afterSeq,
+    idle: () => sink.idle(),
   });
-  const results$ = merge(folded$, ticks$).pipe(
-    outbox.operator,
-    writeInOrder(
-      cutSink({
-        js: p.js,
-        sink: p.sink,
-        outputs: p.outputs,
-        checkpoints,
-        deadLetterCaps: p.deadLetterCaps,
-        metrics: p.metrics,
-        log: p.log,
-      }),
-    ),
-  );
+  const results$ = merge(folded$, ticks$).pipe(outbox.operator, writeInOrder(sink));
   return {
     results$,
     stop: () => stop$.next(),

@@ -4,7 +4,7 @@
  * behave the same everywhere.
  */
 import pRetry, { AbortError } from 'p-retry';
-import pTimeout from 'p-timeout';
+import pTimeout, { TimeoutError } from 'p-timeout';
 import type { Logger } from './log.js';
 
 export interface RetryPolicy {
@@ -80,5 +80,8 @@ export async function pollUntil(
 /** `p`, or a rejection with `message` once `ms` have passed (the late outcome is ignored). */
 export function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
   p.catch(() => undefined);
+  // A deadline already passed (the event loop was busy): timed out, without asking p-timeout,
+  // which refuses a zero or negative delay.
+  if (!(ms > 0)) return Promise.reject(new TimeoutError(message));
   return pTimeout(p, { milliseconds: ms, message });
 }

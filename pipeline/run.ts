@@ -31,6 +31,7 @@ import {
   type DeadLetterCaps,
 } from './contract/dead-letter.js';
 import { trackingChain, type TestFault } from './chain.js';
+import { withTimeout } from './retry.js';
 import { connectNats } from './adapters/nats/connect.js';
 import { restoreClients } from './adapters/questdb/clients.js';
 import type { Logger } from './log.js';
@@ -44,7 +45,6 @@ export interface RunningPipeline {
 }
 
 const STOP_GRACE_MS = 15_000;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms).unref());
 
 export function limitsOf(c: Config): Limits {
   return {
@@ -299,13 +299,11 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
       ingest.stop();
       // Batches already received get a while to finish; one held by a QuestDB outage is
       // then abandoned, and the next start reads it again after the last checkpoint.
-      const drained = await Promise.race([
-        done.then(
-          () => true,
-          () => true,
-        ),
-        sleep(STOP_GRACE_MS).then(() => false),
-      ]);
+      const settled = done.then(
+        () => true,
+        () => true,
+      );
+      const drained = await withTimeout(settled, STOP_GRACE_MS, 'stop grace').catch(() => false);
       if (!drained) {
         log.warn(
           { graceMs: STOP_GRACE_MS },
@@ -315,7 +313,7 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
       }
       // Whatever is still stuck (a publish waiting for NATS) is abandoned: the checkpoint
       // only ever covers what was written, so the next start reads it again.
-      await Promise.race([done.catch(() => undefined), sleep(5_000)]);
+      await withTimeout(settled, 5_000, 'stop').catch(() => false);
       log.info(await metrics.snapshot(), 'pipeline stopped');
     },
   };

@@ -10,6 +10,7 @@ import type { Condition, Playbook } from './playbook.js';
 import {
   compile,
   compileConditions,
+  type AnyCompiled,
   type HealthReading,
   type Moment,
   type Verdict,
@@ -26,7 +27,8 @@ export function judge(
   view: FigureView,
   health: HealthReading | undefined,
 ): Verdict {
-  return compile(c).explain(clientId, m, view, health);
+  const k = compile(c);
+  return k.judge.explain(k.spec, clientId, m, view, health);
 }
 
 /** `judge(...).met` without building anything (for most kinds): the hot path. */
@@ -37,7 +39,8 @@ export function holds(
   view: FigureView,
   health: HealthReading | undefined,
 ): boolean {
-  return compile(c).holds(clientId, m, view, health);
+  const k = compile(c);
+  return k.judge.holds(k.spec, clientId, m, view, health);
 }
 
 /** Whether a playbook's conditions hold for a client (all or any), stopping early. */
@@ -48,10 +51,24 @@ export function playbookHolds(
   view: FigureView,
   health: HealthReading | undefined,
 ): boolean {
-  const conditions = compileConditions(p);
-  const every = 'all' in p.when;
+  return conditionsHold(compileConditions(p), 'all' in p.when, clientId, m, view, health);
+}
+
+/**
+ * The hot loop: compiled conditions, all of them (`every`) or any. One call per condition,
+ * on judges of one shape, and nothing allocated.
+ */
+export function conditionsHold(
+  conditions: readonly AnyCompiled[],
+  every: boolean,
+  clientId: string,
+  m: Moment,
+  view: FigureView,
+  health: HealthReading | undefined,
+): boolean {
   for (let i = 0; i < conditions.length; i++) {
-    const v = conditions[i]!.holds(clientId, m, view, health);
+    const c = conditions[i]!;
+    const v = c.judge.holds(c.spec, clientId, m, view, health);
     if (every ? !v : v) return !every;
   }
   return every;
@@ -65,7 +82,7 @@ export function explain(
   view: FigureView,
   health: HealthReading | undefined,
 ): Verdict[] {
-  return compileConditions(p).map((c) => c.explain(clientId, m, view, health));
+  return compileConditions(p).map((c) => c.judge.explain(c.spec, clientId, m, view, health));
 }
 
 /** The explained verdicts if the playbook's conditions hold; undefined if not. */

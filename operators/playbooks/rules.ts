@@ -15,7 +15,7 @@ import type { Boundary } from '../usage-figures.js';
 import {
   explain,
   isoOf,
-  playbookHolds,
+  conditionsHold,
   type HealthReading,
   type Moment,
   type Verdict,
@@ -183,17 +183,23 @@ export class Rules {
     let firingMs = 0;
     const due = this.playbooks
       .filter((p) => isDue(p.schedule, b.day))
-      .map((p) => ({ p, period: periodOf(p.schedule, b.day) }));
+      .map((p) => ({
+        p,
+        period: periodOf(p.schedule, b.day),
+        conditions: compileConditions(p),
+        every: 'all' in p.when,
+        health: usesHealth.has(p),
+      }));
     for (const [clientId, r] of known) {
-      for (const { p, period } of due) {
+      for (const { p, period, conditions, every, health } of due) {
         if (!admitted(p, clientId, view)) continue;
         if (p.schedule.every === 'continuous') {
           const last = r.fired.get(p.id);
           if (last !== undefined && b.day - last < p.schedule.cooldownDays) continue;
         }
         this.stats.evaluations++;
-        const reading = usesHealth.has(p) ? this.reading(r, b.day) : undefined;
-        if (!playbookHolds(p, clientId, m, view, reading)) continue;
+        const reading = health ? this.reading(r, b.day) : undefined;
+        if (!conditionsHold(conditions, every, clientId, m, view, reading)) continue;
         const f0 = this.now();
         this.stats.fired++;
         r.fired.set(p.id, b.day);

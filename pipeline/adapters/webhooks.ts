@@ -19,6 +19,7 @@ import type { Reason } from '../../schemas/types.js';
 import { publishDeadLetters } from './nats/dead-letters.js';
 import type { Config } from '../config/types.js';
 import type { Logger } from '../log.js';
+import type { WebhookBody } from '../../schemas/generated/outputs/webhook.js';
 
 export const WEBHOOK_CONSUMER = 'pulso-webhooks';
 
@@ -97,11 +98,8 @@ export async function startWebhooks(
   };
 }
 
-interface WebhookCall {
-  id: string;
-  url: string;
-  secretEnv: string | null;
-}
+/** A call is the webhook output's body, as its schema (and so its generated type) has it. */
+type WebhookCall = WebhookBody;
 
 /** The call, or why it cannot be one: bytes that are not JSON, or JSON that is not a call. */
 export function parseCall(data: Uint8Array): WebhookCall | Reason {

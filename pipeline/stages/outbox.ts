@@ -11,6 +11,8 @@
  *   - at a flush tick, whatever is held (or a checkpoint alone, when one is due);
  *   - when the input completes: a last cut with a checkpoint, so a clean stop restarts
  *     instantly.
+ * A cut is taken once the write before it is done (`idle`): meanwhile the outbox keeps
+ * filling and folding waits, so one outbox and one picture of the state are held at most.
  * A slice that cuts nothing is settled here; one that cuts is settled when its write
  * starts (writeInOrder). Ticks that come while a cut waits for its write are ignored.
  */
@@ -43,6 +45,11 @@ export interface OutboxOptions {
   checkpoints: CheckpointPolicy;
   /** The stream sequence the restored state reflects. */
   afterSeq: number;
+  /**
+   * Resolves once the write in flight is done. A cut is taken only then: while a write runs
+   * the outbox keeps filling (and coalescing), and only one picture of the state is held.
+   */
+  idle(): Promise<void>;
 }
 
 export interface OutboxStage {
@@ -60,6 +67,7 @@ export function toOutbox(o: OutboxOptions): OutboxStage {
 
   /** The cut of what is held, or nothing when there is nothing to write or checkpoint. */
   const cut = async (final: boolean, slice?: Folded['slice']): Promise<Cut | undefined> => {
+    await o.idle();
     const seq = o.usage.seq;
     const now = Date.now();
     const checkpointDue = o.checkpoints.due(seq, final, now);

@@ -33,10 +33,21 @@ export interface WriteOptions {
 /** NATS hiccups (a reconnect, a slow ack) are waited out, not turned into failures. */
 const NATS_HICCUPS = { attempts: 60, minDelayMs: 200, maxDelayMs: 5000 };
 
-export function cutSink(o: WriteOptions): OrderedSink<Cut, WriteResult> {
+export interface CutSink extends OrderedSink<Cut, WriteResult> {
+  /** Resolves once no write is in flight (its commit done, or failed). */
+  idle(): Promise<void>;
+}
+
+export function cutSink(o: WriteOptions): CutSink {
   const done = new WeakMap<Cut, { published: number; skipped: number; at: number; ms: number }>();
+  let current: Promise<void> = Promise.resolve();
+  let release = () => undefined as void;
   return {
-    accepted: (cut) => cut.accepted(),
+    idle: () => current,
+    accepted: (cut) => {
+      current = new Promise<void>((r) => (release = r));
+      cut.accepted();
+    },
     async write(cut) {
       const t1 = performance.now();
       const w = cut.write;
@@ -86,6 +97,7 @@ export function cutSink(o: WriteOptions): OrderedSink<Cut, WriteResult> {
         }
       }
       o.metrics.writtenSeq.set(cut.seq);
+      release();
       return {
         lastSeq: cut.seq,
         rows: cut.write.sink.figureRows,

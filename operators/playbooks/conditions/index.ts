@@ -40,14 +40,29 @@ export const CONDITION_KINDS: { readonly [K in ConditionKind]: ConditionJudge<K>
   health,
 };
 
-type Args = [clientId: string, m: Moment, view: FigureView, health: HealthReading | undefined];
+/** A judge with its settings' type forgotten: what the hot loop calls, monomorphically. */
+export interface AnyJudge {
+  holds(
+    spec: unknown,
+    clientId: string,
+    m: Moment,
+    view: FigureView,
+    health: HealthReading | undefined,
+  ): boolean;
+  explain(
+    spec: unknown,
+    clientId: string,
+    m: Moment,
+    view: FigureView,
+    health: HealthReading | undefined,
+  ): Verdict;
+}
 
-/** A condition with its kind resolved: its settings and its judge, bound. */
+/** A condition with its kind resolved: its settings and its judge. */
 export interface Compiled<K extends ConditionKind = ConditionKind> {
   kind: K;
   spec: SpecOf<K>;
-  holds(...a: Args): boolean;
-  explain(...a: Args): Verdict;
+  judge: AnyJudge;
 }
 
 /** Any compiled condition: `switch (c.kind)` narrows its `spec`. */
@@ -61,20 +76,13 @@ export function kindOf(c: Condition): ConditionKind {
   return key as ConditionKind;
 }
 
-function bind<K extends ConditionKind>(kind: K, spec: SpecOf<K>): Compiled<K> {
-  const judge = CONDITION_KINDS[kind] as ConditionJudge<K>;
-  return {
-    kind,
-    spec,
-    // Explicit parameters, no rest/spread: `holds` is the rules stage's hot path.
-    holds: (clientId, m, view, health) => judge.holds(spec, clientId, m, view, health),
-    explain: (clientId, m, view, health) => judge.explain(spec, clientId, m, view, health),
-  };
-}
-
 export function compile(c: Condition): AnyCompiled {
   const kind = kindOf(c);
-  return bind(kind, (c as Record<ConditionKind, never>)[kind]) as AnyCompiled;
+  return {
+    kind,
+    spec: (c as Record<ConditionKind, unknown>)[kind],
+    judge: CONDITION_KINDS[kind] as unknown as AnyJudge,
+  } as AnyCompiled;
 }
 
 const compiled = new WeakMap<Playbook, AnyCompiled[]>();
