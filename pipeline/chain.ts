@@ -3,10 +3,9 @@
  * QuestDB, NATS outputs and checkpoints, as one chain of RxJS stages — each in its own
  * file under stages/, each saying what it emits and when:
  *
- *   fetches ─┐
- *            ├─► decodeSlices ─► foldFigures ─► toOutbox ─► writeInOrder(write ▸ checkpoint)
- *   ticks ───┘   (a tick goes between fetches and is waited for like a slice, so a write
- *                it cuts, and its checkpoint, never see a fold under way)
+ *   fetches ─► decodeSlices ─► foldFigures ─┐
+ *                                           ├─► toOutbox ─► writeInOrder(write ▸ checkpoint)
+ *   flush ticks ────────────────────────────┘
  *
  * RxJS orchestrates fetches and slices, never single events: per-event work happens in
  * plain loops inside the stages and operators. Built from its configuration sections, so
@@ -101,10 +100,10 @@ export function trackingChain(c: ChainSettings, p: ChainParts): Chain {
   ).pipe(takeUntil(stop$));
   const ticks$ = interval(Math.max(10, c.ingest.flushIntervalMs)).pipe(
     takeUntil(stop$),
-    map((): Tick => ({ tick: true, settle: () => undefined })),
+    map((): Tick => ({ tick: true })),
   );
 
-  const folded$ = merge(fetches$, ticks$).pipe(
+  const folded$ = fetches$.pipe(
     decodeSlices({
       limits: c.contract,
       batchSize: c.ingest.batchSize,
@@ -143,7 +142,7 @@ export function trackingChain(c: ChainSettings, p: ChainParts): Chain {
     afterSeq,
     idle: () => sink.idle(),
   });
-  const results$ = folded$.pipe(outbox.operator, writeInOrder(sink));
+  const results$ = merge(folded$, ticks$).pipe(outbox.operator, writeInOrder(sink));
   return {
     results$,
     stop: () => stop$.next(),

@@ -24,7 +24,7 @@ import { decodeMessage } from '../contract/decode.js';
 import type { CrashJournal } from '../crash-journal.js';
 import type { Logger } from '../log.js';
 import { toInbound, type MessageBatch } from '../adapters/nats/source.js';
-import { isTick, type Slice, type Tick, type WriteCheck } from './units.js';
+import type { Slice, WriteCheck } from './units.js';
 
 export interface DecodeOptions {
   limits: Limits;
@@ -38,9 +38,7 @@ export interface DecodeOptions {
 
 const nextTurn = () => new Promise<void>((r) => setImmediate(r));
 
-export function decodeSlices(
-  o: DecodeOptions,
-): OperatorFunction<MessageBatch | Tick, Slice | Tick> {
+export function decodeSlices(o: DecodeOptions): OperatorFunction<MessageBatch, Slice> {
   let decodedSeq = o.afterSeq;
 
   /** Decodes one message into the slice; false when it was decoded before. */
@@ -125,20 +123,7 @@ export function decodeSlices(
       };
     });
 
-  // A tick is handed on alone, between fetches, and waited for like a slice: a write it
-  // cuts (and its checkpoint) sees the state with no fold under way or half added.
-  const tickAlone = (t: Tick) =>
-    new Observable<Tick>((subscriber) => {
-      let done = false;
-      t.settle = () => {
-        if (done) return;
-        done = true;
-        subscriber.complete();
-      };
-      subscriber.next(t);
-      return () => (done = true);
-    });
-  return concatMap((item) => (isTick(item) ? tickAlone(item) : slicesOf(item)));
+  return concatMap(slicesOf);
 }
 
 function newSlice(fetchStartedAt: number): Slice {

@@ -8,7 +8,7 @@
  * happens in plain loops inside the operators. The crash journal's note of what is in
  * hand is closed once the slice is folded.
  */
-import { concatMap, map, of, pipe, tap, type OperatorFunction } from 'rxjs';
+import { map, pipe, tap, type OperatorFunction } from 'rxjs';
 import { evaluatePlaybooks } from '../../operators/playbooks/stage.js';
 import type { RulesStage } from '../../operators/playbooks/stage.js';
 import { usageFigures, type UsageState } from '../../operators/usage-figures.js';
@@ -21,7 +21,7 @@ import {
 import type { CrashJournal } from '../crash-journal.js';
 import type { Logger } from '../log.js';
 import type { IngestMetrics } from '../metrics.js';
-import { isTick, type Folded, type Slice, type Tick } from './units.js';
+import type { Folded, Slice } from './units.js';
 
 export interface FiguresOptions {
   usage: UsageState;
@@ -42,13 +42,7 @@ export interface TestFault {
   mode: 'throw' | 'kill';
 }
 
-export function foldFigures(o: FiguresOptions): OperatorFunction<Slice | Tick, Folded | Tick> {
-  const fold = foldSlices(o);
-  // Ticks pass through untouched; each slice is folded as it comes.
-  return concatMap((u) => (isTick(u) ? of(u) : of(u).pipe(fold)));
-}
-
-function foldSlices(o: FiguresOptions): OperatorFunction<Slice, Folded> {
+export function foldFigures(o: FiguresOptions): OperatorFunction<Slice, Folded> {
   let stats = { ...o.rules.state.stats };
   return pipe(
     tap((s: Slice) => {

@@ -66,7 +66,7 @@ export function toOutbox(o: OutboxOptions): OutboxStage {
     !outbox.empty && (now - outbox.since >= o.flushIntervalMs || outbox.rows >= MAX_OUTBOX_ROWS);
 
   /** The cut of what is held, or nothing when there is nothing to write or checkpoint. */
-  const cut = async (final: boolean, slice?: { settle(): void }): Promise<Cut | undefined> => {
+  const cut = async (final: boolean, slice?: Folded['slice']): Promise<Cut | undefined> => {
     await o.idle();
     const seq = o.usage.seq;
     const now = Date.now();
@@ -91,7 +91,7 @@ export function toOutbox(o: OutboxOptions): OutboxStage {
     };
   };
 
-  const emitCut = (final: boolean, slice?: { settle(): void }): Observable<Cut> =>
+  const emitCut = (final: boolean, slice?: Folded['slice']): Observable<Cut> =>
     defer(() => from(cut(final, slice))).pipe(
       concatMap((c) => {
         if (c) return [c];
@@ -104,11 +104,7 @@ export function toOutbox(o: OutboxOptions): OutboxStage {
     concat(
       input.pipe(
         concatMap((u) => {
-          if (isTick(u)) {
-            if (waiting === 0) return emitCut(false, u);
-            u.settle();
-            return EMPTY;
-          }
+          if (isTick(u)) return waiting > 0 ? EMPTY : emitCut(false);
           const s = u.slice;
           if (u.figures) {
             outbox.add(

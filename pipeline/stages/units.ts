@@ -44,8 +44,6 @@ export interface Folded {
 /** The flush timer: a write of whatever is held, even while no message arrives. */
 export interface Tick {
   tick: true;
-  /** Called once the tick is handled: folding waits for it (a cut must see no fold). */
-  settle(): void;
 }
 
 export const isTick = (u: object): u is Tick => 'tick' in u;
