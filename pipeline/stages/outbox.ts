@@ -15,6 +15,9 @@
  * filling and folding waits, so one outbox and one picture of the state are held at most.
  * A slice that cuts nothing is settled here; one that cuts is settled when its write
  * starts (writeInOrder). Ticks that come while a cut waits for its write are ignored.
+ * A cut carries the checkpoint only when the state reflects exactly the slices it writes
+ * (a tick's cut can wait while the next slice is folded): a checkpoint never runs ahead
+ * of the rows it covers.
  */
 import {
   concat,
@@ -61,6 +64,8 @@ export interface OutboxStage {
 export function toOutbox(o: OutboxOptions): OutboxStage {
   const outbox = new Outbox(o.storeRawEvents);
   let waiting = 0;
+  /** The stream sequence of the last slice added: what the outbox brings QuestDB to. */
+  let heldSeq = o.afterSeq;
 
   const due = (now: number) =>
     !outbox.empty && (now - outbox.since >= o.flushIntervalMs || outbox.rows >= MAX_OUTBOX_ROWS);
@@ -68,9 +73,13 @@ export function toOutbox(o: OutboxOptions): OutboxStage {
   /** The cut of what is held, or nothing when there is nothing to write or checkpoint. */
   const cut = async (final: boolean, slice?: Folded['slice']): Promise<Cut | undefined> => {
     await o.idle();
-    const seq = o.usage.seq;
+    const seq = heldSeq;
     const now = Date.now();
-    const checkpointDue = o.checkpoints.due(seq, final, now);
+    // A tick's cut may wait for the write in flight while the next slice is folded (and
+    // queued behind the tick, here): the state then reflects more than the outbox holds,
+    // so its picture is left to the next cut, which sees both alike.
+    const stateIsHeld = o.usage.seq === heldSeq;
+    const checkpointDue = stateIsHeld && o.checkpoints.due(seq, final, now);
     if (outbox.empty && !checkpointDue) return undefined;
     if (outbox.empty) outbox.lastSeq = seq;
     const t0 = performance.now();
@@ -117,6 +126,7 @@ export function toOutbox(o: OutboxOptions): OutboxStage {
               u.scores,
             );
             outbox.pending = s.pending;
+            heldSeq = s.lastSeq;
           }
           const now = Date.now();
           const writeNow =
