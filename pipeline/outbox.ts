@@ -83,6 +83,16 @@ export class Outbox {
     if (this.since === 0) this.since = Date.now();
   }
 
+  /**
+   * Outputs alone, ahead of the slice they come from (a midnight's many outputs are
+   * written in parts): the stream position stays the one before that slice.
+   */
+  addOutputs(outputs: readonly Output[]): void {
+    for (const o of outputs) this.outputs.push(o);
+    this.evaluated += outputs.length;
+    if (this.since === 0) this.since = Date.now();
+  }
+
   /** Rows waiting, as a measure of how urgent a write is. */
   get rows(): number {
     return (
