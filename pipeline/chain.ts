@@ -103,26 +103,6 @@ export function trackingChain(c: ChainSettings, p: ChainParts): Chain {
     map((): Tick => ({ tick: true })),
   );
 
-  const folded$ = fetches$.pipe(
-    decodeSlices({
-      limits: c.contract,
-      batchSize: c.ingest.batchSize,
-      afterSeq,
-      journal: p.journal,
-      log: p.log,
-    }),
-    foldFigures({
-      usage: p.usage,
-      rules: p.rules,
-      directory: p.directory,
-      allowedLatenessMs: c.windows.allowedLatenessSeconds * 1000,
-      maxClients: c.limits.maxClients,
-      journal: p.journal,
-      metrics: p.metrics,
-      log: p.log,
-      testFault: p.testFault,
-    }),
-  );
   const sink = cutSink({
     js: p.js,
     sink: p.sink,
@@ -142,6 +122,27 @@ export function trackingChain(c: ChainSettings, p: ChainParts): Chain {
     afterSeq,
     idle: () => sink.idle(),
   });
+  const folded$ = fetches$.pipe(
+    decodeSlices({
+      limits: c.contract,
+      batchSize: c.ingest.batchSize,
+      afterSeq,
+      journal: p.journal,
+      log: p.log,
+      mayFold: () => outbox.folding(),
+    }),
+    foldFigures({
+      usage: p.usage,
+      rules: p.rules,
+      directory: p.directory,
+      allowedLatenessMs: c.windows.allowedLatenessSeconds * 1000,
+      maxClients: c.limits.maxClients,
+      journal: p.journal,
+      metrics: p.metrics,
+      log: p.log,
+      testFault: p.testFault,
+    }),
+  );
   const results$ = merge(folded$, ticks$).pipe(outbox.operator, writeInOrder(sink));
   return {
     results$,

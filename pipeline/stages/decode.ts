@@ -8,7 +8,7 @@
  * is emitted even if empty: it is where a write becomes due.
  *
  * The next slice is decoded only once the previous one has settled (folded, and its write
- * started if it cut one): memory holds one slice of decoded events whatever a fetch
+ * started if it cut one), and handed on only while no cut is being taken: memory holds one slice of decoded events whatever a fetch
  * holds, and the event loop is given a turn between slices so the NATS client reads its
  * socket. The fetch is released (`done`) after its last slice settled: only then does the
  * source hand on the next.
@@ -34,6 +34,8 @@ export interface DecodeOptions {
   afterSeq: number;
   journal?: CrashJournal;
   log: Logger;
+  /** Resolves when a slice may be folded (not while a cut pictures the state). */
+  mayFold?: () => Promise<void>;
 }
 
 const nextTurn = () => new Promise<void>((r) => setImmediate(r));
@@ -77,6 +79,8 @@ export function decodeSlices(o: DecodeOptions): OperatorFunction<MessageBatch, S
         slice.check = check;
         const settled = new Promise<void>((r) => (waiting = r));
         slice.settle = () => waiting?.();
+        await o.mayFold?.();
+        if (stopped) return;
         subscriber.next(slice);
         await settled;
       };

@@ -48,7 +48,8 @@ function harness() {
   const usage = { seq: 0 } as UsageState;
   const pictures: number[] = [];
   const checkpoints = {
-    due: () => true,
+    // Due for any state newer than the last picture (as CheckpointPolicy after a save).
+    due: (seq: number) => seq > Math.max(0, ...pictures),
     cut: (seq: number) => {
       pictures.push(seq);
       return Promise.resolve({ staged: Promise.resolve(new Uint8Array()) });
@@ -72,7 +73,10 @@ function harness() {
     afterSeq: 0,
     idle: () => h.inFlight,
   });
-  return Object.assign(h, { cuts: firstValueFrom(h.input.pipe(stage.operator, toArray())) });
+  return Object.assign(h, {
+    stage,
+    cuts: firstValueFrom(h.input.pipe(stage.operator, toArray())),
+  });
 }
 
 describe('toOutbox', () => {
@@ -98,6 +102,23 @@ describe('toOutbox', () => {
       { seq: 2, written: 2, checkpoint: true },
     ]);
     expect(h.pictures).toEqual([2]);
+  });
+
+  it('no slice may be folded while a cut is taken: folding() waits for the cut', async () => {
+    const h = harness();
+    h.usage.seq = 1;
+    h.input.next(folded(1));
+    h.input.next({ tick: true }); // its cut waits for the write in flight
+    let open = false;
+    const opened = h.stage.folding().then(() => (open = true));
+    await new Promise((r) => setImmediate(r));
+    expect(open).toBe(false);
+    h.release();
+    h.inFlight = Promise.resolve();
+    await opened;
+    expect(open).toBe(true);
+    h.input.complete();
+    expect((await h.cuts).map((c) => [c.seq, !!c.checkpoint])).toEqual([[1, true]]);
   });
 
   it("a midnight's many outputs go in parts, in order, the checkpoint with the last", async () => {

@@ -15,9 +15,11 @@
  * filling and folding waits, so one outbox and one picture of the state are held at most.
  * A slice that cuts nothing is settled here; one that cuts is settled when its write
  * starts (writeInOrder). Ticks that come while a cut waits for its write are ignored.
- * A cut carries the checkpoint only when the state reflects exactly the slices it writes
- * (a tick's cut can wait while the next slice is folded): a checkpoint never runs ahead
- * of the rows it covers.
+ * No slice is folded while a cut is taken (`folding()`, which decoding waits for): the
+ * state's picture is taken in steps and must not change under it. A cut carries the
+ * checkpoint only when the state reflects exactly the slices it writes (a slice folded just
+ * before a tick's cut began waits behind it): a checkpoint never runs ahead of the rows it
+ * covers.
  */
 import {
   concat,
@@ -66,6 +68,8 @@ export interface OutboxStage {
   operator: OperatorFunction<Folded | Tick, Cut>;
   /** Messages in the stream after the last one folded, as its fetch said. */
   pending(): number;
+  /** Resolves when no cut is being taken: the next slice may be folded. */
+  folding(): Promise<void>;
 }
 
 export function toOutbox(o: OutboxOptions): OutboxStage {
@@ -77,8 +81,20 @@ export function toOutbox(o: OutboxOptions): OutboxStage {
   const due = (now: number) =>
     !outbox.empty && (now - outbox.since >= o.flushIntervalMs || outbox.rows >= MAX_OUTBOX_ROWS);
 
+  let cutting = Promise.resolve();
+
   /** The cut of what is held, or nothing when there is nothing to write or checkpoint. */
   const cut = async (final: boolean, slice?: Folded['slice']): Promise<Cut | undefined> => {
+    let cutDone!: () => void;
+    cutting = new Promise<void>((r) => (cutDone = r));
+    try {
+      return await cutNow(final, slice);
+    } finally {
+      cutDone();
+    }
+  };
+
+  const cutNow = async (final: boolean, slice?: Folded['slice']): Promise<Cut | undefined> => {
     await o.idle();
     const seq = heldSeq;
     const now = Date.now();
@@ -175,5 +191,5 @@ export function toOutbox(o: OutboxOptions): OutboxStage {
     return EMPTY;
   };
 
-  return { operator, pending: () => outbox.pending };
+  return { operator, pending: () => outbox.pending, folding: () => cutting };
 }
