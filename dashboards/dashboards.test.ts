@@ -20,9 +20,17 @@ describe('dashboards', () => {
     const ds = parse(
       readFileSync('deploy/grafana/provisioning/datasources/pulso-questdb.yaml', 'utf8'),
     ) as {
-      datasources: { uid: string; type: string }[];
+      datasources: {
+        uid: string;
+        type: string;
+        jsonData: { username: string };
+        secureJsonData: { password: string };
+      }[];
     };
     expect(ds.datasources[0]).toMatchObject(DATASOURCE);
+    // As the read-only user, never QuestDB's default admin/quest.
+    expect(ds.datasources[0]!.jsonData.username).toContain('PULSO_QUESTDB_READONLY_USER');
+    expect(ds.datasources[0]!.secureJsonData.password).toBe('${PULSO_QUESTDB_READONLY_PASSWORD}');
     for (const [file, text] of rendered) {
       const d = JSON.parse(text) as {
         uid: string;

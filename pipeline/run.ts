@@ -13,6 +13,7 @@ import { finalize, lastValueFrom, merge, tap } from 'rxjs';
 import { ensureStreams } from './adapters/nats/streams.js';
 import { startClock } from './adapters/nats/clock.js';
 import { OutputPublisher } from './adapters/nats/outputs.js';
+import { outputSigningKey } from './adapters/nats/output-signature.js';
 import { startWebhooks } from './adapters/webhooks.js';
 import { RulesStage } from '../operators/playbooks/stage.js';
 import { loadRules } from './config/playbooks.js';
@@ -91,7 +92,7 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
     { playbooks: rulesFiles.playbooks.map((p) => p.id), health: rulesFiles.health.source },
     'playbooks and health model loaded',
   );
-  const { nc, lost$ } = await connectNats(config.nats.url, log);
+  const { nc, lost$ } = await connectNats(config, log);
   const deadLetterCaps = deadLetterCapsFor(config, nc.info?.max_payload ?? 1_048_576);
   const jsm = await nc.jetstreamManager();
   const ensured = await ensureStreams(jsm, config.nats);
@@ -161,7 +162,22 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
     'state' in saved ? saved.rules : undefined,
     () => performance.now(),
   );
-  const outputs = await OutputPublisher.open(nc.jetstream(), jsm, config.nats.outputStream.name);
+  const signer = outputSigningKey(
+    config.nats.outputStream.signingKeyFile,
+    config.services.dataDir,
+    originOf(config, '/nats/outputStream/signingKeyFile'),
+  );
+  const outputs = await OutputPublisher.open(
+    nc.jetstream(),
+    jsm,
+    config.nats.outputStream.name,
+    signer,
+  );
+  if (outputs.ignored > 0)
+    log.warn(
+      { ignored: outputs.ignored, stream: config.nats.outputStream.name },
+      'outputs not signed by this pipeline (or dated in the future) ignored at the stream tail',
+    );
   if ('state' in saved)
     log.info(
       { seq: saved.seq, file: checkpoints.file, ms: Date.now() - restoredAt },
@@ -246,14 +262,15 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
         )
       : undefined;
   const webhooks = config.rules.webhooks.enabled
-    ? await startWebhooks(
-        nc,
-        config.nats.outputStream.name,
-        config.rules.webhooks,
-        process.env,
-        log.child({ stage: 'webhooks' }),
-        deadLetterCaps,
-      )
+    ? await startWebhooks(nc, config.nats.outputStream.name, {
+        settings: config.rules.webhooks,
+        playbooks: rulesFiles.playbooks,
+        signer,
+        env: process.env,
+        log: log.child({ stage: 'webhooks' }),
+        caps: deadLetterCaps,
+        metrics,
+      })
     : undefined;
 
   const stats =

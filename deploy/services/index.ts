@@ -19,8 +19,15 @@ export interface ServicesConfig {
     dataDir: string;
     install: boolean;
     cacheDir?: string;
+    natsBind: string;
+    questdbBind: string;
   };
-  nats: { url: string };
+  nats: {
+    url: string;
+    trackingStream: { name: string };
+    deadLetterStream: { name: string };
+    outputStream: { name: string };
+  };
   questdb: { host: string; httpPort: number; pgPort: number };
 }
 
@@ -34,6 +41,12 @@ export async function servicesUp(config: ServicesConfig): Promise<ServiceReport[
           monitorPort: s.natsMonitorPort,
           dataDir: s.dataDir,
           install: s.install,
+          bind: s.natsBind,
+          streams: {
+            tracking: config.nats.trackingStream.name,
+            deadLetters: config.nats.deadLetterStream.name,
+            outputs: config.nats.outputStream.name,
+          },
         })
       : { service: 'nats', action: 'external', address: config.nats.url },
   );
@@ -42,6 +55,7 @@ export async function servicesUp(config: ServicesConfig): Promise<ServiceReport[
     s.questdb === 'managed'
       ? await startQuestDb({
           host: q.host,
+          bind: s.questdbBind,
           httpPort: q.httpPort,
           pgPort: q.pgPort,
           ilpPort: s.questdbIlpPort,

@@ -2,8 +2,10 @@
  * A nats-server with JetStream on Pulso's own port and store dir — or the server named by
  * configuration, used as it is.
  */
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ServiceError } from './errors.js';
+import { authorizationBlock, ensureCredentials, type StreamNames } from './nats-roles.js';
 import {
   aptInstall,
   isAlive,
@@ -24,7 +26,14 @@ export interface NatsServiceOptions {
   monitorPort: number;
   dataDir: string;
   install: boolean;
+  /** The interface it listens on (loopback unless configured). */
+  bind: string;
+  /** The streams the roles' permissions name. */
+  streams: StreamNames;
 }
+
+/** Pulso's own NATS folder in the data dir (credentials, store, logs). */
+export const natsDirOf = (dataDir: string) => join(dataDir, 'nats');
 
 function portOf(url: string): { host: string; port: number } {
   const u = new URL(url.replace(/^(nats|tls):/, 'http:'));
@@ -33,7 +42,7 @@ function portOf(url: string): { host: string; port: number } {
 
 export async function startNats(o: NatsServiceOptions): Promise<ServiceReport> {
   const { host, port } = portOf(o.url);
-  const dir = join(o.dataDir, 'nats');
+  const dir = natsDirOf(o.dataDir);
   const recordFile = join(dir, 'service.json');
   const logFile = join(dir, 'nats-server.log');
   if (!['127.0.0.1', 'localhost', '::1'].includes(host)) {
@@ -68,19 +77,20 @@ export async function startNats(o: NatsServiceOptions): Promise<ServiceReport> {
     if (!bin) throw new ServiceError('nats', 'nats-server still not found after installing it');
   }
   const store = join(dir, 'store');
-  const args = [
-    '-a',
-    '127.0.0.1',
-    '-p',
-    String(port),
-    '-m',
-    String(o.monitorPort),
-    '-js',
-    '-sd',
-    store,
-    '-l',
-    logFile,
-  ];
+  // Authorization on from the first start: one nkey user per role (nats-roles.ts).
+  const keys = ensureCredentials(dir);
+  const confFile = join(dir, 'nats-server.conf');
+  writeFileSync(
+    confFile,
+    [
+      `listen: ${JSON.stringify(`${o.bind}:${port}`)}`,
+      `http: ${JSON.stringify(`127.0.0.1:${o.monitorPort}`)}`,
+      `jetstream { store_dir: ${JSON.stringify(store)} }`,
+      authorizationBlock(keys, o.streams),
+    ].join('\n'),
+    { mode: 0o600 },
+  );
+  const args = ['-c', confFile, '-l', logFile];
   const pid = spawnDetached(bin, args, join(dir, 'stdout.log'));
   writeRecord(recordFile, { pid, startedAt: new Date().toISOString(), port, store });
   try {

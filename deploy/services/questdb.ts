@@ -3,7 +3,8 @@
  * stopped cleanly — or the server named by configuration, used as it is.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ServiceError } from './errors.js';
@@ -23,6 +24,8 @@ import {
 
 export interface QuestDbServiceOptions {
   host: string;
+  /** The interface it listens on (loopback unless configured). */
+  bind: string;
   httpPort: number;
   pgPort: number;
   ilpPort: number;
@@ -32,6 +35,41 @@ export interface QuestDbServiceOptions {
   dataDir: string;
   cacheDir?: string;
   install: boolean;
+}
+
+/** The users of the QuestDB Pulso manages: generated on its first start, never admin/quest. */
+export interface QuestDbCredentials {
+  user: string;
+  password: string;
+  readOnlyUser: string;
+  readOnlyPassword: string;
+}
+
+export const questDbCredentialsFile = (dataDir: string) =>
+  join(resolve(dataDir), 'questdb', 'credentials.json');
+
+/** The generated credentials, when Pulso started a QuestDB in this data dir. */
+export function readQuestDbCredentials(dataDir: string): QuestDbCredentials | undefined {
+  const file = questDbCredentialsFile(dataDir);
+  if (!existsSync(file)) return undefined;
+  return JSON.parse(readFileSync(file, 'utf8')) as QuestDbCredentials;
+}
+
+function ensureQuestDbCredentials(dataDir: string): QuestDbCredentials {
+  const existing = readQuestDbCredentials(dataDir);
+  if (existing) return existing;
+  const secret = () => randomBytes(18).toString('base64url');
+  const c: QuestDbCredentials = {
+    user: 'pulso',
+    password: secret(),
+    readOnlyUser: 'analyst',
+    readOnlyPassword: secret(),
+  };
+  const file = questDbCredentialsFile(dataDir);
+  mkdirSync(join(file, '..'), { recursive: true });
+  writeFileSync(file, JSON.stringify(c, null, 2) + '\n', { mode: 0o600 });
+  chmodSync(file, 0o600);
+  return c;
 }
 
 export function defaultCacheDir(): string {
@@ -88,7 +126,8 @@ export async function startQuestDb(o: QuestDbServiceOptions): Promise<ServiceRep
   const logFile = join(dir, 'questdb.log');
   const address = `http://${o.host}:${o.httpPort}`;
   const rec = readRecord(recordFile);
-  if (rec && isAlive(rec.pid) && (await answersSql(o.host, o.httpPort))) {
+  const auth = ensureQuestDbCredentials(o.dataDir);
+  if (rec && isAlive(rec.pid) && (await answersSql(o.host, o.httpPort, auth))) {
     return { service: 'questdb', action: 'reused', pid: rec.pid, address, dataDir: dir, logFile };
   }
   for (const [key, port] of [
@@ -121,10 +160,21 @@ export async function startQuestDb(o: QuestDbServiceOptions): Promise<ServiceRep
   mkdirSync(root, { recursive: true });
   const env = {
     ...process.env,
-    QDB_HTTP_NET_BIND_TO: `${o.host}:${o.httpPort}`,
-    QDB_PG_NET_BIND_TO: `${o.host}:${o.pgPort}`,
-    QDB_LINE_TCP_NET_BIND_TO: `${o.host}:${o.ilpPort}`,
-    QDB_HTTP_MIN_NET_BIND_TO: `${o.host}:${o.healthPort}`,
+    QDB_HTTP_NET_BIND_TO: `${o.bind}:${o.httpPort}`,
+    QDB_PG_NET_BIND_TO: `${o.bind}:${o.pgPort}`,
+    QDB_LINE_TCP_NET_BIND_TO: `${o.bind}:${o.ilpPort}`,
+    QDB_HTTP_MIN_NET_BIND_TO: `${o.bind}:${o.healthPort}`,
+    // Basic authentication on REST and ILP over HTTP; the PG admin and the built-in
+    // read-only user (Grafana, analysts) with generated passwords. ILP over TCP has no
+    // password in open-source QuestDB: it is switched off (Pulso writes over HTTP).
+    QDB_HTTP_USER: auth.user,
+    QDB_HTTP_PASSWORD: auth.password,
+    QDB_PG_USER: auth.user,
+    QDB_PG_PASSWORD: auth.password,
+    QDB_PG_READONLY_USER_ENABLED: 'true',
+    QDB_PG_READONLY_USER: auth.readOnlyUser,
+    QDB_PG_READONLY_PASSWORD: auth.readOnlyPassword,
+    QDB_LINE_TCP_ENABLED: 'false',
     QDB_LINE_UDP_ENABLED: 'false',
     QDB_TELEMETRY_ENABLED: 'false',
     // Few worker threads: these machines have 2 cores shared with NATS and the pipeline.
@@ -161,7 +211,7 @@ export async function startQuestDb(o: QuestDbServiceOptions): Promise<ServiceRep
   try {
     await waitUntil(
       `QuestDB on port ${o.httpPort}`,
-      () => answersSql(o.host, o.httpPort),
+      () => answersSql(o.host, o.httpPort, auth),
       90_000,
       () => (isAlive(pid) ? undefined : `exited at start; see ${logFile}`),
     );
@@ -171,10 +221,21 @@ export async function startQuestDb(o: QuestDbServiceOptions): Promise<ServiceRep
   return { service: 'questdb', action: 'started', pid, address, dataDir: dir, logFile };
 }
 
-export async function answersSql(host: string, httpPort: number): Promise<boolean> {
+export async function answersSql(
+  host: string,
+  httpPort: number,
+  auth?: { user: string; password: string },
+): Promise<boolean> {
   try {
     const r = await fetch(`http://${host}:${httpPort}/exec?query=SELECT%201`, {
       signal: AbortSignal.timeout(2000),
+      ...(auth
+        ? {
+            headers: {
+              authorization: `Basic ${Buffer.from(`${auth.user}:${auth.password}`).toString('base64')}`,
+            },
+          }
+        : {}),
     });
     return r.ok;
   } catch {

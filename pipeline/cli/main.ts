@@ -6,8 +6,10 @@
 import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { connect } from 'nats';
 import { servicesDown, servicesStatus, servicesUp } from '../../deploy/services/index.js';
+import { connectAs } from '../adapters/nats/connect.js';
+import { ROLES } from '../../deploy/services/nats-roles.js';
+import { credentialsOf } from './credentials.js';
 import { ensureStreams } from '../adapters/nats/streams.js';
 import { loadConfig, type Config } from '../config/load.js';
 import { decodeMessage, CONTENT_TYPE_NDJSON } from '../contract/decode.js';
@@ -68,11 +70,13 @@ program
   .option('--no-demo', 'do not publish the demo stream')
   .option('--keep-services', 'leave NATS and QuestDB running on exit')
   .action(async (opts: { demo: boolean; keepServices?: boolean }) => {
-    const { config, log } = setup();
-    const reports = await servicesUp(config);
+    const { log, config: before } = setup();
+    const reports = await servicesUp(before);
     for (const r of reports) log.info(r, `${r.service}: ${r.action}`);
+    // Read again: the first start of the services generated their credentials.
+    const { config } = setup();
     // The streams exist before the pipeline and the demo start, whichever comes first.
-    const nc = await connect({ servers: config.nats.url, name: 'pulso-up' });
+    const nc = await connectAs(config, 'admin', { name: 'pulso-up' });
     await ensureStreams(await nc.jetstreamManager(), config.nats);
     await nc.close();
     const configFile = program.opts<{ config?: string }>().config;
@@ -147,6 +151,17 @@ services
     for (const [k, v] of Object.entries(await servicesStatus(config))) console.log(`${k}: ${v}`);
   });
 
+services
+  .command('credentials')
+  .description(
+    'print what a client of ROLE needs: NATS roles pipeline, publisher, reader, admin; QuestDB questdb (writes) or analyst (read-only)',
+  )
+  .argument('<role>', [...ROLES, 'questdb', 'analyst'].join(' | '))
+  .action((role: string) => {
+    const { config } = setup();
+    console.log(JSON.stringify(credentialsOf(config, role), null, 2));
+  });
+
 program
   .command('demo')
   .description('publish the demo stream: client attributes, past days, then live events')
@@ -210,7 +225,7 @@ program
   .option('--apply', 'update them when they differ from the configuration')
   .action(async (opts: { apply?: boolean }) => {
     const { config } = setup();
-    const nc = await connect({ servers: config.nats.url });
+    const nc = await connectAs(config, 'admin', { name: 'pulso-streams' });
     try {
       console.log(
         JSON.stringify(

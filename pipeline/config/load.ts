@@ -3,6 +3,7 @@
  * variables, validated against schemas/config.schema.json. Any problem is refused here,
  * at start, naming where the value came from, its path and what was expected.
  */
+import { questDbCredentialsFile, readQuestDbCredentials } from '../../deploy/services/questdb.js';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { IANAZone } from 'luxon';
@@ -104,9 +105,58 @@ export function loadConfig(options: LoadOptions = {}): Config {
       ),
     );
   }
+  if (errors.length === 0) errors.push(...natsAuthErrors(doc as unknown as Config, origin));
   if (errors.length > 0) throw new ConfigErrors(errors);
+  const config = doc as unknown as Config;
+  withGeneratedQuestDbCredentials(config, origin);
   origins.set(doc, origin);
-  return doc as unknown as Config;
+  return config;
+}
+
+/** Each role's credentials name one way to authenticate, whole. */
+function natsAuthErrors(c: Config, origin: Map<string, string>): ConfigError[] {
+  const errors: ConfigError[] = [];
+  for (const [role, a] of Object.entries(c.nats.auth)) {
+    if (!a) continue;
+    const ways = [
+      a.user !== undefined || a.password !== undefined,
+      a.token !== undefined,
+      a.seedFile !== undefined,
+      a.credsFile !== undefined,
+    ].filter(Boolean).length;
+    const path = `/nats/auth/${role}`;
+    if (ways !== 1 || (a.user === undefined) !== (a.password === undefined))
+      errors.push(
+        new ConfigError(
+          sourceOf(path, origin),
+          path,
+          'exactly one of: user and password, token, seedFile, credsFile',
+          Object.keys(a).join(', ') || '(nothing)',
+        ),
+      );
+  }
+  return errors;
+}
+
+/**
+ * QuestDB's users, when the configuration names none: those Pulso generated for the
+ * QuestDB it manages in services.dataDir, else QuestDB's own default (an external server
+ * left as installed).
+ */
+function withGeneratedQuestDbCredentials(c: Config, origin: Map<string, string>): void {
+  const q = c.questdb;
+  const generated = readQuestDbCredentials(c.services.dataDir);
+  const from = `the credentials Pulso generated (${questDbCredentialsFile(c.services.dataDir)})`;
+  if (q.user === undefined) {
+    q.user = generated?.user ?? 'admin';
+    q.password ??= generated?.password ?? 'quest';
+    origin.set('/questdb/user', generated ? from : 'default');
+    origin.set('/questdb/password', generated ? from : 'default');
+  }
+  if (q.readOnlyUser === undefined && generated) {
+    q.readOnlyUser = generated.readOnlyUser;
+    q.readOnlyPassword ??= generated.readOnlyPassword;
+  }
 }
 
 function readConfigFile(file: string): Record<string, unknown> {

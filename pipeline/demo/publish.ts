@@ -2,7 +2,7 @@
  * Publishes the demo stream: client attributes, `historyDays` of past activity as JSON
  * batches, then live events at a steady rate until stopped.
  */
-import { connect } from 'nats';
+import { connectAs } from '../adapters/nats/connect.js';
 import type { Config } from '../config/types.js';
 import type { Logger } from '../log.js';
 import { demoClients, demoDay, demoEvent, demoInvalid, isActive, rng } from './stream.js';
@@ -24,7 +24,7 @@ export async function runDemo({
   durationSeconds,
 }: DemoOptions): Promise<{ published: number; invalid: number }> {
   const d = config.demo;
-  const nc = await connect({ servers: config.nats.url, name: 'pulso-demo' });
+  const nc = await connectAs(config, 'publisher', { name: 'pulso-demo' });
   const js = nc.jetstream();
   const now = Date.now();
   const clients = demoClients(
@@ -36,14 +36,17 @@ export async function runDemo({
   let published = 0;
   let invalid = 0;
   try {
-    await js.publish('tracking.clients', enc.encode(JSON.stringify(clients.map((c) => c.update))));
+    const ack = await js.publish(
+      'tracking.clients',
+      enc.encode(JSON.stringify(clients.map((c) => c.update))),
+    );
     log.info({ clients: clients.length }, 'demo: client attributes published');
 
     // Event time is final once the watermark passes it: history published after live
     // events would all be too late, so a stream that already holds events keeps its own.
-    const held = (await (await nc.jetstreamManager()).streams.info(config.nats.trackingStream.name))
-      .state.messages;
-    const historyDays = held > 1 ? 0 : d.historyDays;
+    // (The acknowledgement's sequence says how much it held: a producer may not ask.)
+    const held = ack.seq - 1;
+    const historyDays = held > 0 ? 0 : d.historyDays;
     if (historyDays === 0)
       log.info({ held }, 'demo: the stream already holds history; publishing live events only');
     for (let daysAgo = historyDays - 1; daysAgo >= 0 && !signal.aborted; daysAgo--) {

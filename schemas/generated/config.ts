@@ -6,6 +6,83 @@
 export interface Config {
   nats: {
     url: string;
+    /**
+     * Credentials per role (see the README's Security section).
+     */
+    auth: {
+      /**
+       * How a client of this role authenticates: user and password, a token, an nkey seed file or a creds file (one of them). Unset: the role's nkey seed Pulso generated in services.dataDir, when there is one.
+       */
+      pipeline?: {
+        user?: string;
+        password?: string;
+        token?: string;
+        /**
+         * A file holding the user's nkey seed (SU…).
+         */
+        seedFile?: string;
+        /**
+         * A .creds file (JWT and seed), as nsc writes it.
+         */
+        credsFile?: string;
+      };
+      /**
+       * How a client of this role authenticates: user and password, a token, an nkey seed file or a creds file (one of them). Unset: the role's nkey seed Pulso generated in services.dataDir, when there is one.
+       */
+      publisher?: {
+        user?: string;
+        password?: string;
+        token?: string;
+        /**
+         * A file holding the user's nkey seed (SU…).
+         */
+        seedFile?: string;
+        /**
+         * A .creds file (JWT and seed), as nsc writes it.
+         */
+        credsFile?: string;
+      };
+      /**
+       * How a client of this role authenticates: user and password, a token, an nkey seed file or a creds file (one of them). Unset: the role's nkey seed Pulso generated in services.dataDir, when there is one.
+       */
+      reader?: {
+        user?: string;
+        password?: string;
+        token?: string;
+        /**
+         * A file holding the user's nkey seed (SU…).
+         */
+        seedFile?: string;
+        /**
+         * A .creds file (JWT and seed), as nsc writes it.
+         */
+        credsFile?: string;
+      };
+      /**
+       * How a client of this role authenticates: user and password, a token, an nkey seed file or a creds file (one of them). Unset: the role's nkey seed Pulso generated in services.dataDir, when there is one.
+       */
+      admin?: {
+        user?: string;
+        password?: string;
+        token?: string;
+        /**
+         * A file holding the user's nkey seed (SU…).
+         */
+        seedFile?: string;
+        /**
+         * A .creds file (JWT and seed), as nsc writes it.
+         */
+        credsFile?: string;
+      };
+    };
+    /**
+     * TLS towards NATS: the CA that signed the server's certificate, and a client certificate when the server asks for one.
+     */
+    tls?: {
+      caFile?: string;
+      certFile?: string;
+      keyFile?: string;
+    };
     trackingStream: {
       name: string;
       /**
@@ -48,14 +125,26 @@ export interface Config {
        */
       duplicateWindowSeconds: number;
       replicas: number;
+      /**
+       * The key the pipeline signs its outputs with (HMAC-SHA256), which the webhook deliverer and the restart check verify. Unset: <services.dataDir>/secrets/output-signing.key, generated on the first start. Workers of one deployment share it.
+       */
+      signingKeyFile?: string;
     };
   };
   questdb: {
     host: string;
     httpPort: number;
     pgPort: number;
-    user: string;
-    password: string;
+    /**
+     * The user Pulso writes and queries as (HTTP basic authentication and PG wire). Unset: the one Pulso generated for the QuestDB it manages, else QuestDB's default.
+     */
+    user?: string;
+    password?: string;
+    /**
+     * QuestDB's built-in read-only PG user, for Grafana and analysts. Unset: the one Pulso generated.
+     */
+    readOnlyUser?: string;
+    readOnlyPassword?: string;
     requestTimeoutMs: number;
     /**
      * Longest pause between two attempts to write a batch while QuestDB is unavailable.
@@ -189,6 +278,22 @@ export interface Config {
        * @minItems 1
        */
       backoffSeconds: number[];
+      /**
+       * Hosts (names or addresses) a webhook may reach although they resolve to a loopback, private, link-local or other non-public address.
+       */
+      allowHosts: string[];
+      /**
+       * Address ranges (CIDR, e.g. 10.20.0.0/16) a webhook may reach although they are not public.
+       */
+      allowCidrs: string[];
+      /**
+       * Allow plain http:// destinations (default: https only).
+       */
+      allowHttp: boolean;
+      /**
+       * Most bytes of a receiver's answer read (for the log); the rest is discarded.
+       */
+      maxResponseBytes: number;
     };
   };
   /**
@@ -227,6 +332,14 @@ export interface Config {
     questdbHealthPort: number;
     questdbHeapMb: number;
     natsMonitorPort: number;
+    /**
+     * The interface the managed NATS listens on.
+     */
+    natsBind: string;
+    /**
+     * The interface the managed QuestDB listens on (HTTP, PG wire, ILP, health).
+     */
+    questdbBind: string;
   };
   log: {
     level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';

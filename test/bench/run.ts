@@ -25,7 +25,8 @@ import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from '
 import os, { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Command } from 'commander';
-import { connect, headers, type NatsConnection } from 'nats';
+import { headers, type NatsConnection } from 'nats';
+import { connectAs } from '../../pipeline/adapters/nats/connect.js';
 import { ensureStreams } from '../../pipeline/adapters/nats/streams.js';
 import { QuestSql } from '../../pipeline/adapters/questdb/sql.js';
 import { loadConfig } from '../../pipeline/config/load.js';
@@ -76,6 +77,8 @@ const env: Record<string, string> = {
   PULSO_QUESTDB__HTTP_PORT: String(PORTS.http),
   PULSO_QUESTDB__PG_PORT: String(PORTS.pg),
   PULSO_SERVICES__QUESTDB: 'external',
+  // The credentials the bench's services generate are found there.
+  PULSO_SERVICES__DATA_DIR: dir,
   PULSO_METRICS__PORT: '0',
   PULSO_LOG__STATS_INTERVAL_SECONDS: '0',
   PULSO_CHECKPOINT__DIR: join(dir, 'checkpoints'),
@@ -83,7 +86,7 @@ const env: Record<string, string> = {
   PULSO_INGEST__BATCH_SIZE: '5000',
   PULSO_LOG__LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
 };
-const config = loadConfig({ env });
+let config = loadConfig({ env });
 const STREAM = config.nats.trackingStream.name;
 
 interface Result {
@@ -191,13 +194,22 @@ class Pipeline {
   }
 }
 
-async function lastSeq(nc: NatsConnection): Promise<number> {
-  return (await (await nc.jetstreamManager()).streams.info(STREAM)).state.last_seq;
+/** The bench's connections, one per role it plays. */
+interface Bus {
+  admin: NatsConnection;
+  publisher: NatsConnection;
+  /** Clock ticks only the pipeline may publish. */
+  pipeline: NatsConnection;
+  reader: NatsConnection;
+}
+
+async function lastSeq(bus: Bus): Promise<number> {
+  return (await (await bus.admin.jetstreamManager()).streams.info(STREAM)).state.last_seq;
 }
 
 /** Waits until QuestDB shows the whole stream written; gives up after 120 s without progress. */
-async function caughtUp(nc: NatsConnection, sql: QuestSql): Promise<void> {
-  const last = await lastSeq(nc);
+async function caughtUp(bus: Bus, sql: QuestSql): Promise<void> {
+  const last = await lastSeq(bus);
   let seen = -1;
   let since = Date.now();
   for (;;) {
@@ -216,11 +228,12 @@ async function caughtUp(nc: NatsConnection, sql: QuestSql): Promise<void> {
 
 /** Publishes without waiting for each JetStream ack, then waits for the stream to hold them all. */
 async function publish(
-  nc: NatsConnection,
+  bus: Bus,
   msgs: { subject: string; data: Uint8Array; ct?: string }[],
 ): Promise<void> {
-  const target = (await lastSeq(nc)) + msgs.length;
-  const js = nc.jetstream();
+  const target = (await lastSeq(bus)) + msgs.length;
+  const events = bus.publisher.jetstream();
+  const clock = bus.pipeline.jetstream();
   for (let i = 0; i < msgs.length; i += 2000) {
     await Promise.all(
       msgs.slice(i, i + 2000).map((m) => {
@@ -229,11 +242,12 @@ async function publish(
           h = headers();
           h.set('Content-Type', m.ct);
         }
+        const js = m.subject === 'tracking.clock' ? clock : events;
         return js.publish(m.subject, m.data, h ? { headers: h } : {});
       }),
     );
   }
-  while ((await lastSeq(nc)) < target) await sleep(10);
+  while ((await lastSeq(bus)) < target) await sleep(10);
 }
 
 const enc = new TextEncoder();
@@ -263,9 +277,16 @@ async function main(): Promise<void> {
     monitorPort: PORTS.natsMonitor,
     dataDir: dir,
     install: true,
+    bind: '127.0.0.1',
+    streams: {
+      tracking: config.nats.trackingStream.name,
+      deadLetters: config.nats.deadLetterStream.name,
+      outputs: config.nats.outputStream.name,
+    },
   });
   await startQuestDb({
     host: '127.0.0.1',
+    bind: '127.0.0.1',
     httpPort: PORTS.http,
     pgPort: PORTS.pg,
     ilpPort: PORTS.ilp,
@@ -275,9 +296,16 @@ async function main(): Promise<void> {
     dataDir: dir,
     install: true,
   });
-  const nc = await connect({ servers: env.NATS_URL! });
+  // Read again: the services generated their credentials.
+  config = loadConfig({ env });
+  const nc: Bus = {
+    admin: await connectAs(config, 'admin'),
+    publisher: await connectAs(config, 'publisher'),
+    pipeline: await connectAs(config, 'pipeline'),
+    reader: await connectAs(config, 'reader'),
+  };
   const sql = new QuestSql(config.questdb);
-  await ensureStreams(await nc.jetstreamManager(), config.nats);
+  await ensureStreams(await nc.admin.jetstreamManager(), config.nats);
   let pipeline: Pipeline | undefined;
   // Ctrl-C (or a kill) stops the pipeline and the services this run started, too.
   for (const sig of ['SIGINT', 'SIGTERM'] as const)
@@ -388,7 +416,7 @@ async function main(): Promise<void> {
       const singleFrom = (await lastSeq(nc)) + 1;
       const singleRate = await live('single', singles, singles.length);
       const singleCeiling = await ceiling(
-        nc,
+        nc.admin,
         STREAM,
         'tracking.events.single',
         singleFrom,
@@ -412,7 +440,7 @@ async function main(): Promise<void> {
       const arrowFrom = (await lastSeq(nc)) + 1;
       const arrowRate = await live('arrow', arrowMsgs, arrowEvents.length);
       const arrowCeiling = await ceiling(
-        nc,
+        nc.admin,
         STREAM,
         'tracking.events.arrow',
         arrowFrom,
@@ -432,7 +460,7 @@ async function main(): Promise<void> {
       const jsonFrom = (await lastSeq(nc)) + 1;
       const jsonRate = await live('json', jsonMsgs, jsonEvents.length);
       const jsonCeiling = await ceiling(
-        nc,
+        nc.admin,
         STREAM,
         'tracking.events.json',
         jsonFrom,
@@ -471,7 +499,7 @@ async function main(): Promise<void> {
           await sleep(10);
         }
       })();
-      const js = nc.jetstream();
+      const js = nc.publisher.jetstream();
       const lat = liveEvents(Math.floor(rate * 10), 7);
       const start = performance.now();
       const pending: Promise<void>[] = [];
@@ -537,7 +565,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await pipeline?.stop('SIGKILL');
-    await nc.close();
+    for (const c of Object.values(nc)) await c.close();
     await sql.close();
     await stopQuestDb(dir);
     await stopNats(dir);
@@ -606,7 +634,7 @@ async function main(): Promise<void> {
  * rules stage alone (evaluations/s, next to one figure read per pair as its ceiling), then
  * the real pipeline from the tick that passes the midnight to the last alert on cs.alert.>.
  */
-async function rulesPhases(nc: NatsConnection, sql: QuestSql): Promise<void> {
+async function rulesPhases(nc: Bus, sql: QuestSql): Promise<void> {
   const w = rulesWorkload(opts.rulesClients, 3);
   console.log(
     `\nrules (${opts.rulesClients.toLocaleString('en')} clients × the shipped playbooks, one midnight)`,
@@ -640,7 +668,7 @@ async function rulesPhases(nc: NatsConnection, sql: QuestSql): Promise<void> {
   record({ name: 'outputs at that midnight', value: r.outputs, unit: 'messages', ceiling: null });
 
   // The same workload through the real pipeline, from fresh streams and tables.
-  const jsm = await nc.jetstreamManager();
+  const jsm = await nc.admin.jetstreamManager();
   for (const s of [STREAM, config.nats.outputStream.name])
     await jsm.streams.delete(s).catch(() => undefined);
   for (const t of ['alerts', 'tasks', 'health_history', 'client_tags', 'ingest_progress'])
@@ -667,7 +695,7 @@ async function rulesPhases(nc: NatsConnection, sql: QuestSql): Promise<void> {
     await caughtUp(nc, sql);
     let alerts = 0;
     let lastAt = 0;
-    const sub = nc.subscribe('cs.alert.>', {
+    const sub = nc.reader.subscribe('cs.alert.>', {
       callback: () => {
         alerts++;
         lastAt = performance.now();

@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { expand } from '../../dashboards/expand.js';
 import { ensureStreams } from '../../pipeline/adapters/nats/streams.js';
 import { panelQueries } from '../../dashboards/index.js';
+import { QuestSql } from '../../pipeline/adapters/questdb/sql.js';
 import { loadConfig } from '../../pipeline/config/load.js';
 import { runDemo } from '../../pipeline/demo/publish.js';
 import { createLogger } from '../../pipeline/log.js';
@@ -23,6 +24,12 @@ const DEMO = {
 
 describe('dashboards against real QuestDB', () => {
   const world = new World();
+  // The panels' queries run as Grafana runs them: as the built-in read-only user.
+  const analyst = new QuestSql({
+    ...world.config.questdb,
+    user: world.config.questdb.readOnlyUser!,
+    password: world.config.questdb.readOnlyPassword!,
+  });
   let pipeline: PipelineProcess | undefined;
   const to = Date.now() + 60_000;
   const from = to - 40 * DAY;
@@ -50,7 +57,10 @@ describe('dashboards against real QuestDB', () => {
   afterEach(async () => {
     await pipeline?.kill('SIGKILL');
   });
-  afterAll(() => world.close());
+  afterAll(async () => {
+    await analyst.close();
+    await world.close();
+  });
 
   it('every panel and variable query succeeds and returns rows, for all clients and for one client', async () => {
     const failures: string[] = [];
@@ -60,7 +70,7 @@ describe('dashboards against real QuestDB', () => {
         ...range,
         variables: { client, segment: '__all', csm: '__all' },
       });
-      const rows = await world.sql.query(text).catch((e: Error) => {
+      const rows = await analyst.query(text).catch((e: Error) => {
         failures.push(`${q.dashboard} / ${q.panel} (${q.refId}): ${e.message}\n  ${text}`);
         return undefined;
       });
@@ -72,17 +82,16 @@ describe('dashboards against real QuestDB', () => {
   });
 
   it('the segment and CSM filters apply: the chosen client is in its own segment and CSM, and filters narrow', async () => {
-    const [a] = await world.sql.query<{ segment: string; csm: string }>(
+    const [a] = await analyst.query<{ segment: string; csm: string }>(
       `SELECT segment, csm FROM client_attributes WHERE client_id = '${client}' LATEST ON ts PARTITION BY client_id`,
     );
     const variables = { client, segment: a!.segment, csm: a!.csm };
-    for (const q of panelQueries())
-      await world.sql.query(expand(q.rawSql, { ...range, variables }));
+    for (const q of panelQueries()) await analyst.query(expand(q.rawSql, { ...range, variables }));
     const active = panelQueries().find((q) => q.panel === 'Active clients')!;
     const count = async (v: Record<string, string>) =>
       Number(
         Object.values(
-          (await world.sql.query(expand(active.rawSql, { ...range, variables: v })))[0]!,
+          (await analyst.query(expand(active.rawSql, { ...range, variables: v })))[0]!,
         )[0],
       );
     const all = await count({ segment: '__all', csm: '__all' });
@@ -93,10 +102,10 @@ describe('dashboards against real QuestDB', () => {
 
   it('logged-in users per day equal distinct (client, user) logins per day in the raw events', async () => {
     const panel = panelQueries().find((q) => q.panel === 'Logged-in users per day')!;
-    const got = await world.sql.query<{ ts: number; logged_in: number }>(
+    const got = await analyst.query<{ ts: number; logged_in: number }>(
       expand(panel.rawSql, { ...range, variables: { segment: '__all', csm: '__all' } }),
     );
-    const raw = await world.sql.query<{ ts: number; client_id: string; user_id: string }>(
+    const raw = await analyst.query<{ ts: number; client_id: string; user_id: string }>(
       `SELECT ts, client_id, user_id FROM events WHERE kind = 'login' AND user_id IS NOT NULL`,
     );
     const perDay = new Map<number, Set<string>>();
@@ -112,7 +121,7 @@ describe('dashboards against real QuestDB', () => {
 
   it('red clients now equal the clients whose latest health message on NATS is red', async () => {
     const panel = panelQueries().find((q) => q.panel === 'Red clients')!;
-    const [row] = await world.sql.query(
+    const [row] = await analyst.query(
       expand(panel.rawSql, { ...range, variables: { segment: '__all', csm: '__all' } }),
     );
     const latest = new Map<string, { at: number; band: string }>();

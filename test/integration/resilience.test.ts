@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ensureStreams } from '../../pipeline/adapters/nats/streams.js';
 import { startNats, stopNats } from '../../deploy/services/nats.js';
-import { TEST_PORTS } from '../support/ports.js';
+import { natsOptions } from '../support/global-services.js';
 import { dataDir, pipelineWorld, testEnv, type PipelineProcess } from '../support/world.js';
 
 const cli = join(process.cwd(), 'dist', 'pipeline', 'cli', 'main.js');
@@ -184,15 +184,10 @@ describe('resilience', () => {
       await until('pipeline running', 2);
       await world.publishAll(messages.slice(200, 300), 50);
       // NATS away for 10 s: the pipeline loses its connection and ends; it is brought back.
-      await world.nc.close();
+      await world.closeNats();
       await stopNats(dataDir());
       await new Promise((r) => setTimeout(r, 10_000));
-      await startNats({
-        url: `nats://127.0.0.1:${TEST_PORTS.nats}`,
-        monitorPort: TEST_PORTS.natsMonitor,
-        dataDir: dataDir(),
-        install: true,
-      });
+      await startNats(natsOptions(dataDir(), true));
       await world.open();
       await until('pipeline running', 3, 90_000);
       await world.publishAll(messages.slice(300), 50);

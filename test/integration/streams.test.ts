@@ -4,7 +4,7 @@ import { startNats } from '../../deploy/services/nats.js';
 import { startQuestDb } from '../../deploy/services/questdb.js';
 import { ensureStreams, trackingStreamConfig } from '../../pipeline/adapters/nats/streams.js';
 import { StreamMismatchError } from '../../pipeline/errors.js';
-import { questDbOptions } from '../support/global-services.js';
+import { natsOptions, questDbOptions } from '../support/global-services.js';
 import { TEST_PORTS } from '../support/ports.js';
 import { dataDir, World } from '../support/world.js';
 
@@ -46,25 +46,15 @@ describe('streams and services', () => {
   });
 
   it('reuses the services already running instead of starting them again', async () => {
-    const nats = await startNats({
-      url: `nats://127.0.0.1:${TEST_PORTS.nats}`,
-      monitorPort: TEST_PORTS.natsMonitor,
-      dataDir: dataDir(),
-      install: false,
-    });
+    const nats = await startNats(natsOptions(dataDir(), false));
     const questdb = await startQuestDb(questDbOptions(dataDir()));
     expect([nats.action, questdb.action]).toEqual(['reused', 'reused']);
   });
 
   it('says clearly when a port is taken by something else', async () => {
     const other = `${dataDir()}-other`;
-    await expect(
-      startNats({
-        url: `nats://127.0.0.1:${TEST_PORTS.nats}`,
-        monitorPort: TEST_PORTS.natsMonitor,
-        dataDir: other,
-        install: false,
-      }),
-    ).rejects.toThrow(`nats: port ${TEST_PORTS.nats} is taken by another process`);
+    await expect(startNats(natsOptions(other, false))).rejects.toThrow(
+      `nats: port ${TEST_PORTS.nats} is taken by another process`,
+    );
   });
 });

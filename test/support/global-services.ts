@@ -8,11 +8,12 @@ import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { startNats, stopNats } from '../../deploy/services/nats.js';
 import { startQuestDb, stopQuestDb } from '../../deploy/services/questdb.js';
-import { TEST_PORTS } from './ports.js';
+import { TEST_PORTS, TEST_STREAMS } from './ports.js';
 
 export function questDbOptions(dataDir: string) {
   return {
     host: '127.0.0.1',
+    bind: '127.0.0.1',
     httpPort: TEST_PORTS.questdbHttp,
     pgPort: TEST_PORTS.questdbPg,
     ilpPort: TEST_PORTS.questdbIlp,
@@ -21,6 +22,17 @@ export function questDbOptions(dataDir: string) {
     version: '9.3.4',
     dataDir,
     install: true,
+  };
+}
+
+export function natsOptions(dataDir: string, install = true) {
+  return {
+    url: `nats://127.0.0.1:${TEST_PORTS.nats}`,
+    monitorPort: TEST_PORTS.natsMonitor,
+    dataDir,
+    install,
+    bind: '127.0.0.1',
+    streams: TEST_STREAMS,
   };
 }
 
@@ -35,12 +47,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   await stop();
   mkdirSync(dataDir, { recursive: true });
   try {
-    await startNats({
-      url: `nats://127.0.0.1:${TEST_PORTS.nats}`,
-      monitorPort: TEST_PORTS.natsMonitor,
-      dataDir,
-      install: true,
-    });
+    await startNats(natsOptions(dataDir));
     await startQuestDb(questDbOptions(dataDir));
   } catch (e) {
     await stop();

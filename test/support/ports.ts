@@ -7,3 +7,10 @@ export const TEST_PORTS = {
   questdbIlp: 29009,
   questdbHealth: 29003,
 };
+
+/** The stream names the test NATS's role permissions name: the configuration's defaults. */
+export const TEST_STREAMS = {
+  tracking: 'PULSO_TRACKING',
+  deadLetters: 'PULSO_DLQ',
+  outputs: 'PULSO_CS',
+};

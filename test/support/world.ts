@@ -3,10 +3,11 @@
  * slate between tests, publishing, and waiting until the pipeline has caught up.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { connect, headers as natsHeaders, type NatsConnection } from 'nats';
+import { headers as natsHeaders, type NatsConnection } from 'nats';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, inject } from 'vitest';
+import { connectAs, type Role } from '../../pipeline/adapters/nats/connect.js';
 import { QuestSql } from '../../pipeline/adapters/questdb/sql.js';
 import { DDL } from '../../pipeline/adapters/questdb/tables.js';
 import { loadConfig, type Config } from '../../pipeline/config/load.js';
@@ -25,6 +26,8 @@ export function testEnv(): Record<string, string> {
     PULSO_QUESTDB__PG_PORT: String(TEST_PORTS.questdbPg),
     PULSO_QUESTDB__RETRY_MAX_DELAY_MS: '1000',
     PULSO_SERVICES__QUESTDB: 'external',
+    // Where the test services keep the credentials they generated (each role's nkey seed).
+    PULSO_SERVICES__DATA_DIR: dataDir(),
     PULSO_METRICS__PORT: '0',
     PULSO_LOG__STATS_INTERVAL_SECONDS: '0',
     PULSO_LOG__LEVEL: 'info',
@@ -33,6 +36,14 @@ export function testEnv(): Record<string, string> {
     PULSO_RULES__CLOCK_TICK_SECONDS: '0',
   };
 }
+
+/**
+ * Whether some role may publish on the subject (producers: events and client updates; the
+ * pipeline: ticks). Anything else under tracking.> is refused by NATS itself now; its
+ * dead letter (unknown_subject) is the contract's unit tests' to check.
+ */
+export const publishable = (subject: string) =>
+  /^tracking\.(events|clients|clock)(\.|$)/.test(subject) || subject.startsWith('cs.');
 
 export function checkpointDir(): string {
   return join(dataDir(), 'checkpoints');
@@ -55,14 +66,31 @@ export interface StoredMessage {
 
 export class World {
   readonly config = testConfig();
+  /** As `admin`: streams made, deleted and read. */
   nc!: NatsConnection;
+  /** As `publisher`: events and client updates. */
+  publisherNc!: NatsConnection;
+  /** As `pipeline`: what only Pulso may publish (clock ticks, outputs), for tests that play it. */
+  pipelineNc!: NatsConnection;
   sql!: QuestSql;
   private readonly enc = new TextEncoder();
 
   async open(): Promise<this> {
-    this.nc = await connect({ servers: this.config.nats.url });
+    this.nc = await this.connect('admin');
+    this.publisherNc = await this.connect('publisher');
+    this.pipelineNc = await this.connect('pipeline');
     this.sql = new QuestSql(this.config.questdb);
     return this;
+  }
+
+  /** Producers' subjects as a producer; anything else (ticks, outputs) as the pipeline. */
+  connectionFor(subject: string): NatsConnection {
+    return /^tracking\.(events|clients)(\.|$)/.test(subject) ? this.publisherNc : this.pipelineNc;
+  }
+
+  /** A connection as one role, with the credentials the test services generated. */
+  connect(role: Role): Promise<NatsConnection> {
+    return connectAs(this.config, role, { name: `test-${role}` });
   }
 
   /** Removes the streams and tables so the next pipeline starts from nothing. */
@@ -98,7 +126,9 @@ export class World {
       h = natsHeaders();
       for (const [k, v] of Object.entries(hdrs)) h.set(k, v);
     }
-    await this.nc.jetstream().publish(subject, data, h ? { headers: h } : {});
+    await this.connectionFor(subject)
+      .jetstream()
+      .publish(subject, data, h ? { headers: h } : {});
   }
 
   /** Publishes many messages without waiting for each acknowledgement in turn. */
@@ -174,8 +204,13 @@ export class World {
     return out;
   }
 
+  /** Closes the NATS connections (before the server is stopped under them). */
+  async closeNats(): Promise<void> {
+    for (const nc of [this.nc, this.publisherNc, this.pipelineNc]) await nc.close();
+  }
+
   async close(): Promise<void> {
-    await this.nc.drain();
+    for (const nc of [this.nc, this.publisherNc, this.pipelineNc]) await nc.drain();
     await this.sql.close();
   }
 }

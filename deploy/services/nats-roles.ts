@@ -1,0 +1,123 @@
+/**
+ * The roles on Pulso's NATS, what each may publish and subscribe, and their credentials.
+ *
+ * Each role is one nkey user with an allow-list (NATS denies whatever a list does not
+ * name). The seeds are generated on the first `services up` into the data dir, owner-only;
+ * the server's configuration holds only the public keys. A role's connection uses its own
+ * inbox prefix, so no other role can subscribe to the replies it gets (fetched messages
+ * come as replies).
+ */
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { nkeys } from 'nats';
+
+export const ROLES = ['pipeline', 'publisher', 'reader', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** The streams the permissions name (from the configuration). */
+export interface StreamNames {
+  tracking: string;
+  deadLetters: string;
+  outputs: string;
+}
+
+export interface Permissions {
+  publish: string[];
+  subscribe: string[];
+  /** Subjects denied although an allow entry covers them. */
+  denyPublish?: string[];
+}
+
+/** The inbox prefix a role's connection must use (its replies come there only). */
+export function inboxPrefixOf(role: Role): string {
+  // Publishers keep the standard prefix so that any NATS client works unchanged; what
+  // they receive there is only their own publish acknowledgements.
+  return role === 'publisher' ? '_INBOX' : `_INBOX_${role}`;
+}
+
+export function permissionsOf(role: Role, s: StreamNames): Permissions {
+  const inbox = `${inboxPrefixOf(role)}.>`;
+  const api = '$JS.API';
+  const consumerApi = (stream: string) => [
+    `${api}.STREAM.INFO.${stream}`,
+    `${api}.CONSUMER.CREATE.${stream}`,
+    `${api}.CONSUMER.CREATE.${stream}.>`,
+    `${api}.CONSUMER.DURABLE.CREATE.${stream}.>`,
+    `${api}.CONSUMER.INFO.${stream}.>`,
+    `${api}.CONSUMER.MSG.NEXT.${stream}.>`,
+    `${api}.CONSUMER.DELETE.${stream}.>`,
+    `$JS.ACK.${stream}.>`,
+    `$JS.FC.${stream}.>`,
+  ];
+  switch (role) {
+    case 'pipeline':
+      return {
+        publish: [
+          `${api}.INFO`,
+          // Its own streams: created when missing (never updated, purged or deleted here).
+          ...[s.tracking, s.deadLetters, s.outputs].flatMap((n) => [
+            `${api}.STREAM.CREATE.${n}`,
+            `${api}.STREAM.MSG.GET.${n}`,
+            ...consumerApi(n),
+          ]),
+          'tracking.clock',
+          'cs.>',
+          'pulso.dlq.>',
+        ],
+        subscribe: [inbox],
+      };
+    case 'publisher':
+      return {
+        publish: ['tracking.events', 'tracking.events.>', 'tracking.clients', 'tracking.clients.>'],
+        subscribe: [inbox],
+      };
+    case 'reader':
+      return {
+        publish: [`${api}.INFO`, ...consumerApi(s.outputs)],
+        subscribe: ['cs.>', inbox],
+      };
+    case 'admin':
+      return {
+        publish: [`${api}.>`],
+        subscribe: [inbox],
+      };
+  }
+}
+
+/** Where the role's nkey seed is kept in the data dir. */
+export function seedFileOf(natsDir: string, role: Role): string {
+  return join(natsDir, 'credentials', `${role}.nk`);
+}
+
+/** Creates the seeds that do not exist yet (owner-only); returns each role's public key. */
+export function ensureCredentials(natsDir: string): Record<Role, string> {
+  const dir = join(natsDir, 'credentials');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chmodSync(dir, 0o700);
+  const keys = {} as Record<Role, string>;
+  for (const role of ROLES) {
+    const file = seedFileOf(natsDir, role);
+    if (!existsSync(file)) {
+      const user = nkeys.createUser();
+      writeFileSync(file, new TextDecoder().decode(user.getSeed()) + '\n', { mode: 0o600 });
+    }
+    chmodSync(file, 0o600);
+    const seed = readFileSync(file, 'utf8').trim();
+    keys[role] = nkeys.fromSeed(new TextEncoder().encode(seed)).getPublicKey();
+  }
+  return keys;
+}
+
+/** nats-server's `authorization` block: one nkey user per role, with its allow-list. */
+export function authorizationBlock(keys: Record<Role, string>, s: StreamNames): string {
+  const list = (xs: string[]) => `[${xs.map((x) => JSON.stringify(x)).join(', ')}]`;
+  const users = ROLES.map((role) => {
+    const p = permissionsOf(role, s);
+    const deny = p.denyPublish ? `, deny: ${list(p.denyPublish)}` : '';
+    return `    # ${role}
+    { nkey: ${JSON.stringify(keys[role])}, permissions: {
+        publish: { allow: ${list(p.publish)}${deny} },
+        subscribe: { allow: ${list(p.subscribe)} } } }`;
+  });
+  return `authorization {\n  users: [\n${users.join(',\n')}\n  ]\n}\n`;
+}
