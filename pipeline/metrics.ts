@@ -49,6 +49,13 @@ export class IngestMetrics {
     'pulso_window_evaluations_total',
     'Midnights passed by the watermark (windows evaluated)',
   );
+  readonly forgedOutputs = this.counter(
+    'pulso_outputs_forged_total',
+    'Messages on the output stream not signed by this pipeline: ignored, never delivered',
+  );
+  readonly webhooks = this.counter('pulso_webhook_calls_total', 'Webhook calls by outcome', [
+    'outcome',
+  ]);
   readonly outputs = this.counter(
     'pulso_rules_outputs_published_total',
     'Alerts, health changes, tasks, tags, notifications, e-mails and webhook calls published on cs.>',

@@ -80,7 +80,9 @@ export type ReasonCode =
   | 'name_limit'
   | 'user_limit'
   | 'webhook_invalid'
-  | 'webhook_failed';
+  | 'webhook_failed'
+  | 'webhook_refused'
+  | 'output_forged';
 
 /** Why an input was refused: machine-readable code plus what a person needs to fix it. */
 export interface Reason {

@@ -1,40 +1,65 @@
 /**
- * Delivers webhook actions: a durable consumer on `cs.webhook.>` POSTs each call's body to
- * its URL, signed, and acknowledges only on a 2xx answer. Failures are retried with the
+ * Delivers webhook actions: a durable consumer on `cs.webhook.>` POSTs each call to its
+ * destination, signed, and acknowledges only on a 2xx answer. Failures are retried with the
  * configured backoff; after `maxDeliveries` attempts the call is dead-lettered on
- * `pulso.dlq.webhook_failed`, and never silently dropped. A message that is not a call Pulso
- * publishes (not JSON, or not its schema) is dead-lettered at once on
- * `pulso.dlq.webhook_invalid` and terminated: nothing a message holds ends the consumer.
+ * `pulso.dlq.webhook_failed`, never silently dropped.
  *
- * Signature: `Pulso-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`, keyed
- * with the secret in the environment variable the playbook names (`secretEnv`). The
- * receiver recomputes it and may refuse old timestamps; `Pulso-Id` is the deterministic
- * output id, for the receiver to ignore a call it has already processed.
+ * Nothing a message holds chooses where Pulso sends a request or what it signs with:
+ *   - a message not signed by this pipeline (output-signature.ts) is dead-lettered at once
+ *     on `pulso.dlq.output_forged`, and counted;
+ *   - the URL and the secret come from the loaded playbook — the action the call's id names
+ *     (`webhook/<playbook>/<client>/<period>/<action>`) — never from the message;
+ *   - the destination policy (webhook-destination.ts) refuses non-public addresses and plain
+ *     http unless allowed, on the addresses DNS gives; redirects are refused, not followed:
+ *     `pulso.dlq.webhook_refused`, with the reason;
+ *   - a message that is not a call Pulso publishes is dead-lettered on `webhook_invalid`.
+ *
+ * Signature: Standard Webhooks — `webhook-id` (the output id: a receiver ignores a call it
+ * has processed), `webhook-timestamp` (unix seconds), `webhook-signature` (`v1,<base64
+ * HMAC-SHA256 of "id.timestamp.body">`, one per secret). The playbook's `secretEnv` names the
+ * variable holding the secret, `whsec_<base64>`; two secrets separated by a space while a
+ * receiver rotates (each is signed, the receiver accepts either).
  */
-import { createHmac } from 'node:crypto';
 import { AckPolicy, DeliverPolicy, type JsMsg, type NatsConnection } from 'nats';
+import { Webhook } from 'standardwebhooks';
+import { request, type Dispatcher } from 'undici';
 import { describeErrors, validateOutput } from '../../schemas/index.js';
+import type { Playbook } from '../../operators/playbooks/playbook.js';
 import type { DeadLetterCaps } from '../contract/dead-letter.js';
 import type { Reason } from '../../schemas/types.js';
 import { publishDeadLetters } from './nats/dead-letters.js';
+import type { OutputSigner } from './nats/output-signature.js';
+import { DestinationRefused, policyAgent, refusedUrl } from './webhook-destination.js';
 import type { Config } from '../config/types.js';
 import type { Logger } from '../log.js';
+import type { IngestMetrics } from '../metrics.js';
 import type { WebhookBody } from '../../schemas/generated/outputs/webhook.js';
 
 export const WEBHOOK_CONSUMER = 'pulso-webhooks';
 
-export function signature(secret: string, body: string, t: number): string {
-  return `t=${t},v1=${createHmac('sha256', secret).update(`${t}.${body}`).digest('hex')}`;
+/** The Standard Webhooks signature header: one `v1,…` per secret, space-separated. */
+export function webhookSignature(secrets: string[], id: string, at: Date, body: string): string {
+  return secrets.map((s) => new Webhook(s).sign(id, at, body)).join(' ');
+}
+
+export interface WebhookOptions {
+  settings: Config['rules']['webhooks'];
+  /** The loaded playbooks: where each call goes and what signs it. */
+  playbooks: readonly Playbook[];
+  signer: OutputSigner;
+  env: NodeJS.ProcessEnv;
+  log: Logger;
+  caps?: DeadLetterCaps;
+  metrics?: IngestMetrics;
 }
 
 export async function startWebhooks(
   nc: NatsConnection,
   stream: string,
-  c: Config['rules']['webhooks'],
-  env: NodeJS.ProcessEnv,
-  log: Logger,
-  caps?: DeadLetterCaps,
+  o: WebhookOptions,
 ): Promise<{ stop(): Promise<void> }> {
+  const { settings: c, log, caps } = o;
+  const agent = policyAgent(c, c.timeoutMs);
   const jsm = await nc.jetstreamManager();
   await jsm.consumers.add(stream, {
     durable_name: WEBHOOK_CONSUMER,
@@ -77,7 +102,7 @@ export async function startWebhooks(
     for await (const m of messages) {
       // Whatever a message holds, the loop goes on: nothing here may end it.
       try {
-        await deliver(m, c, env, log, giveUp);
+        await deliver(m, o, agent, giveUp);
       } catch (e) {
         log.error(
           { seq: m.info.streamSequence, err: (e as Error).message },
@@ -94,6 +119,7 @@ export async function startWebhooks(
     async stop() {
       await messages.close();
       await done.catch(() => undefined);
+      await agent.close();
     },
   };
 }
@@ -127,14 +153,58 @@ export function parseCall(data: Uint8Array): WebhookCall | Reason {
   return call as WebhookCall;
 }
 
+/** The playbook's webhook action the call's id names, or why there is none. */
+function actionOf(
+  call: WebhookCall,
+  playbooks: readonly Playbook[],
+): { url: string; secretEnv?: string } | Reason {
+  const index = Number(call.id.slice(call.id.lastIndexOf('/') + 1));
+  const action = playbooks.find((p) => p.id === call.playbook)?.actions[index];
+  if (action && 'webhook' in action && call.id.startsWith(`webhook/${call.playbook}/`))
+    return action.webhook;
+  return {
+    code: 'webhook_invalid',
+    message: `no webhook action ${index} in playbook ${JSON.stringify(call.playbook)} as loaded`,
+    expected: 'a call of a webhook action of a loaded playbook',
+  };
+}
+
+const refused = (message: string): Reason => ({
+  code: 'webhook_refused',
+  message,
+  expected: 'an https destination on a public address, or one rules.webhooks allows',
+});
+
+/** What the receiver said, read up to the cap (for the log); the rest is discarded. */
+async function answerOf(body: Dispatcher.ResponseData['body'], cap: number): Promise<string> {
+  const parts: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    if (size < cap) parts.push(chunk.subarray(0, cap - size));
+    size += chunk.length;
+    if (size >= cap) break;
+  }
+  body.destroy();
+  return Buffer.concat(parts).toString('utf8');
+}
+
 async function deliver(
   m: JsMsg,
-  c: Config['rules']['webhooks'],
-  env: NodeJS.ProcessEnv,
-  log: Logger,
+  o: WebhookOptions,
+  agent: Dispatcher,
   giveUp: (m: JsMsg, reason: Reason) => Promise<void>,
 ): Promise<void> {
+  const { settings: c, log } = o;
   const attempt = m.info.deliveryCount;
+  if (!o.signer.verifies(m.subject, m.headers, m.data)) {
+    o.metrics?.forgedOutputs.inc();
+    log.warn({ seq: m.info.streamSequence }, 'webhook call not signed by Pulso; dead-lettered');
+    return giveUp(m, {
+      code: 'output_forged',
+      message: 'the message is not signed by this pipeline (Pulso-Output-Signature)',
+      expected: 'an output the pipeline published',
+    });
+  }
   const call = parseCall(m.data);
   if ('code' in call) {
     log.warn(
@@ -143,40 +213,110 @@ async function deliver(
     );
     return giveUp(m, call);
   }
+  const action = actionOf(call, o.playbooks);
+  if ('code' in action) {
+    log.warn({ id: call.id, err: action.message }, 'webhook call refused; dead-lettered');
+    return giveUp(m, action);
+  }
+  const url = action.url;
+  const why = refusedUrl(url, c);
+  if (why) {
+    o.metrics?.webhooks.inc({ outcome: 'refused' });
+    log.warn({ id: call.id, url, err: why }, 'webhook destination refused; dead-lettered');
+    return giveUp(m, refused(`${url}: ${why}`));
+  }
   if (attempt > c.maxDeliveries) {
-    log.warn({ id: call.id, url: call.url }, 'webhook given up after every attempt; dead-lettered');
+    o.metrics?.webhooks.inc({ outcome: 'failed' });
+    log.warn({ id: call.id, url }, 'webhook given up after every attempt; dead-lettered');
     return giveUp(m, {
       code: 'webhook_failed',
-      message: `no 2xx answer from ${call.url} after ${c.maxDeliveries} attempts`,
+      message: `no 2xx answer from ${url} after ${c.maxDeliveries} attempts`,
       expected: 'a 2xx answer',
     });
   }
+  const secrets = action.secretEnv
+    ? (o.env[action.secretEnv] ?? '').split(/\s+/).filter(Boolean)
+    : [];
+  if (action.secretEnv && secrets.length === 0) {
+    log.error({ id: call.id, secretEnv: action.secretEnv }, 'webhook secret variable not set');
+    return giveUp(
+      m,
+      refused(
+        `the signing secret's variable ${action.secretEnv} is not set: nothing is sent unsigned`,
+      ),
+    );
+  }
   const body = m.string();
-  const t = Math.floor(Date.now() / 1000);
-  const secret = call.secretEnv ? env[call.secretEnv] : undefined;
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    'webhook-id': call.id,
+    'webhook-timestamp': String(Math.floor(Date.now() / 1000)),
+    'pulso-attempt': String(attempt),
+  };
   try {
-    const res = await fetch(call.url, {
+    if (secrets.length > 0)
+      headers['webhook-signature'] = webhookSignature(
+        secrets,
+        call.id,
+        new Date(Number(headers['webhook-timestamp']) * 1000),
+        body,
+      );
+  } catch (e) {
+    return giveUp(
+      m,
+      refused(
+        `the secret in ${action.secretEnv} is not a Standard Webhooks secret (whsec_<base64>): ${(e as Error).message}`,
+      ),
+    );
+  }
+  try {
+    const res = await request(url, {
       method: 'POST',
       body,
+      headers,
+      dispatcher: agent,
       signal: AbortSignal.timeout(c.timeoutMs),
-      headers: {
-        'Content-Type': 'application/json',
-        'Pulso-Id': call.id,
-        'Pulso-Attempt': String(attempt),
-        ...(secret ? { 'Pulso-Signature': signature(secret, body, t) } : {}),
-      },
     });
-    if (res.ok) {
+    const answer = await answerOf(res.body, c.maxResponseBytes);
+    if (res.statusCode >= 200 && res.statusCode < 300) {
+      o.metrics?.webhooks.inc({ outcome: 'delivered' });
       m.ack();
       return;
     }
-    throw new Error(`HTTP ${res.status}`);
+    if (res.statusCode >= 300 && res.statusCode < 400) {
+      o.metrics?.webhooks.inc({ outcome: 'refused' });
+      const to = String(res.headers.location ?? '(no location)');
+      log.warn({ id: call.id, url, to }, 'webhook answered with a redirect; dead-lettered');
+      return giveUp(
+        m,
+        refused(
+          `${url} answered ${res.statusCode}, a redirect to ${to}: redirects are not followed`,
+        ),
+      );
+    }
+    throw new Error(`HTTP ${res.statusCode}${answer ? `: ${answer.slice(0, 200)}` : ''}`);
   } catch (e) {
+    const cause = causeChain(e).find((x) => x instanceof DestinationRefused);
+    if (cause) {
+      o.metrics?.webhooks.inc({ outcome: 'refused' });
+      log.warn(
+        { id: call.id, url, err: cause.message },
+        'webhook destination refused; dead-lettered',
+      );
+      return giveUp(m, refused(`${url}: ${cause.message}`));
+    }
+    o.metrics?.webhooks.inc({ outcome: 'retried' });
     const delay = c.backoffSeconds[Math.min(attempt - 1, c.backoffSeconds.length - 1)]! * 1000;
     log.warn(
-      { id: call.id, url: call.url, attempt, err: (e as Error).message, retryInMs: delay },
+      { id: call.id, url, attempt, err: (e as Error).message, retryInMs: delay },
       'webhook failed',
     );
     m.nak(delay);
   }
+}
+
+function causeChain(e: unknown): unknown[] {
+  const out: unknown[] = [];
+  for (let x = e; x && out.length < 8; x = (x as { cause?: unknown }).cause) out.push(x);
+  return out;
 }

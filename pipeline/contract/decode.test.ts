@@ -48,7 +48,8 @@ describe('decodeMessage: invalid inputs become dead letters with a precise reaso
     const covered = new Set(INVALID.map((c) => c.expect.code));
     // payload_too_large needs a 1 MiB message, batch_too_large a batch and internal_error a bug: both are tested below. The
     // rest are decided after decoding: too_late by the watermark, the limits by admission,
-    // poison by the crash journal, webhook_* by the webhook deliverer (tests beside them).
+    // poison by the crash journal, webhook_* and output_forged by the webhook deliverer
+    // (tests beside them and in test/integration/security.test.ts).
     const elsewhere = [
       'payload_too_large',
       'batch_too_large',
@@ -60,6 +61,8 @@ describe('decodeMessage: invalid inputs become dead letters with a precise reaso
       'user_limit',
       'webhook_invalid',
       'webhook_failed',
+      'webhook_refused',
+      'output_forged',
     ];
     for (const code of codes) if (!elsewhere.includes(code)) expect(covered).toContain(code);
   });
@@ -283,11 +286,30 @@ describe('decodeMessage: client updates', () => {
 
 describe('decodeMessage: wall-clock ticks (tracking.clock)', () => {
   it('a tick carries its time and nothing else', () => {
-    const out = decodeMessage(
-      msg('{"ts":1795398586518}', { subject: 'tracking.clock' }),
-      DEFAULT_LIMITS,
-    );
-    expect(out).toEqual({ events: [], clientUpdates: [], deadLetters: [], clock: 1795398586518 });
+    const ts = STORED_AT - 1000;
+    const out = decodeMessage(msg(`{"ts":${ts}}`, { subject: 'tracking.clock' }), DEFAULT_LIMITS);
+    expect(out).toEqual({ events: [], clientUpdates: [], deadLetters: [], clock: ts });
+  });
+
+  it.each([
+    ['two days ahead of JetStream time', STORED_AT + 2 * 86_400_000, 'timestamp_in_future'],
+    ['in the year 2100', Date.UTC(2100, 0, 2), 'invalid_timestamp'],
+    [
+      'just past the allowed skew',
+      STORED_AT + DEFAULT_LIMITS.maxFutureSkewMs + 1,
+      'timestamp_in_future',
+    ],
+  ])('a tick %s is dead-lettered, never taken as time', (_name, ts, code) => {
+    const out = decodeMessage(msg(`{"ts":${ts}}`, { subject: 'tracking.clock' }), DEFAULT_LIMITS);
+    expect(out.clock).toBeUndefined();
+    expect(out.deadLetters.map((d) => [d.reason.code, d.reason.path])).toEqual([[code, '/ts']]);
+  });
+
+  it('a tick within the allowed skew is time', () => {
+    const ts = STORED_AT + DEFAULT_LIMITS.maxFutureSkewMs;
+    expect(
+      decodeMessage(msg(`{"ts":${ts}}`, { subject: 'tracking.clock' }), DEFAULT_LIMITS).clock,
+    ).toBe(ts);
   });
 
   it.each(['{"ts":"now"}', '{"ts":1.5}', '{}', 'tick', '{"ts":-3}'])(

@@ -90,13 +90,20 @@ function decodeOrThrow(msg: InboundMessage, limits: Limits): Decoded {
   }
   if (msg.subject === SUBJECT_CLOCK) {
     const ts = clockOf(msg.data);
-    if (ts === undefined)
+    if (ts === undefined) {
       refuse({
         code: 'schema_violation',
         message: 'a clock tick must be {"ts": <epoch ms>}',
         expected: '{"ts": <integer epoch milliseconds>}',
       });
-    else out.clock = ts;
+      return out;
+    }
+    // The same rule as an event's time: never later than JetStream's own time of storing it
+    // (plus the allowed skew). Only the pipeline may publish here; this holds even if a
+    // server lets anyone, and a replay judges the tick exactly as the first run did.
+    const believable = parseEventTime(ts, msg.storedAt, limits.maxFutureSkewMs);
+    if (typeof believable === 'number') out.clock = ts;
+    else refuse({ ...believable, path: '/ts' });
     return out;
   }
   const route = routeOf(msg.subject);

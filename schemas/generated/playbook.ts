@@ -407,12 +407,12 @@ export interface PlaybookFile {
         }
       | {
           /**
-           * An HTTP POST of the alert, signed, retried until accepted.
+           * An HTTP POST of the alert, signed (Standard Webhooks), retried until accepted.
            */
           webhook: {
             url: string;
             /**
-             * Environment variable holding the HMAC-SHA256 signing secret (not PULSO_…, which are configuration keys).
+             * Environment variable holding the Standard Webhooks signing secret, whsec_<base64> (two, space-separated, while the receiver rotates); not PULSO_…, which are configuration keys.
              */
             secretEnv?: string;
           };

@@ -8,9 +8,14 @@
  * time; a restart or a replay then skips every output evaluated earlier, and those ids.
  * Nothing is published twice, however long ago the first publication was, and JetStream's
  * duplicate window guards the rest.
+ *
+ * Each output is signed (output-signature.ts). The tail is read from signed outputs only,
+ * and never from a time later than the wall clock: a message someone else put on `cs.>`
+ * (say, dated 2100) cannot make the publisher skip real outputs.
  */
 import { headers as natsHeaders, type JetStreamClient, type JetStreamManager } from 'nats';
 import type { Output } from '../../../operators/playbooks/outputs.js';
+import { SIGNATURE_HEADER, type OutputSigner } from './output-signature.js';
 
 export const OUTPUT_SUBJECTS = 'cs.>';
 const CHUNK = 1000;
@@ -19,20 +24,26 @@ const enc = new TextEncoder();
 export class OutputPublisher {
   private constructor(
     private readonly js: JetStreamClient,
+    private readonly signer: OutputSigner,
     /** Evaluation time of the last output the stream holds (-∞: none). */
     private tailAt: number,
     /** Ids the stream holds at that time. */
     private readonly tailIds: Set<string>,
+    /** Messages in the tail not signed by Pulso, or dated after the wall clock: ignored. */
+    readonly ignored: number,
   ) {}
 
   static async open(
     js: JetStreamClient,
     jsm: JetStreamManager,
     stream: string,
+    signer: OutputSigner,
+    now = Date.now(),
   ): Promise<OutputPublisher> {
     const info = await jsm.streams.info(stream);
     const ids = new Set<string>();
     let tailAt = -Infinity;
+    let ignored = 0;
     // Read back from the end while the evaluation time stays the tail's, 256 at a time.
     for (
       let hi = info.state.last_seq;
@@ -48,13 +59,17 @@ export class OutputPublisher {
       for (const m of msgs) {
         if (!m) continue; // deleted
         const at = Number(m.header.get('Pulso-At'));
+        if (!signer.verifies(m.subject, m.header, m.data) || !(at <= now)) {
+          ignored++;
+          continue;
+        }
         if (tailAt === -Infinity) tailAt = at;
         if (at !== tailAt) older = true;
         else ids.add(m.header.get('Nats-Msg-Id'));
       }
       if (older) break;
     }
-    return new OutputPublisher(js, tailAt, ids);
+    return new OutputPublisher(js, signer, tailAt, ids, ignored);
   }
 
   /** Publishes what the stream does not hold yet; resolves once JetStream has all of it. */
@@ -69,11 +84,13 @@ export class OutputPublisher {
           continue;
         }
         const h = natsHeaders();
+        const body = enc.encode(JSON.stringify(o.body));
         h.set('Pulso-At', String(o.at));
         h.set('Pulso-Kind', o.kind);
         h.set('Content-Type', 'application/json');
+        h.set(SIGNATURE_HEADER, this.signer.sign(o.id, String(o.at), o.subject, body));
         acks.push(
-          this.js.publish(o.subject, enc.encode(JSON.stringify(o.body)), {
+          this.js.publish(o.subject, body, {
             msgID: o.id,
             headers: h,
           }),
