@@ -173,6 +173,7 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
     config.nats.outputStream.name,
     signer,
   );
+  metrics.forgedOutputs.inc(outputs.ignored);
   if (outputs.ignored > 0)
     log.warn(
       { ignored: outputs.ignored, stream: config.nats.outputStream.name },

@@ -28,7 +28,7 @@ export interface ServicesConfig {
     deadLetterStream: { name: string };
     outputStream: { name: string };
   };
-  questdb: { host: string; httpPort: number; pgPort: number };
+  questdb: { host: string; httpPort: number; pgPort: number; user?: string; password?: string };
 }
 
 export async function servicesUp(config: ServicesConfig): Promise<ServiceReport[]> {
@@ -75,10 +75,15 @@ export async function servicesDown(config: ServicesConfig): Promise<string[]> {
   return [await stopQuestDb(config.services.dataDir), await stopNats(config.services.dataDir)];
 }
 
+const credentialsOf = (q: ServicesConfig['questdb']) =>
+  q.user !== undefined && q.password !== undefined
+    ? { user: q.user, password: q.password }
+    : undefined;
+
 export async function servicesStatus(config: ServicesConfig): Promise<Record<string, string>> {
   const natsPort = Number(new URL(config.nats.url.replace(/^(nats|tls):/, 'http:')).port || 4222);
   return {
     nats: `${config.nats.url} ${(await portOpen(natsPort)) ? 'reachable' : 'not reachable'} (${config.services.nats})`,
-    questdb: `http://${config.questdb.host}:${config.questdb.httpPort} ${(await answersSql(config.questdb.host, config.questdb.httpPort)) ? 'answers SQL' : 'not answering'} (${config.services.questdb})`,
+    questdb: `http://${config.questdb.host}:${config.questdb.httpPort} ${(await answersSql(config.questdb.host, config.questdb.httpPort, credentialsOf(config.questdb))) ? 'answers SQL' : 'not answering'} (${config.services.questdb})`,
   };
 }

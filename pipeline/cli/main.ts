@@ -106,7 +106,8 @@ program
     });
     log.info(
       {
-        sql: `psql -h ${config.questdb.host} -p ${config.questdb.pgPort} -U ${config.questdb.user} qdb`,
+        sql: `psql -h ${config.questdb.host} -p ${config.questdb.pgPort} -U ${config.questdb.readOnlyUser ?? config.questdb.user} qdb`,
+        credentials: 'pulso services credentials analyst',
         console: `http://${config.questdb.host}:${config.questdb.httpPort}`,
       },
       'QuestDB is ready: try SELECT kind, count() FROM events; or SELECT * FROM client_attributes LATEST ON ts PARTITION BY client_id;',
@@ -239,8 +240,22 @@ program
 
 program
   .command('config')
-  .description('print the effective configuration (file, environment and defaults)')
-  .action(() => console.log(JSON.stringify(setup().config, null, 2)));
+  .description(
+    'print the effective configuration (file, environment and defaults; secrets shown as "(set)")',
+  )
+  .action(() =>
+    console.log(
+      JSON.stringify(
+        setup().config,
+        (key, value: unknown) =>
+          SECRET_KEYS.has(key) && typeof value === 'string' ? '(set)' : value,
+        2,
+      ),
+    ),
+  );
+
+/** Configuration keys whose values are never printed. */
+const SECRET_KEYS = new Set(['password', 'readOnlyPassword', 'token']);
 
 playbookCommands(program, () => setup());
 dashboardCommands(program);
