@@ -26,6 +26,8 @@ import { isMessagesFault, limitsOf, startPipeline } from '../run.js';
 import { CrashJournal } from '../crash-journal.js';
 import { EXIT_CONFIG, Supervisor } from '../supervisor.js';
 import { dashboardCommands } from './dashboards.js';
+import { gatewayCommands, keysFileOf } from './gateway.js';
+import { startGateway } from '../adapters/http/gateway.js';
 import { playbookCommands } from './playbooks.js';
 
 const program = new Command()
@@ -79,6 +81,9 @@ program
     const nc = await connectAs(config, 'admin', { name: 'pulso-up' });
     await ensureStreams(await nc.jetstreamManager(), config.nats);
     await nc.close();
+    const gateway = config.gateway.enabled
+      ? await startGateway(config, keysFileOf(config), log.child({ stage: 'gateway' }))
+      : undefined;
     const configFile = program.opts<{ config?: string }>().config;
     const supervisor = new Supervisor({
       command: process.execPath,
@@ -100,6 +105,7 @@ program
     let stopped!: () => void;
     const finished = new Promise<void>((r) => (stopped = r));
     const signal = untilSignal(async () => {
+      await gateway?.close();
       await supervisor.stop();
       if (!opts.keepServices) for (const line of await servicesDown(config)) log.info(line);
       stopped();
@@ -259,6 +265,7 @@ const SECRET_KEYS = new Set(['password', 'readOnlyPassword', 'token']);
 
 playbookCommands(program, () => setup());
 dashboardCommands(program);
+gatewayCommands(program, () => setup(), untilSignal);
 
 /**
  * Every failure ends as one clear line and a non-zero exit, never a raw stack (PULSO_DEBUG=1

@@ -151,6 +151,64 @@ export interface Config {
      */
     retryMaxDelayMs: number;
   };
+  /**
+   * The HTTP gateway (`pulso gateway`, started by `pulso up`): Segment-, CustomerX- and Pulso-native tracking APIs in front of JetStream.
+   */
+  gateway: {
+    /**
+     * Start it with `pulso up`.
+     */
+    enabled: boolean;
+    host: string;
+    port: number;
+    /**
+     * The write keys, hashed (`pulso gateway keys create|revoke|list`). Default: <services.dataDir>/gateway/keys.json.
+     */
+    keysFile?: string;
+    /**
+     * Largest body of one call (Segment: 32 KB).
+     */
+    maxCallBytes: number;
+    /**
+     * Largest body of a batch (Segment: 500 KB).
+     */
+    maxBatchBytes: number;
+    /**
+     * Requests per second one write key may make; beyond, 429 with Retry-After.
+     */
+    ratePerKey: number;
+    /**
+     * How long a request waits for JetStream's acknowledgement before answering 503.
+     */
+    publishTimeoutMs: number;
+    /**
+     * How Segment calls become Pulso events (see the README's mapping table).
+     */
+    segment: {
+      /**
+       * The property (of a track/page/screen) or trait that names the client when context.groupId is absent.
+       */
+      clientProperty: string;
+      /**
+       * Template of a page/screen event's name; {name} is the page's name, slugged.
+       */
+      screenName: string;
+      /**
+       * Template of a track event's name; {event} is the event, slugged.
+       */
+      actionName: string;
+      /**
+       * Track events that are logins.
+       */
+      loginEvents: string[];
+      /**
+       * Track events that are metrics, and the numeric property that is the value.
+       */
+      metricEvents: {
+        [k: string]: string | undefined;
+      };
+    };
+  };
   ingest: {
     /**
      * Events that go through the operators together (a slice); also how many are folded before the NATS client is let read its socket.

@@ -1,0 +1,325 @@
+/**
+ * The HTTP gateway with real clients: Segment's own Node SDK (`@segment/analytics-node`)
+ * pointed at it, CustomerX's documented body, Pulso's native API — through the gateway,
+ * JetStream and the real pipeline into QuestDB. Then every status a sender relies on.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { Analytics } from '@segment/analytics-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startGateway, type Gateway } from '../../pipeline/adapters/http/gateway.js';
+import { createKey, revokeKey } from '../../pipeline/adapters/http/write-keys.js';
+import { ensureStreams } from '../../pipeline/adapters/nats/streams.js';
+import { createLogger } from '../../pipeline/log.js';
+import { PipelineProcess, World } from '../support/world.js';
+
+describe('HTTP gateway, with real clients', () => {
+  const world = new World();
+  const keysFile = join(mkdtempSync(join(tmpdir(), 'pulso-gateway-')), 'keys.json');
+  const { key } = createKey(keysFile, 'segment');
+  const { key: cxKey } = createKey(keysFile, 'customerx');
+  const { key: browserKey } = createKey(keysFile, 'web', ['https://app.acme.test']);
+  let gateway: Gateway;
+  let pipeline: PipelineProcess;
+
+  const post = (path: string, body: string | Buffer, headers: Record<string, string> = {}) =>
+    fetch(`${gateway.url}${path}`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Basic ${Buffer.from(`${key}:`).toString('base64')}`,
+        ...headers,
+      },
+      body,
+    });
+
+  beforeAll(async () => {
+    await world.open();
+    await world.reset();
+    await ensureStreams(await world.nc.jetstreamManager(), world.config.nats);
+    gateway = await startGateway(
+      { ...world.config, gateway: { ...world.config.gateway, port: 0, ratePerKey: 5000 } },
+      keysFile,
+      createLogger('silent'),
+    );
+    pipeline = new PipelineProcess().start();
+    await pipeline.untilLog('pipeline running');
+  });
+  afterAll(async () => {
+    await pipeline?.kill('SIGKILL');
+    await gateway?.close();
+    await world.close();
+  });
+
+  it("Segment's Node SDK: group, track, page and a login reach QuestDB as the mapping says", async () => {
+    const errors: unknown[] = [];
+    const analytics = new Analytics({
+      writeKey: key,
+      host: gateway.url,
+      flushAt: 20,
+      flushInterval: 200,
+      maxRetries: 2,
+    });
+    analytics.on('error', (e) => errors.push(e));
+    const now = Date.now();
+    for (const [client, users] of [
+      ['acme', ['ana', 'bia']],
+      ['globex', ['caio']],
+    ] as const) {
+      analytics.group({
+        userId: users[0],
+        groupId: client,
+        traits: { plan: 'pro', status: 'active' },
+      });
+      for (const u of users) {
+        analytics.track({ userId: u, event: 'Signed In', context: { groupId: client } });
+        analytics.track({
+          userId: u,
+          event: 'Relatório Emitido',
+          properties: { client_id: client },
+          timestamp: new Date(now - 60_000),
+        });
+        analytics.page({ userId: u, name: 'Pedidos', context: { groupId: client } });
+      }
+    }
+    await analytics.closeAndFlush({ timeout: 20_000 });
+    expect(errors).toEqual([]);
+    await world.caughtUp(60_000, pipeline);
+    const rows = await world.sql.query<{
+      client_id: string;
+      kind: string;
+      name: string;
+      n: number;
+    }>(
+      `SELECT client_id, kind, name, count() n FROM events WHERE subject = 'tracking.events.segment' GROUP BY client_id, kind, name ORDER BY client_id, kind, name`,
+    );
+    expect(rows).toEqual([
+      { client_id: 'acme', kind: 'action', name: 'acao:relatorio_emitido', n: 2 },
+      { client_id: 'acme', kind: 'login', name: 'login', n: 2 },
+      { client_id: 'acme', kind: 'screen', name: 'tela:pedidos', n: 2 },
+      { client_id: 'globex', kind: 'action', name: 'acao:relatorio_emitido', n: 1 },
+      { client_id: 'globex', kind: 'login', name: 'login', n: 1 },
+      { client_id: 'globex', kind: 'screen', name: 'tela:pedidos', n: 1 },
+    ]);
+    // The device's own time, corrected for its clock (the SDK sends sentAt beside it).
+    const [t] = await world.sql.query<{ ts: number }>(
+      `SELECT ts FROM events WHERE name = 'acao:relatorio_emitido' AND user_id = 'ana'`,
+    );
+    expect(Math.abs(t!.ts - (now - 60_000))).toBeLessThan(5_000);
+    const attrs = await world.sql.query<{ client_id: string; plan: string }>(
+      `SELECT client_id, plan FROM client_attributes LATEST ON ts PARTITION BY client_id ORDER BY client_id`,
+    );
+    expect(attrs.map((a) => [a.client_id, a.plan])).toEqual([
+      ['acme', 'pro'],
+      ['globex', 'pro'],
+    ]);
+  });
+
+  it('CustomerX: a tracking with its documented fields and headers is stored (201)', async () => {
+    const now = new Date();
+    const today = [now.getUTCDate(), now.getUTCMonth() + 1, now.getUTCFullYear()]
+      .map((n) => String(n).padStart(2, '0'))
+      .join('/');
+    const sentAt = Date.now();
+    const res = await fetch(`${gateway.url}/api/v1/trackings`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', credential: 'acct-1', key: cxKey },
+      body: JSON.stringify({
+        external_id_client: 'initech',
+        type_tracking: 'action',
+        identifier: 'acao:emitir_nota',
+        email: 'peter@initech.test',
+        amount: 3,
+        date_tracking: today,
+        external_id_product: 'erp',
+        external_id_contact: 'peter',
+      }),
+    });
+    expect(res.status).toBe(201);
+    await world.caughtUp(60_000, pipeline);
+    const rows = await world.sql.query<{
+      kind: string;
+      name: string;
+      user_id: string;
+      value: number;
+      ts: number;
+    }>(`SELECT kind, name, user_id, value, ts FROM events WHERE client_id = 'initech'`);
+    expect(rows.map(({ ts: _ts, ...r }) => r)).toEqual([
+      { kind: 'action', name: 'acao:emitir_nota', user_id: 'peter', value: 3 },
+    ]);
+    // Today's date: the time it was received (an earlier day would be that day's noon).
+    expect(Math.abs(rows[0]!.ts - sentAt)).toBeLessThan(5_000);
+  });
+
+  it('answers every status a sender relies on, with its body', async () => {
+    // Unknown key, no key.
+    const bad = await post('/v1/track', '{}', {
+      authorization: `Basic ${Buffer.from('nope:').toString('base64')}`,
+    });
+    expect([bad.status, await bad.json()]).toEqual([
+      401,
+      { error: 'unauthorized', message: 'unknown or missing write key' },
+    ]);
+    // Bad JSON.
+    const notJson = await post('/v1/track', '{"event": ');
+    expect(notJson.status).toBe(400);
+    expect(((await notJson.json()) as { rejected: { code: string }[] }).rejected[0]!.code).toBe(
+      'invalid_json',
+    );
+    // Wrong types: a metric's value must be a number (native API, the contract's reason).
+    const wrong = await post(
+      '/v1/events',
+      JSON.stringify({ kind: 'metric', client_id: 'acme', name: 'metrica:x', value: 'many' }),
+    );
+    expect(wrong.status).toBe(400);
+    const w = (await wrong.json()) as {
+      accepted: number;
+      rejected: { path: string; code: string }[];
+    };
+    expect(w.accepted).toBe(0);
+    expect(w.rejected[0]).toMatchObject({ code: 'schema_violation', path: '/value' });
+    // Over Segment's 32 KB per call.
+    const big = await post(
+      '/v1/track',
+      JSON.stringify({ userId: 'u', event: 'x', properties: { pad: 'x'.repeat(40_000) } }),
+    );
+    expect(big.status).toBe(413);
+    // Not gzip although it says so.
+    const gz = await post('/v1/track', Buffer.from('not gzip at all'), {
+      'content-encoding': 'gzip',
+    });
+    expect(gz.status).toBe(400);
+    // Real gzip, as the SDKs send it.
+    const zipped = await post(
+      '/v1/track',
+      gzipSync(
+        JSON.stringify({
+          userId: 'z',
+          event: 'Zipped',
+          context: { groupId: 'zip' },
+          messageId: 'zip-1',
+        }),
+      ),
+      { 'content-encoding': 'gzip' },
+    );
+    expect([zipped.status, await zipped.json()]).toEqual([200, { success: true }]);
+    // A batch with one bad item among good ones: 400 naming it; the good ones are stored.
+    const batch = await post(
+      '/v1/batch',
+      JSON.stringify({
+        batch: [
+          {
+            type: 'track',
+            userId: 'a',
+            event: 'Good One',
+            messageId: 'b-1',
+            context: { groupId: 'batchco' },
+          },
+          { type: 'track', userId: 'a', event: 'No Client', messageId: 'b-2' },
+          {
+            type: 'page',
+            userId: 'a',
+            name: 'Home',
+            messageId: 'b-3',
+            context: { groupId: 'batchco' },
+          },
+        ],
+      }),
+    );
+    expect(batch.status).toBe(400);
+    const b = (await batch.json()) as {
+      accepted: number;
+      rejected: { index: number; path: string }[];
+    };
+    expect(b.accepted).toBe(2);
+    expect(b.rejected.map((r) => [r.index, r.path])).toEqual([[1, '/context/groupId']]);
+    // The same messageId twice (an SDK's retry): one row.
+    for (let i = 0; i < 2; i++)
+      expect(
+        (
+          await post(
+            '/v1/track',
+            JSON.stringify({
+              userId: 'd',
+              event: 'Dup',
+              messageId: 'dup-1',
+              context: { groupId: 'dupco' },
+            }),
+          )
+        ).status,
+      ).toBe(200);
+    // A browser key from an origin it does not allow; then from the one it does.
+    const browser = (origin: string) =>
+      fetch(`${gateway.url}/v1/p`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain', origin },
+        body: JSON.stringify({
+          writeKey: browserKey,
+          userId: 'w',
+          name: 'Home',
+          context: { groupId: 'webco' },
+        }),
+      });
+    expect((await browser('https://evil.test')).status).toBe(403);
+    const allowed = await browser('https://app.acme.test');
+    expect(allowed.status).toBe(200);
+    expect(allowed.headers.get('access-control-allow-origin')).toBe('https://app.acme.test');
+
+    await world.caughtUp(60_000, pipeline);
+    expect(await world.scalar(`SELECT count() FROM events WHERE client_id = 'batchco'`)).toBe(2);
+    expect(await world.scalar(`SELECT count() FROM events WHERE client_id = 'dupco'`)).toBe(1);
+    expect(await world.scalar(`SELECT count() FROM events WHERE client_id = 'zip'`)).toBe(1);
+    expect(await world.scalar(`SELECT count() FROM events WHERE client_id = 'webco'`)).toBe(1);
+    // The refused item was dead-lettered like any producer's bad input.
+    const letters = (await world.deadLetters()).filter(
+      (d) => d.body.subject === 'tracking.events.segment',
+    );
+    expect(letters.length).toBeGreaterThan(0);
+  });
+
+  it('a revoked key stops working without a restart; past the rate, 429 with Retry-After', async () => {
+    const { key: temp, entry } = createKey(keysFile, 'temp');
+    const send = (k: string) =>
+      post(
+        '/v1/track',
+        JSON.stringify({ userId: 'r', event: 'R', context: { groupId: 'rateco' } }),
+        {
+          authorization: `Basic ${Buffer.from(`${k}:`).toString('base64')}`,
+        },
+      );
+    await new Promise((r) => setTimeout(r, 1100)); // the file is re-read at most once a second
+    expect((await send(temp)).status).toBe(200);
+    revokeKey(keysFile, entry.id);
+    await new Promise((r) => setTimeout(r, 1100));
+    expect((await send(temp)).status).toBe(401);
+
+    const limited = await startGateway(
+      { ...world.config, gateway: { ...world.config.gateway, port: 0, ratePerKey: 3 } },
+      keysFile,
+      createLogger('silent'),
+    );
+    try {
+      const statuses: number[] = [];
+      let retryAfter: string | null = null;
+      for (let i = 0; i < 6; i++) {
+        const r = await fetch(`${limited.url}/v1/track`, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            authorization: `Basic ${Buffer.from(`${key}:`).toString('base64')}`,
+          },
+          body: JSON.stringify({ userId: 'r', event: 'R', context: { groupId: 'rateco' } }),
+        });
+        statuses.push(r.status);
+        if (r.status === 429) retryAfter = r.headers.get('retry-after');
+      }
+      expect(statuses.slice(0, 3)).toEqual([200, 200, 200]);
+      expect(statuses.slice(3)).toContain(429);
+      expect(Number(retryAfter)).toBeGreaterThanOrEqual(1);
+    } finally {
+      await limited.close();
+    }
+  });
+});
