@@ -11,9 +11,11 @@
  *   raw on    the single-event phase again with raw-event storage switched on
  *   memory    RSS per active (client, event name) key and per client, operators alone, no user
  *             state; bytes per remembered event id; the longest event-loop stall of a checkpoint
+ *   gateway   HTTP gateway → JetStream (autocannon): single-event calls and 100-event batches,
+ *             accepted events/s and request latency, next to publishing straight to JetStream
  *   rules     100,000 clients × the shipped playbooks at one midnight: evaluations/s in
  *             process, and midnight → last alert published through the real pipeline
- * `--phases figures,rules,memory` picks some. BENCH_LOG_FILE=<file> keeps the pipeline's logs.
+ * `--phases figures,gateway,rules,memory` picks some. BENCH_LOG_FILE=<file> keeps the pipeline's logs.
  * Prints a table and, with --json FILE, writes [{ name, value, unit, ceiling }]. With
  * --markdown FILE (docs/benchmark.md is the project's one place for figures) it writes the
  * same table as Markdown, with the machine, and with --compare BASE.json a column of a
@@ -39,6 +41,7 @@ import { measureKeyMemoryApart } from './memory.js';
 
 const memoryScript = fileURLToPath(new URL('./memory.js', import.meta.url));
 const checkpointScript = fileURLToPath(new URL('./checkpoint.js', import.meta.url));
+import { benchGateway } from './gateway.js';
 import { benchRulesInProcess, RULES_BOUNDARY, rulesWorkload } from './rules.js';
 
 const opts = new Command()
@@ -48,7 +51,17 @@ const opts = new Command()
   .option('--compare-label <text>', 'the heading of that column', 'before')
   .option('--history <n>', 'history events', (v) => Number(v), 1_000_000)
   .option('--live <n>', 'events per live phase', (v) => Number(v), 300_000)
-  .option('--phases <list>', 'figures, rules, memory (comma-separated)', 'figures,rules,memory')
+  .option(
+    '--phases <list>',
+    'figures, gateway, rules, memory (comma-separated)',
+    'figures,gateway,rules,memory',
+  )
+  .option(
+    '--gateway-requests <n>',
+    'single-event requests of the gateway phase',
+    (v) => Number(v),
+    30_000,
+  )
   .option('--rules-clients <n>', 'clients of the rules phases', (v) => Number(v), 100_000)
   .parse()
   .opts<{
@@ -60,6 +73,7 @@ const opts = new Command()
     live: number;
     phases: string;
     rulesClients: number;
+    gatewayRequests: number;
   }>();
 const phases = new Set(opts.phases.split(','));
 
@@ -557,6 +571,38 @@ async function main(): Promise<void> {
         ceiling: arrowCeiling,
       });
       void baseRss;
+    }
+    if (phases.has('gateway')) {
+      console.log('\ngateway (HTTP → JetStream, autocannon, 64 connections; no pipeline running)');
+      const g = await benchGateway(config, nc.publisher, opts.gatewayRequests);
+      record({
+        name: 'gateway: single-event Segment calls accepted',
+        value: g.singleRate,
+        unit: 'events/s',
+        ceiling: g.ceiling,
+        budget: '≥ 25% of ceiling',
+      });
+      record({
+        name: 'gateway: single-event call latency p50',
+        value: g.singleP50,
+        unit: 'ms',
+        ceiling: null,
+      });
+      record({
+        name: 'gateway: single-event call latency p99',
+        value: g.singleP99,
+        unit: 'ms',
+        ceiling: null,
+      });
+      record({
+        name: 'gateway: 100-event batches accepted',
+        value: g.batchRate,
+        unit: 'events/s',
+        ceiling: g.ceiling,
+        budget: '≥ 50% of ceiling',
+      });
+      record({ name: 'gateway: batch latency p50', value: g.batchP50, unit: 'ms', ceiling: null });
+      record({ name: 'gateway: batch latency p99', value: g.batchP99, unit: 'ms', ceiling: null });
     }
     if (phases.has('rules')) {
       await pipeline?.stop('SIGKILL');
