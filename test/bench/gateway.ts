@@ -21,16 +21,32 @@ export interface GatewayFigures {
   batchRate: number;
   batchP50: number;
   batchP99: number;
+  /** The same events straight to JetStream: one per message, and 100 per message. */
   ceiling: number;
+  batchCeiling: number;
 }
 
 const CONNECTIONS = 64;
 
-/** Events/s of publishing `n` one-event messages to JetStream, CONNECTIONS acks in flight. */
-async function jetStreamCeiling(nc: NatsConnection, n: number): Promise<number> {
+/**
+ * Events/s of publishing `n` messages of `perMessage` events each to JetStream, CONNECTIONS
+ * acknowledgements in flight.
+ */
+async function jetStreamCeiling(
+  nc: NatsConnection,
+  n: number,
+  perMessage: number,
+): Promise<number> {
   const js = nc.jetstream();
   const body = new TextEncoder().encode(
-    JSON.stringify([{ kind: 'action', name: 'acao:bench', client_id: 'bench', user_id: 'u' }]),
+    JSON.stringify(
+      Array.from({ length: perMessage }, (_, i) => ({
+        kind: 'action',
+        name: 'acao:relatorio_emitido',
+        client_id: `c${i % 100}`,
+        user_id: `u${i % 500}`,
+      })),
+    ),
   );
   const t0 = performance.now();
   let next = 0;
@@ -42,7 +58,7 @@ async function jetStreamCeiling(nc: NatsConnection, n: number): Promise<number> 
       }
     }),
   );
-  return n / ((performance.now() - t0) / 1000);
+  return (n * perMessage) / ((performance.now() - t0) / 1000);
 }
 
 export async function benchGateway(
@@ -78,7 +94,12 @@ export async function benchGateway(
       body,
     });
   try {
-    const ceiling = await jetStreamCeiling(publisher, requests);
+    const ceiling = await jetStreamCeiling(publisher, requests, 1);
+    const batchCeiling = await jetStreamCeiling(
+      publisher,
+      Math.max(50, Math.floor(requests / 100)),
+      100,
+    );
     const single = await run('/v1/track', JSON.stringify(call(1)), requests);
     const batchBody = JSON.stringify({ batch: Array.from({ length: 100 }, (_, i) => call(i)) });
     const batch = await run('/v1/batch', batchBody, Math.max(50, Math.floor(requests / 100)));
@@ -92,6 +113,7 @@ export async function benchGateway(
       batchP50: batch.latency.p50,
       batchP99: batch.latency.p99,
       ceiling,
+      batchCeiling,
     };
   } finally {
     await gateway.close();

@@ -598,7 +598,7 @@ async function main(): Promise<void> {
         name: 'gateway: 100-event batches accepted',
         value: g.batchRate,
         unit: 'events/s',
-        ceiling: g.ceiling,
+        ceiling: g.batchCeiling,
         budget: '≥ 50% of ceiling',
       });
       record({ name: 'gateway: batch latency p50', value: g.batchP50, unit: 'ms', ceiling: null });
