@@ -38,8 +38,20 @@ const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !
 const str = (v: unknown): string | undefined =>
   typeof v === 'string' && v.length > 0 ? v : typeof v === 'number' ? String(v) : undefined;
 
+/** Names repeat: their slugs are remembered (a bounded memo, cleared when full). */
+const slugs = new Map<string, string>();
+
 /** A Segment name as a Pulso event name: letters, digits and `_ : . - /`, lower case. */
 export function slug(s: string): string {
+  let out = slugs.get(s);
+  if (out === undefined) {
+    if (slugs.size >= 10_000) slugs.clear();
+    slugs.set(s, (out = slugOf(s)));
+  }
+  return out;
+}
+
+function slugOf(s: string): string {
   return s
     .normalize('NFKD')
     .replace(/[\u0300-\u036f]/g, '')
@@ -86,10 +98,17 @@ export function fromSegment(
   const userId = str(call.userId) ?? str(call.anonymousId);
   const id = str(call.messageId);
   const ts = correctedTime(call, receivedAt);
-  const common = {
-    ...(id ? { id } : {}),
-    ...(userId ? { user_id: userId } : {}),
-    ...(ts !== undefined ? { timestamp: ts } : {}),
+  /** The event, its optional fields set only when present (plain assignments: hot path). */
+  const eventOf = (kind: string, client: string, eventName?: string, value?: number) => {
+    const e: Obj = {};
+    if (id) e.id = id;
+    if (userId) e.user_id = userId;
+    if (ts !== undefined) e.timestamp = ts;
+    e.kind = kind;
+    e.client_id = client;
+    if (eventName !== undefined) e.name = eventName;
+    if (value !== undefined) e.value = value;
+    return { event: e };
   };
   const client = str(context.groupId) ?? str(properties[m.clientProperty]);
 
@@ -119,9 +138,8 @@ export function fromSegment(
       const event = str(call.event);
       if (!event) return refused('a track call needs its event', '/event', 'the event name');
       if (!client) return noClient(m);
-      if (m.loginEvents.includes(event))
-        return { event: { ...common, kind: 'login', client_id: client } };
-      const valueOf = m.metricEvents[event];
+      if (m.loginEvents.includes(event)) return eventOf('login', client);
+      const valueOf = Object.hasOwn(m.metricEvents, event) ? m.metricEvents[event] : undefined;
       if (valueOf !== undefined) {
         const value = properties[valueOf];
         if (typeof value !== 'number')
@@ -130,24 +148,9 @@ export function fromSegment(
             `/properties/${valueOf}`,
             'a number',
           );
-        return {
-          event: {
-            ...common,
-            kind: 'metric',
-            client_id: client,
-            name: name(m.actionName, 'event', event),
-            value,
-          },
-        };
+        return eventOf('metric', client, name(m.actionName, 'event', event), value);
       }
-      return {
-        event: {
-          ...common,
-          kind: 'action',
-          client_id: client,
-          name: name(m.actionName, 'event', event),
-        },
-      };
+      return eventOf('action', client, name(m.actionName, 'event', event));
     }
     case 'page':
     case 'screen': {
@@ -155,14 +158,7 @@ export function fromSegment(
       const named =
         str(call.name) ?? str(properties.name) ?? str(properties.path) ?? str(page.path) ?? '/';
       if (!client) return noClient(m);
-      return {
-        event: {
-          ...common,
-          kind: 'screen',
-          client_id: client,
-          name: name(m.screenName, 'name', named),
-        },
-      };
+      return eventOf('screen', client, name(m.screenName, 'name', named));
     }
     default:
       return {
