@@ -1,13 +1,11 @@
 /** `pulso gateway` (the HTTP gateway) and `pulso gateway keys …` (its write keys). */
 import type { Command } from 'commander';
-import { join, resolve } from 'node:path';
 import { startGateway } from '../adapters/http/gateway.js';
-import { createKey, listKeys, revokeKey } from '../adapters/http/write-keys.js';
+import { createKey, keysFileOf, listKeys, revokeKey } from '../adapters/http/write-keys.js';
 import type { Config } from '../config/types.js';
 import type { Logger } from '../log.js';
 
-export const keysFileOf = (c: Config) =>
-  resolve(c.gateway.keysFile ?? join(c.services.dataDir, 'gateway', 'keys.json'));
+export { keysFileOf };
 
 export function gatewayCommands(
   program: Command,

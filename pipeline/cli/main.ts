@@ -82,7 +82,12 @@ program
     await ensureStreams(await nc.jetstreamManager(), config.nats);
     await nc.close();
     const gateway = config.gateway.enabled
-      ? await startGateway(config, keysFileOf(config), log.child({ stage: 'gateway' }))
+      ? // Its access log (a line per request) only from `pulso gateway`, not beside the demo.
+        await startGateway(
+          config,
+          keysFileOf(config),
+          log.child({ stage: 'gateway' }, { level: 'warn' }),
+        )
       : undefined;
     const configFile = program.opts<{ config?: string }>().config;
     const supervisor = new Supervisor({

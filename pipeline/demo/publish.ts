@@ -3,6 +3,7 @@
  * batches, then live events at a steady rate until stopped.
  */
 import { connectAs } from '../adapters/nats/connect.js';
+import { createKey, keysFileOf } from '../adapters/http/write-keys.js';
 import type { Config } from '../config/types.js';
 import type { Logger } from '../log.js';
 import { demoClients, demoDay, demoEvent, demoInvalid, isActive, rng } from './stream.js';
@@ -26,6 +27,10 @@ export async function runDemo({
   const d = config.demo;
   const nc = await connectAs(config, 'publisher', { name: 'pulso-demo' });
   const js = nc.jetstream();
+  // Made first: the gateway reads a new key within a second, before the live events start.
+  const send = liveSender(config, (data) =>
+    js.publish('tracking.events.demo', data).then(() => true),
+  );
   const now = Date.now();
   const clients = demoClients(
     d.clients,
@@ -75,15 +80,12 @@ export async function runDemo({
       carry += perTick;
       for (; carry >= 1; carry--) {
         if (r() < d.invalidRatio) {
-          await js.publish('tracking.events.demo', enc.encode(demoInvalid(r, Date.now())));
+          await send(enc.encode(demoInvalid(r, Date.now())));
           invalid++;
         } else {
           const c = active[Math.floor(r() * active.length)]!;
-          await js.publish(
-            'tracking.events.demo',
-            enc.encode(JSON.stringify(demoEvent(r, c, Date.now(), seq++))),
-          );
-          published++;
+          if (await send(enc.encode(JSON.stringify(demoEvent(r, c, Date.now(), seq++)))))
+            published++;
         }
       }
       await new Promise((res) => setTimeout(res, tick));
@@ -93,4 +95,26 @@ export async function runDemo({
   }
   log.info({ published, invalid }, 'demo: stopped');
   return { published, invalid };
+}
+
+/**
+ * How live events travel: to NATS, or (`demo.via: gateway`) as POSTs to the gateway's native
+ * API with a write key made for the source "demo". Resolves whether the event was accepted.
+ */
+function liveSender(
+  config: Config,
+  toNats: (data: Uint8Array) => Promise<boolean>,
+): (data: Uint8Array) => Promise<boolean> {
+  if (config.demo.via !== 'gateway') return toNats;
+  const { key } = createKey(keysFileOf(config), 'demo');
+  const url = `http://${config.gateway.host}:${config.gateway.port}/v1/events`;
+  return async (data) => {
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+      body: data,
+    }).catch(() => undefined);
+    await res?.body?.cancel();
+    return res?.status === 200;
+  };
 }

@@ -428,5 +428,9 @@ export interface Config {
     ratePerSecond: number;
     invalidRatio: number;
     seed: number;
+    /**
+     * How the demo's live events travel: straight to NATS (as the publisher role), or through the HTTP gateway's native API (with a write key it creates for the source demo).
+     */
+    via: 'nats' | 'gateway';
   };
 }

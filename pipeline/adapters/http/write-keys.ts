@@ -14,7 +14,8 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import type { Config } from '../../config/types.js';
 import { ConfigError } from '../../errors.js';
 
 export interface WriteKey {
@@ -27,6 +28,10 @@ export interface WriteKey {
   origins: string[];
   createdAt: string;
 }
+
+/** Where the configuration keeps the write keys. */
+export const keysFileOf = (c: Config) =>
+  resolve(c.gateway.keysFile ?? join(c.services.dataDir, 'gateway', 'keys.json'));
 
 const SOURCE = /^[A-Za-z0-9_-]{1,64}$/;
 
