@@ -89,7 +89,50 @@ describe('HTTP gateway, with real clients', () => {
     }
     await analytics.closeAndFlush({ timeout: 20_000 });
     expect(errors).toEqual([]);
+    // The same events, written by hand in Pulso's schema, published straight on NATS for
+    // twin clients: the figures the SDK's events give must be the same.
+    const twin: object[] = [];
+    for (const [client, users] of [
+      ['acme', ['ana', 'bia']],
+      ['globex', ['caio']],
+    ] as const)
+      for (const u of users)
+        twin.push(
+          { kind: 'login', client_id: `${client}-nats`, user_id: u, timestamp: now },
+          {
+            kind: 'action',
+            name: 'acao:relatorio_emitido',
+            client_id: `${client}-nats`,
+            user_id: u,
+            timestamp: now - 60_000,
+          },
+          {
+            kind: 'screen',
+            name: 'tela:pedidos',
+            client_id: `${client}-nats`,
+            user_id: u,
+            timestamp: now,
+          },
+        );
+    await world.publish('tracking.events', twin);
     await world.caughtUp(60_000, pipeline);
+    const figures = async (suffix: string) =>
+      (
+        await world.sql.query<{
+          client_id: string;
+          kind: string;
+          name: string;
+          events: number;
+          users: number;
+        }>(
+          `SELECT client_id, kind, name, events, users FROM usage_daily ORDER BY client_id, kind, name`,
+        )
+      )
+        .filter((r) => (suffix ? r.client_id.endsWith(suffix) : !r.client_id.includes('-')))
+        .map((r) => ({ ...r, client_id: r.client_id.replace(suffix, '') }));
+    const viaSdk = await figures('');
+    expect(viaSdk.length).toBe(6);
+    expect(viaSdk).toEqual(await figures('-nats'));
     const rows = await world.sql.query<{
       client_id: string;
       kind: string;
