@@ -23,7 +23,7 @@ import { Worker } from 'node:worker_threads';
 import type { RulesSnapshot } from '../operators/playbooks/rules.js';
 import type { UsageSnapshot } from '../operators/usage-figures.js';
 import type { Config } from './config/types.js';
-import type { ClientRow } from './contract/client-directory.js';
+import type { ClientRow, UserRow } from './contract/client-directory.js';
 import { ConfigError } from './errors.js';
 
 const FORMAT = 4;
@@ -37,6 +37,8 @@ export interface Checkpoint {
   rules?: RulesSnapshot;
   /** Client attributes at the same position, so re-derived midnights see them as they were. */
   clients?: ClientRow[];
+  /** The users (their client, their traits) at the same position. */
+  users?: UserRow[];
 }
 
 /**
@@ -149,7 +151,13 @@ export class CheckpointStore {
    * The picture to save: the parts given were taken at the cut (the operators' snapshots are
    * copies), so later batches cannot leak into it.
    */
-  prepare(seq: number, state: UsageSnapshot, rules?: RulesSnapshot, clients?: ClientRow[]): Stored {
+  prepare(
+    seq: number,
+    state: UsageSnapshot,
+    rules?: RulesSnapshot,
+    clients?: ClientRow[],
+    users?: UserRow[],
+  ): Stored {
     return {
       format: FORMAT,
       settings: this.settings,
@@ -158,6 +166,7 @@ export class CheckpointStore {
       state,
       rules,
       clients,
+      users,
     };
   }
 
@@ -250,6 +259,7 @@ export class CheckpointStore {
       state: stored.state,
       rules: stored.rules,
       clients: stored.clients,
+      users: stored.users,
     };
   }
 }

@@ -16,7 +16,7 @@ import type { SinkBatch } from './adapters/questdb/sink.js';
 import { encodeRows } from './adapters/questdb/encode.js';
 import type { DailyScore } from '../operators/playbooks/rules.js';
 import type { Output } from '../operators/playbooks/outputs.js';
-import type { ClientRow } from './contract/client-directory.js';
+import type { ClientRow, UserRow } from './contract/client-directory.js';
 import type { DeadLetter, TrackingEvent } from '../schemas/types.js';
 
 export interface Write {
@@ -36,6 +36,7 @@ export class Outbox {
   private metrics: MetricRow[][] = [];
   private events: TrackingEvent[] = [];
   private clients: ClientRow[] = [];
+  private users: UserRow[] = [];
   private deadLetters: DeadLetter[] = [];
   private outputs: Output[] = [];
   private scores: DailyScore[] = [];
@@ -83,6 +84,11 @@ export class Outbox {
     if (this.since === 0) this.since = Date.now();
   }
 
+  /** The user rows a slice's user updates wrote. */
+  addUsers(rows: readonly UserRow[]): void {
+    for (const r of rows) this.users.push(r);
+  }
+
   /**
    * Outputs alone, ahead of the slice they come from (a midnight's many outputs are
    * written in parts): the stream position stays the one before that slice.
@@ -100,7 +106,8 @@ export class Outbox {
       this.userUsage.size +
       this.evaluated +
       this.events.length +
-      this.clients.length
+      this.clients.length +
+      this.users.length
     );
   }
 
@@ -113,6 +120,7 @@ export class Outbox {
     const sink = encodeRows({
       events: this.events,
       clients: this.clients,
+      users: this.users,
       usage: this.usage,
       userUsage: this.userUsage,
       rolling: this.rolling,
@@ -148,6 +156,7 @@ export class Outbox {
     this.metrics = [];
     this.events = [];
     this.clients = [];
+    this.users = [];
     this.deadLetters = [];
     this.evaluated = 0;
     this.messages = 0;

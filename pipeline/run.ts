@@ -137,8 +137,10 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
   // Client attributes as of the checkpoint; without one, as of the stream's first message
   // (the replay then applies the stream's own updates on top, in order).
   const directory = new ClientDirectory();
-  if ('state' in saved && saved.clients) for (const row of saved.clients) directory.restore(row);
-  else {
+  if ('state' in saved && saved.clients) {
+    for (const row of saved.clients) directory.restore(row);
+    for (const row of saved.users ?? []) directory.users.restore(row);
+  } else {
     // An empty stream replays nothing: every stored row is the state.
     const { state } = tracking;
     const before = state.messages > 0 ? Date.parse(state.first_ts) : Infinity;

@@ -7,6 +7,7 @@ import addFormatsModule from 'ajv-formats';
 import common from './common.schema.json' with { type: 'json' };
 import trackingEvent from './tracking-event.schema.json' with { type: 'json' };
 import clientUpdate from './client-update.schema.json' with { type: 'json' };
+import userUpdate from './user-update.schema.json' with { type: 'json' };
 import deadLetter from './dead-letter.schema.json' with { type: 'json' };
 import config from './config.schema.json' with { type: 'json' };
 import playbook from './playbook.schema.json' with { type: 'json' };
@@ -44,6 +45,7 @@ const withDefaults = new Ajv({
 
 export const validateTrackingEvent: ValidateFunction = strict.compile(trackingEvent);
 export const validateClientUpdate: ValidateFunction = strict.compile(clientUpdate);
+export const validateUserUpdate: ValidateFunction = strict.compile(userUpdate);
 export const validateDeadLetter: ValidateFunction = strict.compile(deadLetter);
 export const validateConfig: ValidateFunction = withDefaults.compile(config);
 addFormats(withDefaults);
@@ -65,6 +67,7 @@ export const schemas = {
   common,
   trackingEvent,
   clientUpdate,
+  userUpdate,
   deadLetter,
   config,
   playbook,
@@ -188,11 +191,19 @@ function describe(e: ErrorObject, doc: unknown): SchemaIssue {
     }
     case 'anyOf':
       if (e.instancePath === '' && e.schemaPath === '#/anyOf') {
-        return {
-          path: '',
-          expected:
-            'at least one attribute to change (status, name, plan, segment, csm, mrr or attributes)',
-        };
+        // The alternatives are "one of these keys is required": name them.
+        const keys = (
+          (e.parentSchema as { anyOf?: { required?: string[] }[] } | undefined)?.anyOf ?? []
+        )
+          .map((a) => a.required?.[0])
+          .filter((k): k is string => k !== undefined);
+        if (keys.length === 0 || keys.includes('attributes'))
+          return {
+            path: '',
+            expected:
+              'at least one attribute to change (status, name, plan, segment, csm, mrr or attributes)',
+          };
+        return { path: `/${keys[0]}`, expected: `${keys.join(' or ')} (at least one is required)` };
       }
       return { path: e.instancePath, expected: anyOfExpectation(e.instancePath), actual };
     default:

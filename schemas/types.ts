@@ -36,6 +36,20 @@ export type ClientStatus = 'active' | 'trial' | 'onboarding' | 'suspended' | 'ca
 export type Scalar = string | number | boolean | null;
 
 /** A valid patch of one client's attributes. */
+/** A user update (tracking.users): the user's client from `ts` on, and traits. */
+export interface UserUpdate {
+  updateId: string;
+  ts: number;
+  userId: string;
+  clientId: string | null;
+  /** Traits present in the patch (null removes one). */
+  traits: Record<string, Scalar>;
+  receivedAt: number;
+  streamSeq: number;
+  index: number;
+  subject: string;
+}
+
 export interface ClientUpdate {
   updateId: string;
   ts: number;
@@ -82,7 +96,8 @@ export type ReasonCode =
   | 'webhook_invalid'
   | 'webhook_failed'
   | 'webhook_refused'
-  | 'output_forged';
+  | 'output_forged'
+  | 'unknown_client';
 
 /** Why an input was refused: machine-readable code plus what a person needs to fix it. */
 export interface Reason {
@@ -111,6 +126,7 @@ export interface DeadLetter {
 export interface Decoded {
   events: TrackingEvent[];
   clientUpdates: ClientUpdate[];
+  userUpdates: UserUpdate[];
   deadLetters: DeadLetter[];
   /** A wall-clock tick: event time has reached this (see operators/types.ts EventBatch). */
   clock?: number;

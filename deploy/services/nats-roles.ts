@@ -68,7 +68,14 @@ export function permissionsOf(role: Role, s: StreamNames): Permissions {
       };
     case 'publisher':
       return {
-        publish: ['tracking.events', 'tracking.events.>', 'tracking.clients', 'tracking.clients.>'],
+        publish: [
+          'tracking.events',
+          'tracking.events.>',
+          'tracking.clients',
+          'tracking.clients.>',
+          'tracking.users',
+          'tracking.users.>',
+        ],
         subscribe: [inbox],
       };
     case 'reader':

@@ -9,6 +9,9 @@
  * (`LATEST ON ts PARTITION BY client_id`) always holds its complete current state.
  */
 import type { ClientUpdate, Scalar } from '../../schemas/types.js';
+import { UserDirectory } from './user-directory.js';
+
+export type { UserRow } from './user-directory.js';
 
 export const STANDARD_FIELDS = ['status', 'name', 'plan', 'segment', 'csm', 'mrr'] as const;
 export type StandardField = (typeof STANDARD_FIELDS)[number];
@@ -52,6 +55,8 @@ export interface ClientRow {
 
 export class ClientDirectory {
   private readonly clients = new Map<string, ClientState>();
+  /** The clients' users: which client each belongs to, and their traits. */
+  readonly users = new UserDirectory();
 
   get size(): number {
     return this.clients.size;

@@ -63,6 +63,7 @@ describe('decodeMessage: invalid inputs become dead letters with a precise reaso
       'webhook_failed',
       'webhook_refused',
       'output_forged',
+      'unknown_client',
     ];
     for (const code of codes) if (!elsewhere.includes(code)) expect(covered).toContain(code);
   });
@@ -288,7 +289,13 @@ describe('decodeMessage: wall-clock ticks (tracking.clock)', () => {
   it('a tick carries its time and nothing else', () => {
     const ts = STORED_AT - 1000;
     const out = decodeMessage(msg(`{"ts":${ts}}`, { subject: 'tracking.clock' }), DEFAULT_LIMITS);
-    expect(out).toEqual({ events: [], clientUpdates: [], deadLetters: [], clock: ts });
+    expect(out).toEqual({
+      events: [],
+      clientUpdates: [],
+      userUpdates: [],
+      deadLetters: [],
+      clock: ts,
+    });
   });
 
   it.each([

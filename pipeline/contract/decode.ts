@@ -8,6 +8,7 @@ import {
   describeErrors,
   validateClientUpdate,
   validateTrackingEvent,
+  validateUserUpdate,
 } from '../../schemas/index.js';
 import { CONTENT_TYPE_ARROW, decodeArrow } from './arrow.js';
 import { parseEventTime } from './event-time.js';
@@ -22,21 +23,24 @@ import type {
   Reason,
   Scalar,
   TrackingEvent,
+  UserUpdate,
 } from '../../schemas/types.js';
 
 export const SUBJECT_EVENTS = 'tracking.events';
 export const SUBJECT_CLIENTS = 'tracking.clients';
+export const SUBJECT_USERS = 'tracking.users';
 /** Wall-clock ticks the pipeline itself records: `{"ts": <epoch ms>}`. */
 export const SUBJECT_CLOCK = 'tracking.clock';
 export const CONTENT_TYPE_NDJSON = 'application/x-ndjson';
 
-type Route = 'events' | 'clients';
+type Route = 'events' | 'clients' | 'users';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 export function routeOf(subject: string): Route | undefined {
   if (subject === SUBJECT_EVENTS || subject.startsWith(`${SUBJECT_EVENTS}.`)) return 'events';
   if (subject === SUBJECT_CLIENTS || subject.startsWith(`${SUBJECT_CLIENTS}.`)) return 'clients';
+  if (subject === SUBJECT_USERS || subject.startsWith(`${SUBJECT_USERS}.`)) return 'users';
   return undefined;
 }
 
@@ -60,6 +64,7 @@ export function decodeMessage(msg: InboundMessage, limits: Limits): Decoded {
     return {
       events: [],
       clientUpdates: [],
+      userUpdates: [],
       deadLetters: [deadLetter(msg, internalError(e), msg.data)],
     };
   }
@@ -75,7 +80,7 @@ export function internalError(e: unknown): Reason {
 }
 
 function decodeOrThrow(msg: InboundMessage, limits: Limits): Decoded {
-  const out: Decoded = { events: [], clientUpdates: [], deadLetters: [] };
+  const out: Decoded = { events: [], clientUpdates: [], userUpdates: [], deadLetters: [] };
   const refuse = (reason: Reason, payload = msg.data, index?: number) =>
     out.deadLetters.push(deadLetter(msg, reason, payload, index));
 
@@ -111,7 +116,7 @@ function decodeOrThrow(msg: InboundMessage, limits: Limits): Decoded {
     refuse({
       code: 'unknown_subject',
       message: `nothing is published on ${msg.subject}`,
-      expected: `${SUBJECT_EVENTS}[.<source>] or ${SUBJECT_CLIENTS}[.<source>]`,
+      expected: `${SUBJECT_EVENTS}[.<source>], ${SUBJECT_CLIENTS}[.<source>] or ${SUBJECT_USERS}[.<source>]`,
       actual: msg.subject,
     });
     return out;
@@ -147,10 +152,13 @@ function decodeOrThrow(msg: InboundMessage, limits: Limits): Decoded {
     const result =
       route === 'events'
         ? toEvent(value, msg, limits, index)
-        : toClientUpdate(value, msg, limits, index);
+        : route === 'clients'
+          ? toClientUpdate(value, msg, limits, index)
+          : toUserUpdate(value, msg, limits, index);
     if ('code' in result) refuse(result, bytes, index);
     else if (route === 'events') out.events.push(result as TrackingEvent);
-    else out.clientUpdates.push(result as ClientUpdate);
+    else if (route === 'clients') out.clientUpdates.push(result as ClientUpdate);
+    else out.userUpdates.push(result as UserUpdate);
   };
 
   if (contentType === CONTENT_TYPE_NDJSON) {
@@ -283,7 +291,7 @@ function toEvent(
     id?: string;
     kind: EventKind;
     name?: string;
-    client_id: string;
+    client_id?: string;
     user_id?: string;
     timestamp?: string | number;
     value?: number;
@@ -296,7 +304,8 @@ function toEvent(
     ts,
     kind: e.kind,
     name: e.name ?? e.kind, // only login may omit its name
-    clientId: e.client_id,
+    // Absent: the user's client, found in stream order by the figures stage (UNRESOLVED).
+    clientId: e.client_id ?? UNRESOLVED_CLIENT,
     userId: e.user_id ?? null,
     value: e.value ?? 1,
     properties: e.properties === undefined ? null : JSON.stringify(e.properties),
@@ -328,6 +337,38 @@ function toClientUpdate(
     clientId: client_id,
     fields,
     attributes: attributes ?? {},
+    receivedAt: msg.storedAt,
+    streamSeq: msg.streamSeq,
+    index: index ?? 0,
+    subject: msg.subject,
+  };
+}
+
+/** The client of an event that names only its user, until the figures stage resolves it. */
+export const UNRESOLVED_CLIENT = '';
+
+function toUserUpdate(
+  value: unknown,
+  msg: InboundMessage,
+  limits: Limits,
+  index?: number,
+): UserUpdate | Reason {
+  if (!validateUserUpdate(value)) return schemaReason(validateUserUpdate.errors, value);
+  const u = value as {
+    id?: string;
+    user_id: string;
+    client_id?: string;
+    timestamp?: string | number;
+    traits?: Record<string, Scalar>;
+  };
+  const ts = parseEventTime(u.timestamp, msg.storedAt, limits.maxFutureSkewMs);
+  if (typeof ts !== 'number') return ts;
+  return {
+    updateId: u.id ?? derivedId(msg, index),
+    ts,
+    userId: u.user_id,
+    clientId: u.client_id ?? null,
+    traits: u.traits ?? {},
     receivedAt: msg.storedAt,
     streamSeq: msg.streamSeq,
     index: index ?? 0,

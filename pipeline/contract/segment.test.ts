@@ -70,11 +70,15 @@ describe('Segment calls as Pulso events', () => {
     });
   });
 
-  it('page and screen: kind screen, name from the template; no client named: a reason', () => {
+  it('page and screen: kind screen, name from the template; the client left to the user, or a reason', () => {
     expect(fromSegment('page', { name: 'Pedidos', context: { groupId: 'acme' } }, M, NOW)).toEqual({
       event: { kind: 'screen', client_id: 'acme', name: 'tela:pedidos' },
     });
-    expect(fromSegment('screen', { name: 'Home', anonymousId: 'anon' }, M, NOW)).toMatchObject({
+    // No client named: the pipeline counts it for the user's client (their latest group).
+    expect(fromSegment('screen', { name: 'Home', anonymousId: 'anon' }, M, NOW)).toEqual({
+      event: { user_id: 'anon', kind: 'screen', name: 'tela:home' },
+    });
+    expect(fromSegment('screen', { name: 'Home' }, M, NOW)).toMatchObject({
       reason: { path: '/context/groupId' },
     });
   });
@@ -106,8 +110,24 @@ describe('Segment calls as Pulso events', () => {
     expect(slug('Checkout/Step 2')).toBe('checkout/step_2');
   });
 
-  it('identify and alias are refused by name, not thrown', () => {
-    expect(fromSegment('identify', { userId: 'u', traits: {} }, M, NOW)).toMatchObject({
+  it("identify: the user's traits (and client, with a group); alias refused by name", () => {
+    expect(
+      fromSegment(
+        'identify',
+        { userId: 'ana', traits: { email: 'ana@acme.test', deep: {} } },
+        M,
+        NOW,
+      ),
+    ).toEqual({ user: { user_id: 'ana', traits: { email: 'ana@acme.test' } } });
+    expect(
+      fromSegment('identify', { userId: 'ana', context: { groupId: 'acme' } }, M, NOW),
+    ).toEqual({
+      user: { user_id: 'ana', client_id: 'acme' },
+    });
+    expect(fromSegment('identify', { traits: { a: 1 } }, M, NOW)).toMatchObject({
+      reason: { path: '/userId' },
+    });
+    expect(fromSegment('alias', { userId: 'u', previousId: 'p' }, M, NOW)).toMatchObject({
       reason: { path: '/type' },
     });
     expect(fromSegment('track', 'not an object', M, NOW)).toMatchObject({

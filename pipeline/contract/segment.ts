@@ -8,8 +8,11 @@
  *   page    → kind screen, name from `screenName` ("tela:{name}")
  *   screen  → the same
  *   group   → client attribute update: groupId is the client; traits status, name, plan,
- *             segment, csm and mrr its fields, every other scalar trait a custom attribute
- *   client  → context.groupId, else the `clientProperty` property (track/page/screen)
+ *             segment, csm and mrr its fields, every other scalar trait a custom attribute;
+ *             and a user update: the user belongs to that client from then on
+ *   identify → user update: the user's traits (and client, when context.groupId names it)
+ *   client  → context.groupId, else the `clientProperty` property (track/page/screen), else
+ *             left to the pipeline: the client the user's latest group call named
  *   id      → messageId (so an SDK's retry counts once)
  *   time    → timestamp corrected for the device's clock: receivedAt − (sentAt − timestamp)
  *
@@ -28,8 +31,14 @@ export interface SegmentMapping {
   metricEvents: Record<string, string>;
 }
 
+/** What a call becomes: an event, a client update and/or a user update — or why nothing. */
 export type Mapped =
-  { event: Record<string, unknown> } | { update: Record<string, unknown> } | { reason: Reason };
+  | {
+      event?: Record<string, unknown>;
+      update?: Record<string, unknown>;
+      user?: Record<string, unknown>;
+    }
+  | { reason: Reason };
 
 type Obj = Record<string, unknown>;
 /** The client attribute update's own fields (schemas/client-update.schema.json). */
@@ -99,13 +108,19 @@ export function fromSegment(
   const id = str(call.messageId);
   const ts = correctedTime(call, receivedAt);
   /** The event, its optional fields set only when present (plain assignments: hot path). */
-  const eventOf = (kind: string, client: string, eventName?: string, value?: number) => {
+  const eventOf = (
+    kind: string,
+    client: string | undefined,
+    eventName?: string,
+    value?: number,
+  ) => {
     const e: Obj = {};
     if (id) e.id = id;
     if (userId) e.user_id = userId;
     if (ts !== undefined) e.timestamp = ts;
     e.kind = kind;
-    e.client_id = client;
+    // No client named: the pipeline counts it for the user's client (their latest group).
+    if (client !== undefined) e.client_id = client;
     if (eventName !== undefined) e.name = eventName;
     if (value !== undefined) e.value = value;
     return { event: e };
@@ -124,20 +139,50 @@ export function fromSegment(
         if (CLIENT_FIELDS.has(k)) fields[k] = v;
         else attributes[k] = v;
       }
+      const update = {
+        ...(id ? { id } : {}),
+        client_id: groupId,
+        ...(ts !== undefined ? { timestamp: ts } : {}),
+        ...fields,
+        attributes,
+      };
+      if (!userId) return { update };
       return {
-        update: {
+        update,
+        user: {
           ...(id ? { id } : {}),
+          user_id: userId,
           client_id: groupId,
           ...(ts !== undefined ? { timestamp: ts } : {}),
-          ...fields,
-          attributes,
+        },
+      };
+    }
+    case 'identify': {
+      if (!userId) return refused('an identify call needs its userId', '/userId', 'the user id');
+      const scalars: Obj = {};
+      for (const [k, v] of Object.entries(traits))
+        if (v === null || ['string', 'number', 'boolean'].includes(typeof v)) scalars[k] = v;
+      const group = str(context.groupId);
+      if (!group && Object.keys(scalars).length === 0)
+        return refused(
+          'an identify call without traits or a group says nothing',
+          '/traits',
+          'traits',
+        );
+      return {
+        user: {
+          ...(id ? { id } : {}),
+          user_id: userId,
+          ...(group ? { client_id: group } : {}),
+          ...(ts !== undefined ? { timestamp: ts } : {}),
+          ...(Object.keys(scalars).length > 0 ? { traits: scalars } : {}),
         },
       };
     }
     case 'track': {
       const event = str(call.event);
       if (!event) return refused('a track call needs its event', '/event', 'the event name');
-      if (!client) return noClient(m);
+      if (!client && !userId) return noClient(m);
       if (m.loginEvents.includes(event)) return eventOf('login', client);
       const valueOf = Object.hasOwn(m.metricEvents, event) ? m.metricEvents[event] : undefined;
       if (valueOf !== undefined) {
@@ -157,7 +202,7 @@ export function fromSegment(
       const page = isObj(context.page) ? context.page : {};
       const named =
         str(call.name) ?? str(properties.name) ?? str(properties.path) ?? str(page.path) ?? '/';
-      if (!client) return noClient(m);
+      if (!client && !userId) return noClient(m);
       return eventOf('screen', client, name(m.screenName, 'name', named));
     }
     default:
@@ -166,7 +211,7 @@ export function fromSegment(
           code: 'schema_violation',
           message: `${type} calls are not stored by Pulso`,
           path: '/type',
-          expected: 'track, page, screen or group',
+          expected: 'track, page, screen, group or identify',
         },
       };
   }
@@ -180,6 +225,6 @@ function noClient(m: SegmentMapping): { reason: Reason } {
   return refused(
     'the call names no client account',
     '/context/groupId',
-    `the client id in context.groupId (Segment's B2B convention) or properties.${m.clientProperty}`,
+    `the client id in context.groupId (Segment's B2B convention) or properties.${m.clientProperty}, or a userId whose group call named it`,
   );
 }

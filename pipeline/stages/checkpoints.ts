@@ -51,6 +51,7 @@ export class CheckpointPolicy {
       await usage.snapshotInSteps(nextTurn),
       rules.state.snapshot(),
       directory.snapshot(),
+      directory.users.snapshot(),
     );
     this.lastAt = now;
     return { staged: this.store.stage(stored) };

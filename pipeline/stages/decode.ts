@@ -2,7 +2,7 @@
  * `decodeSlices` — fetches into slices of decoded input, one slice at a time.
  *
  * Emits, per fetch, its messages decoded (pure contract code) into slices: a slice ends at
- * `batchSize` events, at a client update or a clock tick (the rules must see them exactly
+ * `batchSize` events, at a client or user update or a clock tick (the rules must see them exactly
  * where the stream has them, relative to the events and midnights around them), and
  * around a message suspected of a crash, which is folded alone. The last slice of a fetch
  * is emitted even if empty: it is where a write becomes due.
@@ -65,6 +65,7 @@ export function decodeSlices(o: DecodeOptions): OperatorFunction<MessageBatch, S
     const d = decodeMessage(toInbound(m), o.limits);
     for (const e of d.events) slice.events.push(e);
     for (const u of d.clientUpdates) slice.updates.push(u);
+    for (const u of d.userUpdates) slice.userUpdates.push(u);
     for (const dl of d.deadLetters) slice.deadLetters.push(dl);
     if (d.clock !== undefined) slice.clock = d.clock;
     return true;
@@ -105,6 +106,7 @@ export function decodeSlices(o: DecodeOptions): OperatorFunction<MessageBatch, S
               alone ||
               slice.events.length >= o.batchSize ||
               slice.updates.length > 0 ||
+              slice.userUpdates.length > 0 ||
               slice.clock !== undefined
             ) {
               await emit(slice, 'early');
@@ -134,6 +136,7 @@ function newSlice(fetchStartedAt: number): Slice {
   return {
     events: [],
     updates: [],
+    userUpdates: [],
     deadLetters: [],
     messages: 0,
     lastSeq: 0,

@@ -18,6 +18,7 @@ import {
   eventDeadLetter,
   tooLateDeadLetter,
 } from '../contract/dead-letter.js';
+import { UNRESOLVED_CLIENT } from '../contract/decode.js';
 import type { CrashJournal } from '../crash-journal.js';
 import type { Logger } from '../log.js';
 import type { IngestMetrics } from '../metrics.js';
@@ -48,13 +49,14 @@ export function foldFigures(o: FiguresOptions): OperatorFunction<Slice, Folded> 
     tap((s: Slice) => {
       if (o.testFault && s.messages > 0) testFault(s, o.testFault);
       stats = { ...o.rules.state.stats };
+      resolveClients(s, o.directory);
     }),
     usageFigures(o.usage, o.rules),
     evaluatePlaybooks(o.rules),
     map(({ batch: s, figures, outputs, scores }): Folded => {
       if (s.messages === 0) {
         o.journal?.end(o.usage.seq);
-        return { slice: s, clients: [], outputs, scores };
+        return { slice: s, clients: [], users: [], outputs, scores };
       }
       for (const e of figures.tooLate)
         s.deadLetters.push(tooLateDeadLetter(e, figures.watermark, o.allowedLatenessMs));
@@ -79,10 +81,12 @@ export function foldFigures(o: FiguresOptions): OperatorFunction<Slice, Folded> 
         o.rules.state.know(u.clientId, u.ts);
         return o.directory.apply(u);
       });
+      // After the slice's events: a user update ends its slice, so it governs what follows.
+      const users = s.userUpdates.flatMap((u) => o.directory.users.apply(u));
       o.usage.seq = s.lastSeq;
       o.journal?.end(s.lastSeq);
       count(o, s, figures, stats);
-      return { slice: s, figures, clients, outputs, scores };
+      return { slice: s, figures, clients, users, outputs, scores };
     }),
   );
 }
@@ -111,6 +115,32 @@ function count(
   if (o.rules.last && figures.boundaries > 0) o.log.info(o.rules.last, 'midnight evaluated');
   m.playbookEvaluations.inc(o.rules.state.stats.evaluations - stats.evaluations);
   m.playbookFirings.inc(o.rules.state.stats.fired - stats.fired);
+}
+
+/**
+ * Events that name their user but no client count for the user's client, as the user
+ * updates before them in the stream say; with none, they are dead-lettered (unknown_client).
+ */
+function resolveClients(s: Slice, directory: ClientDirectory): void {
+  if (!s.events.some((e) => e.clientId === UNRESOLVED_CLIENT)) return;
+  s.events = s.events.filter((e) => {
+    if (e.clientId !== UNRESOLVED_CLIENT) return true;
+    const client = e.userId === null ? undefined : directory.users.clientOf(e.userId);
+    if (client !== undefined) {
+      e.clientId = client;
+      return true;
+    }
+    s.deadLetters.push(
+      eventDeadLetter(e, {
+        code: 'unknown_client',
+        message: `user ${JSON.stringify(e.userId)} belongs to no client that Pulso knows of`,
+        path: '/client_id',
+        expected:
+          "client_id, or a user update (tracking.users; a Segment group call) naming the user's client before it",
+      }),
+    );
+    return false;
+  });
 }
 
 /**

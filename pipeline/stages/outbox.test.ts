@@ -28,6 +28,7 @@ function folded(seq: number, outputs: Output[] = []): Folded {
     slice: {
       events: [],
       updates: [],
+      userUpdates: [],
       deadLetters: [],
       messages: 1,
       lastSeq: seq,
@@ -38,6 +39,7 @@ function folded(seq: number, outputs: Output[] = []): Folded {
     },
     figures,
     clients: [],
+    users: [],
     outputs,
     scores: [],
   };

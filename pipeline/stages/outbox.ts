@@ -178,6 +178,7 @@ export function toOutbox(o: OutboxOptions): OutboxStage {
         outputs,
         u.scores,
       );
+      outbox.addUsers(u.users);
       outbox.pending = s.pending;
       heldSeq = s.lastSeq;
     }

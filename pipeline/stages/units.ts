@@ -2,8 +2,8 @@
 import type { FigureBatch } from '../../operators/usage-figures.js';
 import type { DailyScore } from '../../operators/playbooks/rules.js';
 import type { Output } from '../../operators/playbooks/outputs.js';
-import type { ClientUpdate, DeadLetter, TrackingEvent } from '../../schemas/types.js';
-import type { ClientRow } from '../contract/client-directory.js';
+import type { ClientUpdate, DeadLetter, TrackingEvent, UserUpdate } from '../../schemas/types.js';
+import type { ClientRow, UserRow } from '../contract/client-directory.js';
 import type { Write } from '../outbox.js';
 
 /** When a slice is over, whether a write may be due (see outbox.ts). */
@@ -19,6 +19,8 @@ export type WriteCheck =
 export interface Slice {
   events: TrackingEvent[];
   updates: ClientUpdate[];
+  /** User updates (tracking.users): applied after the slice's events, as the stream orders them. */
+  userUpdates: UserUpdate[];
   deadLetters: DeadLetter[];
   messages: number;
   lastSeq: number;
@@ -37,6 +39,8 @@ export interface Folded {
   /** Undefined for a slice with no message (the end of a fetch that held only repeats). */
   figures?: FigureBatch;
   clients: ClientRow[];
+  /** The user rows its user updates wrote. */
+  users: UserRow[];
   outputs: Output[];
   scores: DailyScore[];
 }

@@ -163,6 +163,50 @@ describe('HTTP gateway, with real clients', () => {
     ]);
   });
 
+  it("the user's latest group names the client of calls without one, also after a restart; identify traits are stored", async () => {
+    const analytics = new Analytics({
+      writeKey: key,
+      host: gateway.url,
+      flushAt: 1,
+      maxRetries: 2,
+    });
+    analytics.identify({ userId: 'zoe', traits: { email: 'zoe@umbrella.test', role: 'admin' } });
+    analytics.group({ userId: 'zoe', groupId: 'umbrella', traits: { plan: 'basic' } });
+    analytics.track({ userId: 'zoe', event: 'Relatório Emitido' }); // no groupId: zoe's group
+    analytics.track({ userId: 'nobody', event: 'Relatório Emitido' }); // no group ever
+    await analytics.closeAndFlush({ timeout: 20_000 });
+    await world.caughtUp(60_000, pipeline);
+    const rows = await world.sql.query<{ client_id: string; user_id: string }>(
+      `SELECT client_id, user_id FROM events WHERE name = 'acao:relatorio_emitido' AND user_id IN ('zoe', 'nobody')`,
+    );
+    expect(rows).toEqual([{ client_id: 'umbrella', user_id: 'zoe' }]);
+    const unknown = (await world.deadLetters()).filter(
+      (d) => d.subject === 'pulso.dlq.unknown_client',
+    );
+    expect(unknown).toHaveLength(1);
+    const [zoe] = await world.sql.query<{ client_id: string; traits: string }>(
+      `SELECT client_id, traits FROM user_attributes WHERE user_id = 'zoe' LATEST ON ts PARTITION BY user_id`,
+    );
+    expect([zoe!.client_id, JSON.parse(zoe!.traits)]).toEqual([
+      'umbrella',
+      { email: 'zoe@umbrella.test', role: 'admin' },
+    ]);
+
+    // A restart (from the checkpoint) knows the link: the next call resolves the same.
+    await pipeline.kill('SIGKILL');
+    pipeline = new PipelineProcess().start();
+    await pipeline.untilLog('pipeline running');
+    const again = new Analytics({ writeKey: key, host: gateway.url, flushAt: 1, maxRetries: 2 });
+    again.page({ userId: 'zoe', name: 'Depois' });
+    await again.closeAndFlush({ timeout: 20_000 });
+    await world.caughtUp(60_000, pipeline);
+    expect(
+      await world.scalar(
+        `SELECT count() FROM events WHERE client_id = 'umbrella' AND name = 'tela:depois'`,
+      ),
+    ).toBe(1);
+  });
+
   it('CustomerX: a tracking with its documented fields and headers is stored (201)', async () => {
     const now = new Date();
     const today = [now.getUTCDate(), now.getUTCMonth() + 1, now.getUTCFullYear()]
@@ -263,7 +307,7 @@ describe('HTTP gateway, with real clients', () => {
             messageId: 'b-1',
             context: { groupId: 'batchco' },
           },
-          { type: 'track', userId: 'a', event: 'No Client', messageId: 'b-2' },
+          { type: 'track', event: 'No Client', messageId: 'b-2' }, // no client, no user
           {
             type: 'page',
             userId: 'a',

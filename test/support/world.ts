@@ -43,7 +43,7 @@ export function testEnv(): Record<string, string> {
  * dead letter (unknown_subject) is the contract's unit tests' to check.
  */
 export const publishable = (subject: string) =>
-  /^tracking\.(events|clients|clock)(\.|$)/.test(subject) || subject.startsWith('cs.');
+  /^tracking\.(events|clients|users|clock)(\.|$)/.test(subject) || subject.startsWith('cs.');
 
 export function checkpointDir(): string {
   return join(dataDir(), 'checkpoints');
@@ -85,7 +85,9 @@ export class World {
 
   /** Producers' subjects as a producer; anything else (ticks, outputs) as the pipeline. */
   connectionFor(subject: string): NatsConnection {
-    return /^tracking\.(events|clients)(\.|$)/.test(subject) ? this.publisherNc : this.pipelineNc;
+    return /^tracking\.(events|clients|users)(\.|$)/.test(subject)
+      ? this.publisherNc
+      : this.pipelineNc;
   }
 
   /** A connection as one role, with the credentials the test services generated. */

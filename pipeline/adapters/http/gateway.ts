@@ -352,34 +352,36 @@ export async function startGateway(
     const receivedAt = Date.now();
     const events: { at: number; item: unknown }[] = [];
     const updates: { at: number; item: unknown }[] = [];
+    const users: { at: number; item: unknown }[] = [];
     const earlier: Refusal[] = [];
     calls.forEach(({ type, call }, at) => {
       const m: Mapped = fromSegment(type, call, g.segment as SegmentMapping, receivedAt);
-      if ('reason' in m) earlier.push(refusalOf(at, m.reason));
-      else if ('event' in m) events.push({ at, item: m.event });
-      else updates.push({ at, item: m.update });
+      if ('reason' in m) {
+        earlier.push(refusalOf(at, m.reason));
+        return;
+      }
+      if (m.update) updates.push({ at, item: m.update });
+      if (m.user) users.push({ at, item: m.user });
+      if (m.event) events.push({ at, item: m.event });
     });
     const source = req.writeKey!.source;
     const results: Published[] = [];
-    // Client updates first: a batch's group calls name the clients its events then use.
-    if (updates.length > 0)
-      results.push(
-        await publish(
-          `tracking.clients.${source}`,
-          enc.encode(JSON.stringify(updates.map((u) => u.item))),
-          false,
-          (i) => updates[i]!.at,
-        ),
-      );
-    if (events.length > 0 && !results.some((r) => 'unavailable' in r))
-      results.push(
-        await publish(
-          `tracking.events.${source}`,
-          enc.encode(JSON.stringify(events.map((e) => e.item))),
-          false,
-          (i) => events[i]!.at,
-        ),
-      );
+    // Client and user updates first: a batch's group calls name the clients (and the
+    // users' clients) its events then use.
+    for (const [route, list] of [
+      ['clients', updates],
+      ['users', users],
+      ['events', events],
+    ] as const)
+      if (list.length > 0 && !results.some((r) => 'unavailable' in r))
+        results.push(
+          await publish(
+            `tracking.${route}.${source}`,
+            enc.encode(JSON.stringify(list.map((u) => u.item))),
+            false,
+            (i) => list[i]!.at,
+          ),
+        );
     return answer(reply, results, earlier, calls.length, { status: 200, body: { success: true } });
   };
 

@@ -1,7 +1,7 @@
 /** Client attributes as stored in QuestDB, read back to restore the client directory. */
-import type { ClientDirectory, ClientRow } from '../../contract/client-directory.js';
+import type { ClientDirectory, ClientRow, UserRow } from '../../contract/client-directory.js';
 import type { QuestSql } from './sql.js';
-import { CLIENT_ATTRIBUTES_TABLE } from './tables.js';
+import { CLIENT_ATTRIBUTES_TABLE, USER_ATTRIBUTES_TABLE } from './tables.js';
 
 /**
  * Restores each client's newest attribute row stored before `before` (epoch ms; Infinity:
@@ -21,6 +21,16 @@ export async function restoreClients(
         `SELECT * FROM ${CLIENT_ATTRIBUTES_TABLE} LATEST ON ts PARTITION BY client_id`,
       );
   for (const r of rows) directory.restore(toRow(r));
+  // And the users (their client, their traits), as of the same time.
+  const users = Number.isFinite(before)
+    ? await sql.query<Record<string, unknown>>(
+        `SELECT * FROM ${USER_ATTRIBUTES_TABLE} WHERE ts < $1 LATEST ON ts PARTITION BY user_id`,
+        [new Date(before).toISOString()],
+      )
+    : await sql.query<Record<string, unknown>>(
+        `SELECT * FROM ${USER_ATTRIBUTES_TABLE} LATEST ON ts PARTITION BY user_id`,
+      );
+  for (const r of users) directory.users.restore(toUserRow(r));
   return directory.size;
 }
 
@@ -36,6 +46,17 @@ function toRow(r: Record<string, unknown>): ClientRow {
     csm: (r.csm as string | null) ?? null,
     mrr: (r.mrr as number | null) ?? null,
     attributes: (r.attributes as string | null) ?? '{}',
+    stamps: (r.stamps as string | null) ?? '{}',
+  };
+}
+
+function toUserRow(r: Record<string, unknown>): UserRow {
+  return {
+    ts: r.ts as number,
+    userId: r.user_id as string,
+    clientId: (r.client_id as string | null) ?? null,
+    updateId: r.update_id as string,
+    traits: (r.traits as string | null) ?? '{}',
     stamps: (r.stamps as string | null) ?? '{}',
   };
 }

@@ -11,7 +11,7 @@ import type { DailyScore } from '../../../operators/playbooks/rules.js';
 import type { RatioRow } from '../../../operators/ratios.js';
 import type { RollingRow } from '../../../operators/rolling-counts.js';
 import type { TrackingEvent } from '../../../schemas/types.js';
-import type { ClientRow } from '../../contract/client-directory.js';
+import type { ClientRow, UserRow } from '../../contract/client-directory.js';
 import {
   lastSeenLine,
   metricLine,
@@ -23,7 +23,7 @@ import {
   type Progress,
 } from './figure-lines.js';
 import { dailyScoreLine, outputLine } from './output-lines.js';
-import { clientLine, eventLine } from './row-lines.js';
+import { clientLine, eventLine, userLine } from './row-lines.js';
 import type { SinkBatch } from './sink.js';
 
 /** ILP/HTTP bodies are cut at about this size. */
@@ -33,6 +33,7 @@ const BODY_CHARS = 8 * 1024 * 1024;
 export interface QuestDbRows {
   events: readonly TrackingEvent[];
   clients: readonly ClientRow[];
+  users: readonly UserRow[];
   /** Live day cells: encoded now, with their totals as of this moment. */
   usage: Iterable<DailyUsageRow>;
   userUsage: Iterable<UserDailyUsageRow>;
@@ -63,6 +64,7 @@ export function encodeRows(held: QuestDbRows): SinkBatch {
   // Raw events and client attributes first: the figures' last line records progress.
   for (const e of held.events) put(eventLine(e));
   for (const c of held.clients) put(clientLine(c));
+  for (const u of held.users) put(userLine(u));
   const otherRows = rows;
   for (const r of held.usage) put(usageLine(r));
   for (const r of held.userUsage) put(userUsageLine(r));

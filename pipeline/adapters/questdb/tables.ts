@@ -7,6 +7,7 @@ import type { QuestSql } from './sql.js';
 
 export const EVENTS_TABLE = 'events';
 export const CLIENT_ATTRIBUTES_TABLE = 'client_attributes';
+export const USER_ATTRIBUTES_TABLE = 'user_attributes';
 export const USAGE_DAILY_TABLE = 'usage_daily';
 export const USER_USAGE_DAILY_TABLE = 'user_usage_daily';
 export const ROLLING_TABLE = 'rolling_figures';
@@ -84,6 +85,15 @@ export const DDL = [
     stream_seq LONG,
     subject SYMBOL CAPACITY 256
   ) TIMESTAMP(ts) PARTITION BY DAY WAL DEDUP UPSERT KEYS(ts, client_id, event_id)`,
+  // Each user's complete state (client, traits) as of each update: LATEST ON ts PARTITION BY user_id.
+  `CREATE TABLE IF NOT EXISTS ${USER_ATTRIBUTES_TABLE} (
+    ts TIMESTAMP,
+    user_id SYMBOL CAPACITY 262144 NOCACHE,
+    client_id SYMBOL CAPACITY 16384,
+    update_id VARCHAR,
+    traits VARCHAR,
+    stamps VARCHAR
+  ) TIMESTAMP(ts) PARTITION BY MONTH WAL DEDUP UPSERT KEYS(ts, user_id)`,
   `CREATE TABLE IF NOT EXISTS ${CLIENT_ATTRIBUTES_TABLE} (
     ts TIMESTAMP,
     client_id SYMBOL CAPACITY 16384,
