@@ -472,3 +472,116 @@ describe('HTTP gateway, with real clients', () => {
     expect(ids.map((r) => r.event_id)).toEqual(['o-1', 'o-2']);
   });
 });
+
+describe('playbooks on events that came through the gateway', () => {
+  const world = new World();
+  const keysFile = join(mkdtempSync(join(tmpdir(), 'pulso-gateway-pb-')), 'keys.json');
+  const { key } = createKey(keysFile, 'sdk');
+  let gateway: Gateway;
+  let pipeline: PipelineProcess;
+
+  beforeAll(async () => {
+    await world.open();
+    await world.reset();
+    await ensureStreams(await world.nc.jetstreamManager(), world.config.nats);
+    gateway = await startGateway(
+      { ...world.config, gateway: { ...world.config.gateway, port: 0 } },
+      keysFile,
+      createLogger('silent'),
+    );
+    pipeline = new PipelineProcess().start();
+    await pipeline.untilLog('pipeline running');
+  });
+  afterAll(async () => {
+    await pipeline?.kill('SIGKILL');
+    await gateway?.close();
+    await world.close();
+  });
+
+  it('fire for the SDK’s clients exactly as for the same events published on NATS', async () => {
+    const DAY = 86_400_000;
+    const now = Date.now();
+    const clients = ['pb1', 'pb2', 'pb3'];
+    const activity = (client: string, i: number) =>
+      [
+        { at: now - 3 * DAY, login: true },
+        ...(i === 0 ? [] : [{ at: now - 2 * DAY, event: 'Relatório Emitido' }]),
+        ...(i === 2 ? [{ at: now - 2 * DAY, page: 'Pedidos' }] : []),
+      ].map((a) => ({ ...a, client }));
+    // Twins first, on NATS (event time only moves forward: the old days before "now").
+    await world.publish(
+      'tracking.clients',
+      clients.map((c) => ({
+        client_id: `${c}-nats`,
+        status: 'active',
+        plan: 'pro',
+        timestamp: now - 4 * DAY,
+      })),
+    );
+    await world.publish(
+      'tracking.events',
+      clients.flatMap((c, i) =>
+        activity(c, i).map((a) =>
+          a.login
+            ? { kind: 'login', client_id: `${c}-nats`, user_id: `${c}-u`, timestamp: a.at }
+            : a.page
+              ? {
+                  kind: 'screen',
+                  name: 'tela:pedidos',
+                  client_id: `${c}-nats`,
+                  user_id: `${c}-u`,
+                  timestamp: a.at,
+                }
+              : {
+                  kind: 'action',
+                  name: 'acao:relatorio_emitido',
+                  client_id: `${c}-nats`,
+                  user_id: `${c}-u`,
+                  timestamp: a.at,
+                },
+        ),
+      ),
+    );
+    const analytics = new Analytics({
+      writeKey: key,
+      host: gateway.url,
+      flushAt: 100,
+      flushInterval: 100,
+    });
+    clients.forEach((c, i) => {
+      analytics.group({
+        userId: `${c}-u`,
+        groupId: c,
+        traits: { status: 'active', plan: 'pro' },
+        timestamp: new Date(now - 4 * DAY),
+      });
+      for (const a of activity(c, i))
+        if (a.login)
+          analytics.track({ userId: `${c}-u`, event: 'Signed In', timestamp: new Date(a.at) });
+        else if (a.page)
+          analytics.page({ userId: `${c}-u`, name: a.page, timestamp: new Date(a.at) });
+        else analytics.track({ userId: `${c}-u`, event: a.event!, timestamp: new Date(a.at) });
+    });
+    await analytics.closeAndFlush({ timeout: 20_000 });
+    // Now, for everyone: the watermark passes the midnights between, and the playbooks run.
+    await world.publish('tracking.events', {
+      kind: 'login',
+      client_id: 'clock-nats',
+      timestamp: now,
+    });
+    await world.caughtUp(60_000, pipeline);
+    const alerts = await world.sql.query<{ playbook: string; client_id: string; period: string }>(
+      `SELECT playbook, client_id, period FROM alerts ORDER BY playbook, client_id, period`,
+    );
+    const of = (nats: boolean) =>
+      alerts
+        .filter(
+          (a) =>
+            clients.includes(a.client_id.replace('-nats', '')) &&
+            a.client_id.endsWith('-nats') === nats,
+        )
+        .map((a) => ({ ...a, client_id: a.client_id.replace('-nats', '') }));
+    expect(of(false).length).toBeGreaterThan(0);
+    expect(of(false)).toEqual(of(true));
+  });
+});
