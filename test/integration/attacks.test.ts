@@ -6,8 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { headers as natsHeaders } from 'nats';
-import { decodeMessage } from '../../pipeline/contract/decode.js';
-import { deadLetterId } from '../../pipeline/contract/dead-letter.js';
+import { decodeMessage, UNRESOLVED_CLIENT } from '../../pipeline/contract/decode.js';
+import { deadLetterId, eventDeadLetter } from '../../pipeline/contract/dead-letter.js';
 import { isDerivedId } from '../../operators/event-ids.js';
 import { limitsOf } from '../../pipeline/run.js';
 import { ensureStreams } from '../../pipeline/adapters/nats/streams.js';
@@ -104,8 +104,15 @@ describe('attacks on the running pipeline', () => {
       );
       for (const dl of d.deadLetters)
         wantDeadLetters.set(deadLetterId(dl), `${dl.reason.code} (${m.kind})`);
-      for (const e of d.events)
+      for (const e of d.events) {
+        // Naming only a user, whom no user update linked to a client: unknown_client.
+        if (e.clientId === UNRESOLVED_CLIENT) {
+          const dl = eventDeadLetter(e, { code: 'unknown_client', message: '', expected: '' });
+          wantDeadLetters.set(deadLetterId(dl), `unknown_client (${m.kind})`);
+          continue;
+        }
         stored.add(isDerivedId(e) ? e.eventId : `${e.clientId}\u0000${e.eventId}`);
+      }
     });
     const got = await world.deadLetters();
     const ids = got.map((d) => d.id);
