@@ -11,6 +11,7 @@ import { Analytics } from '@segment/analytics-node';
 import autocannon from 'autocannon';
 import { startNats, stopNats } from '../../deploy/services/nats.js';
 import { natsOptions } from '../support/global-services.js';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type Gateway } from '../../pipeline/adapters/http/gateway.js';
 import { createKey, revokeKey } from '../../pipeline/adapters/http/write-keys.js';
@@ -367,6 +368,46 @@ describe('HTTP gateway, with real clients', () => {
       (d) => d.body.subject === 'tracking.events.segment',
     );
     expect(letters.length).toBeGreaterThan(0);
+  });
+
+  it('counts requests by route and status on /metrics; the access log holds no payload and no key', async () => {
+    const lines: string[] = [];
+    const logged = await startGateway(
+      { ...world.config, gateway: { ...world.config.gateway, port: 0 } },
+      keysFile,
+      pino({ level: 'info' }, { write: (l: string) => void lines.push(l) }),
+    );
+    try {
+      const secret = 'a-payload-nobody-should-log';
+      const auth = { authorization: `Basic ${Buffer.from(`${key}:`).toString('base64')}` };
+      for (const k of [key, 'wrong-key'])
+        await fetch(`${logged.url}/v1/track`, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            authorization: `Basic ${Buffer.from(`${k}:`).toString('base64')}`,
+          },
+          body: JSON.stringify({ userId: 'm', event: secret, context: { groupId: 'metricsco' } }),
+        });
+      const metrics = await (await fetch(`${logged.url}/metrics`, { headers: auth })).text();
+      expect(metrics).toContain('pulso_gateway_requests_total{route="/v1/track",status="200"} 1');
+      expect(metrics).toContain('pulso_gateway_requests_total{route="/v1/track",status="401"} 1');
+      expect(metrics).toMatch(
+        /pulso_gateway_request_seconds_bucket\{le="[\d.]+",route="\/v1\/track",status="200"\}/,
+      );
+      const access = lines.filter((l) => l.includes('gateway request') && l.includes('/v1/track'));
+      expect(access).toHaveLength(2);
+      expect(access.map((l) => (JSON.parse(l) as { status: number }).status).sort()).toEqual([
+        200, 401,
+      ]);
+      for (const l of lines) {
+        expect(l).not.toContain(secret);
+        expect(l).not.toContain(key);
+        expect(l).not.toContain('wrong-key');
+      }
+    } finally {
+      await logged.close();
+    }
   });
 
   it('a revoked key stops working without a restart; past the rate, 429 with Retry-After', async () => {
