@@ -171,8 +171,21 @@ describe('HTTP gateway, with real clients', () => {
       flushAt: 1,
       maxRetries: 2,
     });
-    analytics.identify({ userId: 'zoe', traits: { email: 'zoe@umbrella.test', role: 'admin' } });
-    analytics.group({ userId: 'zoe', groupId: 'umbrella', traits: { plan: 'basic' } });
+    // Each call is its own request, and requests may overtake each other: the track is sent
+    // once the group call is stored (its callback), as a product would after signing in.
+    const delivered = (send: (done: (err?: unknown) => void) => void) =>
+      new Promise<void>((resolve, reject) =>
+        send((err) => (err ? reject(err as Error) : resolve())),
+      );
+    await delivered((done) =>
+      analytics.identify(
+        { userId: 'zoe', traits: { email: 'zoe@umbrella.test', role: 'admin' } },
+        done,
+      ),
+    );
+    await delivered((done) =>
+      analytics.group({ userId: 'zoe', groupId: 'umbrella', traits: { plan: 'basic' } }, done),
+    );
     analytics.track({ userId: 'zoe', event: 'Relatório Emitido' }); // no groupId: zoe's group
     analytics.track({ userId: 'nobody', event: 'Relatório Emitido' }); // no group ever
     await analytics.closeAndFlush({ timeout: 20_000 });
