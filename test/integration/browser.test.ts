@@ -11,11 +11,8 @@ import { extname, join, normalize } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { aptInstall, which } from '../../deploy/services/process.js';
-import { startGateway, type Gateway } from '../../pipeline/adapters/http/gateway.js';
 import { createKey } from '../../pipeline/adapters/http/write-keys.js';
-import { ensureStreams } from '../../pipeline/adapters/nats/streams.js';
-import { createLogger } from '../../pipeline/log.js';
-import { PipelineProcess, World } from '../support/world.js';
+import { gatewayWorld } from '../support/gateway.js';
 
 const UMD = join(process.cwd(), 'node_modules', '@segment', 'analytics-next', 'dist', 'umd');
 
@@ -32,24 +29,15 @@ function chromiumPath(): string {
 }
 
 describe('Segment’s browser library in headless Chromium', () => {
-  const world = new World();
-  let gateway: Gateway;
-  let pipeline: PipelineProcess;
+  const keysFile = join(mkdtempSync(join(tmpdir(), 'pulso-browser-')), 'keys.json');
+  const g = gatewayWorld(keysFile);
+  const world = g.world;
   let site: Server;
   let siteUrl = '';
   let browser: Browser;
-  const keysFile = join(mkdtempSync(join(tmpdir(), 'pulso-browser-')), 'keys.json');
 
   beforeAll(async () => {
     const executablePath = chromiumPath();
-    await world.open();
-    await world.reset();
-    await ensureStreams(await world.nc.jetstreamManager(), world.config.nats);
-    gateway = await startGateway(
-      { ...world.config, gateway: { ...world.config.gateway, port: 0 } },
-      keysFile,
-      createLogger('silent'),
-    );
     // The page: the library's UMD build and one script that loads it against the gateway.
     site = createServer((req, res) => {
       const path = (req.url ?? '/').split('?')[0]!;
@@ -85,15 +73,10 @@ describe('Segment’s browser library in headless Chromium', () => {
         '--disable-sync',
       ],
     });
-    pipeline = new PipelineProcess().start();
-    await pipeline.untilLog('pipeline running');
   }, 600_000);
   afterAll(async () => {
     await browser?.close();
     site?.close();
-    await pipeline?.kill('SIGKILL');
-    await gateway?.close();
-    await world.close();
   });
 
   it('page and track calls from the browser are stored, the key limited to the page’s origin', async () => {
@@ -102,10 +85,10 @@ describe('Segment’s browser library in headless Chromium', () => {
     const page = await browser.newPage();
     const requests: string[] = [];
     page.on('request', (r) => {
-      if (r.url().startsWith(gateway.url)) requests.push(new URL(r.url()).pathname);
+      if (r.url().startsWith(g.gateway.url)) requests.push(new URL(r.url()).pathname);
     });
     await page.goto(siteUrl);
-    const apiHost = gateway.url.replace(/^http:\/\//, '') + '/v1';
+    const apiHost = g.gateway.url.replace(/^http:\/\//, '') + '/v1';
     await page.evaluate(
       async ({ writeKey, apiHost }) => {
         const w = globalThis as unknown as {
@@ -138,7 +121,7 @@ describe('Segment’s browser library in headless Chromium', () => {
       },
       { writeKey: key, apiHost },
     );
-    await world.caughtUp(60_000, pipeline);
+    await world.caughtUp(60_000, g.pipeline);
     const rows = await world.sql.query<{ kind: string; name: string }>(
       `SELECT kind, name FROM events WHERE client_id = 'browserco' ORDER BY kind, name`,
     );

@@ -12,24 +12,23 @@ import autocannon from 'autocannon';
 import { startNats, stopNats } from '../../deploy/services/nats.js';
 import { natsOptions } from '../support/global-services.js';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startGateway, type Gateway } from '../../pipeline/adapters/http/gateway.js';
+import { describe, expect, it } from 'vitest';
+import { startGateway } from '../../pipeline/adapters/http/gateway.js';
 import { createKey, revokeKey } from '../../pipeline/adapters/http/write-keys.js';
-import { ensureStreams } from '../../pipeline/adapters/nats/streams.js';
 import { createLogger } from '../../pipeline/log.js';
-import { dataDir, PipelineProcess, World } from '../support/world.js';
+import { gatewayWorld } from '../support/gateway.js';
+import { dataDir, PipelineProcess } from '../support/world.js';
 
 describe('HTTP gateway, with real clients', () => {
-  const world = new World();
   const keysFile = join(mkdtempSync(join(tmpdir(), 'pulso-gateway-')), 'keys.json');
   const { key } = createKey(keysFile, 'segment');
   const { key: cxKey } = createKey(keysFile, 'customerx');
   const { key: browserKey } = createKey(keysFile, 'web', ['https://app.acme.test']);
-  let gateway: Gateway;
-  let pipeline: PipelineProcess;
+  const g = gatewayWorld(keysFile, { ratePerKey: 5000 });
+  const world = g.world;
 
   const post = (path: string, body: string | Buffer, headers: Record<string, string> = {}) =>
-    fetch(`${gateway.url}${path}`, {
+    fetch(`${g.gateway.url}${path}`, {
       method: 'POST',
       headers: {
         'content-type': 'application/json',
@@ -39,29 +38,11 @@ describe('HTTP gateway, with real clients', () => {
       body,
     });
 
-  beforeAll(async () => {
-    await world.open();
-    await world.reset();
-    await ensureStreams(await world.nc.jetstreamManager(), world.config.nats);
-    gateway = await startGateway(
-      { ...world.config, gateway: { ...world.config.gateway, port: 0, ratePerKey: 5000 } },
-      keysFile,
-      createLogger('silent'),
-    );
-    pipeline = new PipelineProcess().start();
-    await pipeline.untilLog('pipeline running');
-  });
-  afterAll(async () => {
-    await pipeline?.kill('SIGKILL');
-    await gateway?.close();
-    await world.close();
-  });
-
   it("Segment's Node SDK: group, track, page and a login reach QuestDB as the mapping says", async () => {
     const errors: unknown[] = [];
     const analytics = new Analytics({
       writeKey: key,
-      host: gateway.url,
+      host: g.gateway.url,
       flushAt: 20,
       flushInterval: 200,
       maxRetries: 2,
@@ -116,7 +97,7 @@ describe('HTTP gateway, with real clients', () => {
           },
         );
     await world.publish('tracking.events', twin);
-    await world.caughtUp(60_000, pipeline);
+    await world.caughtUp(60_000, g.pipeline);
     const figures = async (suffix: string) =>
       (
         await world.sql.query<{
@@ -167,7 +148,7 @@ describe('HTTP gateway, with real clients', () => {
   it("the user's latest group names the client of calls without one, also after a restart; identify traits are stored", async () => {
     const analytics = new Analytics({
       writeKey: key,
-      host: gateway.url,
+      host: g.gateway.url,
       flushAt: 1,
       maxRetries: 2,
     });
@@ -189,7 +170,7 @@ describe('HTTP gateway, with real clients', () => {
     analytics.track({ userId: 'zoe', event: 'Relatório Emitido' }); // no groupId: zoe's group
     analytics.track({ userId: 'nobody', event: 'Relatório Emitido' }); // no group ever
     await analytics.closeAndFlush({ timeout: 20_000 });
-    await world.caughtUp(60_000, pipeline);
+    await world.caughtUp(60_000, g.pipeline);
     const rows = await world.sql.query<{ client_id: string; user_id: string }>(
       `SELECT client_id, user_id FROM events WHERE name = 'acao:relatorio_emitido' AND user_id IN ('zoe', 'nobody')`,
     );
@@ -207,13 +188,13 @@ describe('HTTP gateway, with real clients', () => {
     ]);
 
     // A restart (from the checkpoint) knows the link: the next call resolves the same.
-    await pipeline.kill('SIGKILL');
-    pipeline = new PipelineProcess().start();
-    await pipeline.untilLog('pipeline running');
-    const again = new Analytics({ writeKey: key, host: gateway.url, flushAt: 1, maxRetries: 2 });
+    await g.pipeline.kill('SIGKILL');
+    g.pipeline = new PipelineProcess().start();
+    await g.pipeline.untilLog('pipeline running');
+    const again = new Analytics({ writeKey: key, host: g.gateway.url, flushAt: 1, maxRetries: 2 });
     again.page({ userId: 'zoe', name: 'Depois' });
     await again.closeAndFlush({ timeout: 20_000 });
-    await world.caughtUp(60_000, pipeline);
+    await world.caughtUp(60_000, g.pipeline);
     expect(
       await world.scalar(
         `SELECT count() FROM events WHERE client_id = 'umbrella' AND name = 'tela:depois'`,
@@ -227,7 +208,7 @@ describe('HTTP gateway, with real clients', () => {
       .map((n) => String(n).padStart(2, '0'))
       .join('/');
     const sentAt = Date.now();
-    const res = await fetch(`${gateway.url}/api/v1/trackings`, {
+    const res = await fetch(`${g.gateway.url}/api/v1/trackings`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', credential: 'acct-1', key: cxKey },
       body: JSON.stringify({
@@ -242,7 +223,7 @@ describe('HTTP gateway, with real clients', () => {
       }),
     });
     expect(res.status).toBe(201);
-    await world.caughtUp(60_000, pipeline);
+    await world.caughtUp(60_000, g.pipeline);
     const rows = await world.sql.query<{
       kind: string;
       name: string;
@@ -356,7 +337,7 @@ describe('HTTP gateway, with real clients', () => {
       ).toBe(200);
     // A browser key from an origin it does not allow; then from the one it does.
     const browser = (origin: string) =>
-      fetch(`${gateway.url}/v1/p`, {
+      fetch(`${g.gateway.url}/v1/p`, {
         method: 'POST',
         headers: { 'content-type': 'text/plain', origin },
         body: JSON.stringify({
@@ -371,7 +352,7 @@ describe('HTTP gateway, with real clients', () => {
     expect(allowed.status).toBe(200);
     expect(allowed.headers.get('access-control-allow-origin')).toBe('https://app.acme.test');
 
-    await world.caughtUp(60_000, pipeline);
+    await world.caughtUp(60_000, g.pipeline);
     expect(await world.scalar(`SELECT count() FROM events WHERE client_id = 'batchco'`)).toBe(2);
     expect(await world.scalar(`SELECT count() FROM events WHERE client_id = 'dupco'`)).toBe(1);
     expect(await world.scalar(`SELECT count() FROM events WHERE client_id = 'zip'`)).toBe(1);
@@ -469,7 +450,7 @@ describe('HTTP gateway, with real clients', () => {
 
   it('1,000 concurrent connections are all answered, and nothing crashes', async () => {
     const result = await autocannon({
-      url: `${gateway.url}/v1/track`,
+      url: `${g.gateway.url}/v1/track`,
       connections: 1000,
       amount: 3000,
       method: 'POST',
@@ -482,7 +463,7 @@ describe('HTTP gateway, with real clients', () => {
     expect(result.errors).toBe(0);
     expect(result.timeouts).toBe(0);
     expect(result['2xx']).toBe(3000);
-    await world.caughtUp(120_000, pipeline);
+    await world.caughtUp(120_000, g.pipeline);
     expect(await world.scalar(`SELECT count() FROM events WHERE client_id = 'loadco'`)).toBe(3000);
   });
 
@@ -517,9 +498,9 @@ describe('HTTP gateway, with real clients', () => {
     }
     expect(status).toBe(200);
     // The pipeline ended with the connection (its supervisor restarts it); here, by hand.
-    await pipeline.kill('SIGKILL');
-    pipeline = new PipelineProcess().start();
-    await world.caughtUp(120_000, pipeline);
+    await g.pipeline.kill('SIGKILL');
+    g.pipeline = new PipelineProcess().start();
+    await world.caughtUp(120_000, g.pipeline);
     const ids = await world.sql.query<{ event_id: string }>(
       `SELECT event_id FROM events WHERE client_id = 'outageco' ORDER BY event_id`,
     );
@@ -528,29 +509,10 @@ describe('HTTP gateway, with real clients', () => {
 });
 
 describe('playbooks on events that came through the gateway', () => {
-  const world = new World();
   const keysFile = join(mkdtempSync(join(tmpdir(), 'pulso-gateway-pb-')), 'keys.json');
   const { key } = createKey(keysFile, 'sdk');
-  let gateway: Gateway;
-  let pipeline: PipelineProcess;
-
-  beforeAll(async () => {
-    await world.open();
-    await world.reset();
-    await ensureStreams(await world.nc.jetstreamManager(), world.config.nats);
-    gateway = await startGateway(
-      { ...world.config, gateway: { ...world.config.gateway, port: 0 } },
-      keysFile,
-      createLogger('silent'),
-    );
-    pipeline = new PipelineProcess().start();
-    await pipeline.untilLog('pipeline running');
-  });
-  afterAll(async () => {
-    await pipeline?.kill('SIGKILL');
-    await gateway?.close();
-    await world.close();
-  });
+  const g = gatewayWorld(keysFile);
+  const world = g.world;
 
   it('fire for the SDK’s clients exactly as for the same events published on NATS', async () => {
     const DAY = 86_400_000;
@@ -598,7 +560,7 @@ describe('playbooks on events that came through the gateway', () => {
     );
     const analytics = new Analytics({
       writeKey: key,
-      host: gateway.url,
+      host: g.gateway.url,
       flushAt: 100,
       flushInterval: 100,
     });
@@ -623,7 +585,7 @@ describe('playbooks on events that came through the gateway', () => {
       client_id: 'clock-nats',
       timestamp: now,
     });
-    await world.caughtUp(60_000, pipeline);
+    await world.caughtUp(60_000, g.pipeline);
     const alerts = await world.sql.query<{ playbook: string; client_id: string; period: string }>(
       `SELECT playbook, client_id, period FROM alerts ORDER BY playbook, client_id, period`,
     );

@@ -12,26 +12,26 @@ export async function restoreClients(
   directory: ClientDirectory,
   before: number,
 ): Promise<number> {
-  const rows = Number.isFinite(before)
-    ? await sql.query<Record<string, unknown>>(
-        `SELECT * FROM ${CLIENT_ATTRIBUTES_TABLE} WHERE ts < $1 LATEST ON ts PARTITION BY client_id`,
-        [new Date(before).toISOString()],
-      )
-    : await sql.query<Record<string, unknown>>(
-        `SELECT * FROM ${CLIENT_ATTRIBUTES_TABLE} LATEST ON ts PARTITION BY client_id`,
-      );
-  for (const r of rows) directory.restore(toRow(r));
+  for (const r of await latestBefore(sql, CLIENT_ATTRIBUTES_TABLE, 'client_id', before))
+    directory.restore(toRow(r));
   // And the users (their client, their traits), as of the same time.
-  const users = Number.isFinite(before)
-    ? await sql.query<Record<string, unknown>>(
-        `SELECT * FROM ${USER_ATTRIBUTES_TABLE} WHERE ts < $1 LATEST ON ts PARTITION BY user_id`,
-        [new Date(before).toISOString()],
-      )
-    : await sql.query<Record<string, unknown>>(
-        `SELECT * FROM ${USER_ATTRIBUTES_TABLE} LATEST ON ts PARTITION BY user_id`,
-      );
+  const users = await latestBefore(sql, USER_ATTRIBUTES_TABLE, 'user_id', before);
   for (const r of users) directory.users.restore(toUserRow(r));
   return directory.size;
+}
+
+/** Each key's newest row stored before `before` (Infinity: all). */
+function latestBefore(
+  sql: QuestSql,
+  table: string,
+  key: string,
+  before: number,
+): Promise<Record<string, unknown>[]> {
+  return Number.isFinite(before)
+    ? sql.query(`SELECT * FROM ${table} WHERE ts < $1 LATEST ON ts PARTITION BY ${key}`, [
+        new Date(before).toISOString(),
+      ])
+    : sql.query(`SELECT * FROM ${table} LATEST ON ts PARTITION BY ${key}`);
 }
 
 function toRow(r: Record<string, unknown>): ClientRow {
