@@ -5,8 +5,6 @@ import { createKey, keysFileOf, listKeys, revokeKey } from '../adapters/http/wri
 import type { Config } from '../config/types.js';
 import type { Logger } from '../log.js';
 
-export { keysFileOf };
-
 export function gatewayCommands(
   program: Command,
   setup: () => { config: Config; log: Logger },

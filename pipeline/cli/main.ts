@@ -26,7 +26,8 @@ import { isMessagesFault, limitsOf, startPipeline } from '../run.js';
 import { CrashJournal } from '../crash-journal.js';
 import { EXIT_CONFIG, Supervisor } from '../supervisor.js';
 import { dashboardCommands } from './dashboards.js';
-import { gatewayCommands, keysFileOf } from './gateway.js';
+import { gatewayCommands } from './gateway.js';
+import { keysFileOf } from '../adapters/http/write-keys.js';
 import { startGateway } from '../adapters/http/gateway.js';
 import { playbookCommands } from './playbooks.js';
 

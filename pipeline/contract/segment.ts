@@ -21,8 +21,6 @@
  */
 import type { Reason } from '../../schemas/types.js';
 
-export type SegmentType = 'track' | 'page' | 'screen' | 'group' | 'identify' | 'alias';
-
 export interface SegmentMapping {
   clientProperty: string;
   screenName: string;

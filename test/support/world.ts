@@ -43,7 +43,10 @@ export function testEnv(): Record<string, string> {
  * dead letter (unknown_subject) is the contract's unit tests' to check.
  */
 export const publishable = (subject: string) =>
-  /^tracking\.(events|clients|users|clock)(\.|$)/.test(subject) || subject.startsWith('cs.');
+  PRODUCER_SUBJECT.test(subject) || subject === 'tracking.clock' || subject.startsWith('cs.');
+
+/** What the publisher role may publish; anything else a test publishes, the pipeline does. */
+const PRODUCER_SUBJECT = /^tracking\.(events|clients|users)(\.|$)/;
 
 export function checkpointDir(): string {
   return join(dataDir(), 'checkpoints');
@@ -85,9 +88,7 @@ export class World {
 
   /** Producers' subjects as a producer; anything else (ticks, outputs) as the pipeline. */
   connectionFor(subject: string): NatsConnection {
-    return /^tracking\.(events|clients|users)(\.|$)/.test(subject)
-      ? this.publisherNc
-      : this.pipelineNc;
+    return PRODUCER_SUBJECT.test(subject) ? this.publisherNc : this.pipelineNc;
   }
 
   /** A connection as one role, with the credentials the test services generated. */

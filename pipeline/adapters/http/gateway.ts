@@ -5,7 +5,7 @@
  * pipeline's own contract code (`decodeMessage`) before publishing; what it publishes goes
  * through the pipeline exactly as a NATS producer's messages do (same dead letters).
  *
- *   POST /v1/events, /v1/clients       Pulso's schemas: one item, a JSON array, or NDJSON
+ *   POST /v1/events|clients|users      Pulso's schemas: one item, a JSON array, or NDJSON
  *   POST /v1/track|page|screen|group   Segment calls (and the browser library's short paths
  *   POST /v1/batch                     /v1/t, /v1/p, /v1/s, /v1/g, /v1/b); see segment.ts
  *   POST /api/v1/trackings             CustomerX's tracking API; see customerx.ts
@@ -42,6 +42,12 @@ declare module 'fastify' {
 }
 
 const enc = new TextEncoder();
+/** Pulso's own API: path → the subject's route (tracking.<route>.<source>). */
+const NATIVE_ROUTES = new Map([
+  ['/v1/events', 'events'],
+  ['/v1/clients', 'clients'],
+  ['/v1/users', 'users'],
+]);
 const SEGMENT_TYPES: Record<string, string> = {
   track: 'track',
   t: 'track',
@@ -242,8 +248,9 @@ export async function startGateway(
     const path = req.routeOptions.url ?? '';
     if (!path.startsWith('/v1/') && !path.startsWith('/api/')) return;
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    const ct = req.headers['content-type'] ?? '';
-    const parsed = ct.includes('ndjson') ? undefined : body.length > 0 ? jsonOf(body) : undefined;
+    // Pulso's own API leaves its body to the contract code (published and dead-lettered as
+    // any producer's); the other APIs are JSON the gateway maps, and may carry the key.
+    const parsed = NATIVE_ROUTES.has(path) || body.length === 0 ? undefined : jsonOf(body);
     if (parsed && 'json' in parsed) req.jsonBody = parsed.json;
     const key = keyOf(req, req.jsonBody);
     const entry = key ? keys.lookup(key) : undefined;
@@ -263,7 +270,8 @@ export async function startGateway(
         .send({ error: 'invalid', accepted: 0, rejected: [refusalOf(0, parsed.reason)] });
   });
 
-  type Published = { refused: Refusal[] } | { unavailable: string };
+  /** What publishing did: the message's items, those refused — or why nothing was stored. */
+  type Published = { items: number; refused: Refusal[] } | { unavailable: string };
 
   /**
    * Checks one message with the contract code and publishes it (invalid items too: the
@@ -295,7 +303,11 @@ export async function startGateway(
       log.warn({ err: (e as Error).message }, 'gateway: JetStream did not store a message');
       return { unavailable: 'JetStream did not store the message; nothing is lost if you retry' };
     }
-    return { refused: decoded.deadLetters.map((d) => refusalOf(indexOf(d.index ?? 0), d.reason)) };
+    const d = decoded;
+    return {
+      items: d.events.length + d.clientUpdates.length + d.userUpdates.length + d.deadLetters.length,
+      refused: d.deadLetters.map((x) => refusalOf(indexOf(x.index ?? 0), x.reason)),
+    };
   };
 
   /** The answer to a request of `count` items, once what it carried is published. */
@@ -324,22 +336,16 @@ export async function startGateway(
   };
 
   // ---- Pulso's own API -------------------------------------------------------------------
-  for (const [path, route] of [
-    ['/v1/events', 'events'],
-    ['/v1/clients', 'clients'],
-  ] as const)
+  for (const [path, route] of NATIVE_ROUTES)
     app.post(path, async (req, reply) => {
-      const body = req.body as Buffer;
       const ndjson = (req.headers['content-type'] ?? '').includes('ndjson');
-      const count = ndjson
-        ? body
-            .toString('utf8')
-            .split('\n')
-            .filter((l) => l.trim()).length
-        : Array.isArray(req.jsonBody)
-          ? req.jsonBody.length
-          : 1;
-      const r = await publish(`tracking.${route}.${req.writeKey!.source}`, body, ndjson, (i) => i);
+      const r = await publish(
+        `tracking.${route}.${req.writeKey!.source}`,
+        req.body as Buffer,
+        ndjson,
+        (i) => i,
+      );
+      const count = 'items' in r ? r.items : 0;
       return answer(reply, [r], [], count, { status: 200, body: { accepted: count } });
     });
 
