@@ -37,6 +37,12 @@ export interface EventBatch {
    * least this, even if no client sent anything. Being in the stream, a replay sees it too.
    */
   clock?: number;
+  /**
+   * One partition's part of a batch (pipeline/stages/split.ts): the event time the whole
+   * stream reached by the batch's end (and each event's `streamTime`, before it) — other
+   * partitions' events move this partition's watermark too, where the stream has them.
+   */
+  reached?: number;
 }
 
 /**

@@ -9,7 +9,9 @@
  *   evaluated with exactly the events that belong to them;
  * - events below the watermark go to `tooLate`, to be counted and dead-lettered, never
  *   silently dropped.
- * A clock tick (`batch.clock`, after the events) moves it like an event at that time.
+ * A clock tick (`batch.clock`, after the events) moves it like an event at that time, and
+ * so do the times of a partition's part of a batch (each event's `streamTime`, the batch's
+ * `reached`): the events of other partitions, where the stream has them.
  * The watermark moves per event, not per batch, so the output depends only on the order of
  * the stream, never on how it was cut into batches.
  */
@@ -59,6 +61,7 @@ export class Watermark {
       this.maxTs = ts;
     };
     for (const e of batch.events) {
+      if (e.streamTime !== undefined && e.streamTime > this.maxTs) advance(e.streamTime);
       if (e.ts < this.value) {
         tooLate.push(e);
         continue;
@@ -66,6 +69,7 @@ export class Watermark {
       if (e.ts > this.maxTs) advance(e.ts);
       segment.push(e);
     }
+    if (batch.reached !== undefined && batch.reached > this.maxTs) advance(batch.reached);
     if (batch.clock !== undefined && batch.clock > this.maxTs) advance(batch.clock);
     if (segment.length > 0) steps.push({ events: segment });
     return { steps, tooLate, watermark: this.value, lastSeq: batch.lastSeq };

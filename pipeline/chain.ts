@@ -1,18 +1,37 @@
 /**
- * The tracking chain: one input (today the whole tracking stream) from JetStream to
- * QuestDB, NATS outputs and checkpoints, as one chain of RxJS stages — each in its own
- * file under stages/, each saying what it emits and when:
+ * The tracking chains: the tracking stream from JetStream to QuestDB, NATS outputs and
+ * checkpoints, one chain of RxJS stages per partition this worker owns — each stage in its
+ * own file under stages/, each saying what it emits and when:
  *
- *   fetches ─► decodeSlices ─► foldFigures ─┐
- *                                           ├─► toOutbox ─► writeInOrder(write ▸ checkpoint)
- *   flush ticks ────────────────────────────┘
+ *                                       ┌─► foldFigures ─┐
+ *   fetches ─► decodeSlices ─► split ───┤   (partition p) ├─► toOutbox ─► writeInOrder(write ▸ checkpoint)
+ *                                       └─► …            ┘        ▲
+ *                                               flush ticks ──────┘
+ *
+ * The stream is fetched and decoded once per worker; `splitSlice` gives each partition its
+ * part of every slice. Each partition has its own state, watermark, rules, outbox, writes
+ * and checkpoint, so it can move to another worker on its own. A decoded slice is settled
+ * (and the next one decoded) once every partition has settled its part.
  *
  * RxJS orchestrates fetches and slices, never single events: per-event work happens in
- * plain loops inside the stages and operators. Built from its configuration sections, so
- * that several chains (one per partition) can run side by side.
+ * plain loops inside the stages and operators.
  */
 import type { JetStreamClient } from 'nats';
-import { interval, map, merge, type Observable, Subject, takeUntil } from 'rxjs';
+import {
+  catchError,
+  EMPTY,
+  ignoreElements,
+  interval,
+  map,
+  merge,
+  type Observable,
+  Subject,
+  takeUntil,
+  tap,
+  throwError,
+} from 'rxjs';
+import { partitionOf } from '../operators/partition.js';
+import { PartitionLostError } from './adapters/nats/partition-store.js';
 import type { RulesStage } from '../operators/playbooks/stage.js';
 import type { UsageState } from '../operators/usage-figures.js';
 import type { OutputPublisher } from './adapters/nats/outputs.js';
@@ -30,7 +49,8 @@ import { CheckpointPolicy } from './stages/checkpoints.js';
 import { decodeSlices } from './stages/decode.js';
 import { foldFigures, type TestFault } from './stages/figures.js';
 import { toOutbox } from './stages/outbox.js';
-import type { Tick, WriteResult } from './stages/units.js';
+import { splitSlice } from './stages/split.js';
+import type { Slice, Tick, WriteResult } from './stages/units.js';
 import { cutSink } from './stages/write.js';
 import { writeInOrder } from './stages/write-in-order.js';
 
@@ -48,15 +68,11 @@ export interface ChainSettings {
   contract: Limits;
 }
 
-/** What a chain works with: the connections, its state, and where it reports. */
-export interface ChainParts {
+/** What the chains of one worker share: the connection, the journal, where they report. */
+export interface SharedParts {
   js: JetStreamClient;
-  sink: QuestDbSink;
-  outputs: OutputPublisher;
-  usage: UsageState;
-  rules: RulesStage;
-  directory: ClientDirectory;
-  checkpoints: CheckpointStore;
+  /** The partition count (fixed with the state bucket). */
+  count: number;
   journal?: CrashJournal;
   deadLetterCaps: DeadLetterCaps;
   metrics: IngestMetrics;
@@ -64,27 +80,71 @@ export interface ChainParts {
   testFault?: TestFault;
 }
 
-export interface Chain {
-  results$: Observable<WriteResult>;
+/** One partition's state and its connections to the outside. */
+export interface PartitionParts {
+  partition: number;
+  sink: QuestDbSink;
+  outputs: OutputPublisher;
+  usage: UsageState;
+  rules: RulesStage;
+  directory: ClientDirectory;
+  checkpoints: CheckpointStore;
+  log: Logger;
+}
+
+export interface Chains {
+  results$: Observable<WriteResult & { partition: number }>;
   /** Stops reading: what was received is processed, written and checkpointed. */
   stop(): void;
-  /** Stream sequence folded so far (in memory, maybe not yet written). */
+  /** The lowest stream sequence folded over the partitions still running. */
   processedSeq(): number;
   /** Messages in the stream after the last one folded, as the last fetch said. */
   pending(): number;
+  /**
+   * Lets a partition go (another worker claimed it): it gets nothing more, writes what it
+   * holds and ends (its last checkpoint is refused by the claim; see partition-store.ts).
+   */
+  release(partition: number, by: string): void;
+  /** Per partition still running: where it stands. */
+  partitions(): {
+    partition: number;
+    seq: number;
+    writtenSeq: number;
+    checkpointSeq: number;
+    checkpointAt: number | null;
+    pending: number;
+  }[];
 }
 
-export function trackingChain(c: ChainSettings, p: ChainParts): Chain {
+/** A partition's chain as it runs, and what the split needs of it. */
+interface Running {
+  parts: PartitionParts;
+  input: Subject<Slice>;
+  pending(): number;
+  folding(): Promise<void>;
+  writtenSeq: number;
+  checkpointAt: number | null;
+  checkpoints: CheckpointPolicy;
+  /** The settle of its part of the slice in hand (called for it if the chain ends). */
+  open: Set<() => void>;
+  /** Ends its flush ticks (when it is let go). */
+  ended: Subject<void>;
+}
+
+export function trackingChains(
+  c: ChainSettings,
+  shared: SharedParts,
+  owned: PartitionParts[],
+): Chains {
   const stop$ = new Subject<void>();
-  const afterSeq = p.usage.seq;
-  const checkpoints = new CheckpointPolicy(
-    p.checkpoints,
-    c.checkpoint.intervalSeconds * 1000,
-    afterSeq,
-  );
+  const running = new Map<number, Running>();
+  const afterSeq = Math.min(...owned.map((p) => p.usage.seq));
+  let pending = 0;
+
+  const chains = owned.map((p) => partitionChain(c, shared, p, stop$, running));
 
   const fetches$ = messageBatches(
-    p.js,
+    shared.js,
     c.stream.name,
     {
       afterSeq,
@@ -93,23 +153,137 @@ export function trackingChain(c: ChainSettings, p: ChainParts): Chain {
       pullBytes: c.consumer.pullBytes,
     },
     (seq) =>
-      p.log.warn(
+      shared.log.warn(
         { afterSeq: seq },
         'a fetch did not end; reading again with a new ordered consumer',
       ),
   ).pipe(takeUntil(stop$));
-  const ticks$ = interval(Math.max(10, c.ingest.flushIntervalMs)).pipe(
-    takeUntil(stop$),
-    map((): Tick => ({ tick: true })),
+
+  const split$ = fetches$.pipe(
+    decodeSlices({
+      limits: c.contract,
+      batchSize: c.ingest.batchSize,
+      afterSeq,
+      journal: shared.journal,
+      log: shared.log,
+      mayFold: async () => {
+        await Promise.all([...running.values()].map((r) => r.folding()));
+      },
+    }),
+    tap((s) => {
+      pending = s.pending;
+      route(s, shared, running);
+    }),
   );
 
+  const results$ = merge(
+    ...chains,
+    split$.pipe(
+      // Its end ends every partition's input: each then writes and checkpoints what it holds.
+      tap({
+        complete: () => running.forEach((r) => r.input.complete()),
+        error: (e: unknown) => running.forEach((r) => r.input.error(e)),
+      }),
+      ignoreElements(),
+    ),
+  );
+  return {
+    results$,
+    stop: () => stop$.next(),
+    release: (partition, by) => {
+      const r = running.get(partition);
+      if (!r) return;
+      r.parts.log.warn(
+        { by },
+        `partition ${partition} was claimed by ${by}; this worker lets it go`,
+      );
+      running.delete(partition);
+      r.ended.next();
+      r.input.complete();
+    },
+    processedSeq: () => Math.min(...[...running.values()].map((r) => r.parts.usage.seq)),
+    pending: () => Math.max(pending, ...[...running.values()].map((r) => r.pending())),
+    partitions: () =>
+      [...running.values()].map((r) => ({
+        partition: r.parts.partition,
+        seq: r.parts.usage.seq,
+        writtenSeq: r.writtenSeq,
+        checkpointSeq: r.checkpoints.savedSeq,
+        checkpointAt: r.checkpointAt,
+        pending: r.pending(),
+      })),
+  };
+}
+
+/** Hands each running partition its part of the slice; settles the slice once all have. */
+function route(s: Slice, shared: SharedParts, running: Map<number, Running>): void {
+  const routes = [...running.values()].map((r) => ({
+    partition: r.parts.partition,
+    afterSeq: r.parts.usage.seq,
+  }));
+  const lead = [...running.values()].reduce<Running | undefined>(
+    (a, r) => (a && a.parts.usage.seq <= r.parts.usage.seq ? a : r),
+    undefined,
+  );
+  const parts = splitSlice(s, shared.count, routes, lead?.parts.directory.users);
+  let settling = parts.size;
+  let folding = parts.size;
+  const settled = () => {
+    if (--settling === 0) s.settle();
+  };
+  const folded = () => {
+    if (--folding === 0) shared.journal?.end(s.lastSeq);
+  };
+  if (parts.size === 0) {
+    shared.journal?.end(s.lastSeq);
+    s.settle();
+    return;
+  }
+  let primary = true;
+  for (const [p, part] of parts) {
+    const r = running.get(p)!;
+    let once = false;
+    const settle = () => {
+      if (once) return;
+      once = true;
+      r.open.delete(settle);
+      settled();
+    };
+    part.settle = settle;
+    part.folded = folded;
+    part.primary = primary;
+    primary = false;
+    r.open.add(settle);
+    r.input.next(part);
+  }
+}
+
+/** One partition's chain: its part of each slice through figures, outbox and writes. */
+function partitionChain(
+  c: ChainSettings,
+  shared: SharedParts,
+  p: PartitionParts,
+  stop$: Subject<void>,
+  running: Map<number, Running>,
+): Observable<WriteResult & { partition: number }> {
+  const input = new Subject<Slice>();
+  const ended = new Subject<void>();
+  const checkpoints = new CheckpointPolicy(
+    p.checkpoints,
+    c.checkpoint.intervalSeconds * 1000,
+    p.usage.seq,
+  );
+  const ticks$ = interval(Math.max(10, c.ingest.flushIntervalMs)).pipe(
+    takeUntil(merge(stop$, ended)),
+    map((): Tick => ({ tick: true })),
+  );
   const sink = cutSink({
-    js: p.js,
+    js: shared.js,
     sink: p.sink,
     outputs: p.outputs,
     checkpoints,
-    deadLetterCaps: p.deadLetterCaps,
-    metrics: p.metrics,
+    deadLetterCaps: shared.deadLetterCaps,
+    metrics: shared.metrics,
     log: p.log,
   });
   const outbox = toOutbox({
@@ -119,35 +293,50 @@ export function trackingChain(c: ChainSettings, p: ChainParts): Chain {
     rules: p.rules,
     directory: p.directory,
     checkpoints,
-    afterSeq,
+    afterSeq: p.usage.seq,
+    partition: p.partition,
     idle: () => sink.idle(),
   });
-  const folded$ = fetches$.pipe(
-    decodeSlices({
-      limits: c.contract,
-      batchSize: c.ingest.batchSize,
-      afterSeq,
-      journal: p.journal,
-      log: p.log,
-      mayFold: () => outbox.folding(),
-    }),
+  const r: Running = {
+    parts: p,
+    input,
+    pending: () => outbox.pending(),
+    folding: () => outbox.folding(),
+    writtenSeq: p.usage.seq,
+    checkpointAt: null,
+    checkpoints,
+    open: new Set(),
+    ended,
+  };
+  running.set(p.partition, r);
+  const folded$ = input.pipe(
     foldFigures({
       usage: p.usage,
       rules: p.rules,
       directory: p.directory,
       allowedLatenessMs: c.windows.allowedLatenessSeconds * 1000,
       maxClients: c.limits.maxClients,
-      journal: p.journal,
-      metrics: p.metrics,
+      metrics: shared.metrics,
       log: p.log,
-      testFault: p.testFault,
+      ownsUser: (userId) => partitionOf(userId, shared.count) === p.partition,
+      testFault: shared.testFault,
     }),
   );
-  const results$ = merge(folded$, ticks$).pipe(outbox.operator, writeInOrder(sink));
-  return {
-    results$,
-    stop: () => stop$.next(),
-    processedSeq: () => p.usage.seq,
-    pending: () => outbox.pending(),
-  };
+  return merge(folded$, ticks$).pipe(
+    outbox.operator,
+    writeInOrder(sink),
+    map((w) => {
+      r.writtenSeq = w.lastSeq;
+      if (w.checkpointed) r.checkpointAt = Date.now();
+      return { ...w, partition: p.partition };
+    }),
+    catchError((e: unknown) => {
+      if (!(e instanceof PartitionLostError)) return throwError(() => e);
+      // Another worker owns it now: this chain ends, the others go on.
+      p.log.warn({ partition: p.partition, by: e.by }, e.message);
+      running.delete(p.partition);
+      for (const settle of [...r.open]) settle();
+      return EMPTY;
+    }),
+  );
 }

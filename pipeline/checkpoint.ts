@@ -97,24 +97,37 @@ export function settingsFingerprint(c: Config): string {
     .slice(0, 16);
 }
 
-export class CheckpointStore {
-  readonly file: string;
+/** Where a checkpoint is where it is when it is saved: the info a backend may record. */
+export interface SavedAt {
+  seq: number;
+  watermark: number | null;
+  costMs: number;
+}
 
+/** Where checkpoint bytes are kept: a file here, or NATS's Object Store (partition-store.ts). */
+export interface CheckpointBackend {
+  /** For logs and errors: the file, or the bucket and object. */
+  readonly where: string;
+  /** Refuses, at start, a place Pulso could not write. */
+  checkWritable(): Promise<void>;
+  read(): Promise<Uint8Array | undefined>;
+  write(bytes: Uint8Array, at: SavedAt): Promise<void>;
+}
+
+/** A checkpoint file: temporary file, fsync, rename — a crash leaves the old or the new. */
+export class FileCheckpoints implements CheckpointBackend {
   constructor(
-    dir: string,
-    private readonly settings: string,
+    readonly where: string,
     /** Where checkpoint.dir was set, for errors (a file, an environment variable, defaults). */
     private readonly source = 'configuration',
-  ) {
-    this.file = join(dir, 'usage.ckpt');
-  }
+  ) {}
 
   /**
    * Refuses a directory Pulso cannot write, naming `checkpoint.dir` and the OS's reason: done
    * first at start, before anything is read, so the run never learns it at its first save.
    */
   async checkWritable(): Promise<void> {
-    const dir = join(this.file, '..');
+    const dir = join(this.where, '..');
     const probe = join(dir, `.pulso-write-check-${process.pid}`);
     try {
       await mkdir(dir, { recursive: true });
@@ -138,6 +151,51 @@ export class CheckpointStore {
         dir,
       );
     }
+  }
+
+  async read(): Promise<Uint8Array | undefined> {
+    try {
+      return await readFile(this.where);
+    } catch {
+      return undefined;
+    }
+  }
+
+  async write(bytes: Uint8Array): Promise<void> {
+    await mkdir(join(this.where, '..'), { recursive: true });
+    const tmp = `${this.where}.tmp`;
+    const fh = await open(tmp, 'w');
+    try {
+      await fh.writeFile(bytes);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, this.where);
+  }
+}
+
+export class CheckpointStore {
+  private readonly backend: CheckpointBackend;
+
+  constructor(
+    /** A checkpoint directory (the file usage.ckpt in it), or a backend. */
+    at: string | CheckpointBackend,
+    private readonly settings: string,
+    /** Where checkpoint.dir was set, for errors (a file, an environment variable, defaults). */
+    source = 'configuration',
+  ) {
+    this.backend =
+      typeof at === 'string' ? new FileCheckpoints(join(at, 'usage.ckpt'), source) : at;
+  }
+
+  /** The file, or the bucket and object. */
+  get file(): string {
+    return this.backend.where;
+  }
+
+  checkWritable(): Promise<void> {
+    return this.backend.checkWritable();
   }
 
   private writer: Worker | undefined;
@@ -192,19 +250,13 @@ export class CheckpointStore {
     return staged;
   }
 
-  /** Writes a staged checkpoint: temporary file, fsync, rename — all without blocking. */
-  async save(staged: Promise<Uint8Array> | Uint8Array): Promise<number> {
+  /** Writes a staged checkpoint where the backend keeps it, without blocking; its size. */
+  async save(
+    staged: Promise<Uint8Array> | Uint8Array,
+    at: SavedAt = { seq: 0, watermark: null, costMs: 0 },
+  ): Promise<number> {
     const bytes = await staged;
-    await mkdir(join(this.file, '..'), { recursive: true });
-    const tmp = `${this.file}.tmp`;
-    const fh = await open(tmp, 'w');
-    try {
-      await fh.writeFile(bytes);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, this.file);
+    await this.backend.write(bytes, at);
     return bytes.length;
   }
 
@@ -237,12 +289,8 @@ export class CheckpointStore {
 
   /** The newest usable checkpoint, or why there is none. */
   async load(): Promise<Checkpoint | { missing: string }> {
-    let bytes: Buffer;
-    try {
-      bytes = await readFile(this.file);
-    } catch {
-      return { missing: `no checkpoint at ${this.file}` };
-    }
+    const bytes = await this.backend.read();
+    if (!bytes) return { missing: `no checkpoint at ${this.file}` };
     let stored: Stored;
     try {
       stored = deserialize(bytes) as Stored;

@@ -4,8 +4,83 @@
  */
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 
+/** What one partition chain reports, read at each scrape. */
+export interface PartitionGauges {
+  partition: number;
+  /** Tracking-stream sequence folded. */
+  seq: number;
+  /** Tracking-stream sequence whose effects are in QuestDB. */
+  writtenSeq: number;
+  checkpointSeq: number;
+  /** Epoch ms of the last checkpoint saved in this run (null: none yet). */
+  checkpointAt: number | null;
+  /** Event time below which its windows are final (epoch ms; null before any event). */
+  watermark: number | null;
+  /** Tracking-stream messages after the last one folded. */
+  lag: number;
+  clients: number;
+}
+
 export class IngestMetrics {
   readonly registry = new Registry();
+  private partitionView: (() => PartitionGauges[]) | undefined;
+
+  /** The partitions this process runs: their gauges, and the totals over them. */
+  watchPartitions(view: () => PartitionGauges[]): void {
+    this.partitionView = view;
+  }
+
+  private perPartition(
+    name: string,
+    help: string,
+    value: (p: PartitionGauges) => number | null,
+  ): Gauge {
+    const view = () => this.partitionView?.() ?? [];
+    return new Gauge({
+      name,
+      help,
+      labelNames: ['partition'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const p of view()) {
+          const v = value(p);
+          if (v !== null) this.set({ partition: String(p.partition) }, v);
+        }
+      },
+    });
+  }
+
+  readonly partitionSeq = this.perPartition(
+    'pulso_partition_stream_seq',
+    'Tracking-stream sequence a partition has folded',
+    (p) => p.seq,
+  );
+  readonly partitionLag = this.perPartition(
+    'pulso_partition_lag_messages',
+    'Tracking-stream messages after the last one a partition folded',
+    (p) => p.lag,
+  );
+  readonly partitionWatermark = this.perPartition(
+    'pulso_partition_watermark_seconds',
+    "A partition's event time below which windows are final",
+    (p) => (p.watermark === null ? null : p.watermark / 1000),
+  );
+  readonly partitionCheckpointSeq = this.perPartition(
+    'pulso_partition_checkpoint_stream_seq',
+    "Stream sequence of a partition's last checkpoint",
+    (p) => p.checkpointSeq,
+  );
+  readonly partitionCheckpointAt = this.perPartition(
+    'pulso_partition_checkpoint_timestamp_seconds',
+    "When a partition's last checkpoint of this run was saved",
+    (p) => (p.checkpointAt === null ? null : p.checkpointAt / 1000),
+  );
+  readonly partitionClients = this.perPartition(
+    'pulso_partition_clients',
+    'Clients a partition holds',
+    (p) => p.clients,
+  );
 
   constructor() {
     // Event-loop lag, RSS, heap and GC, as prom-client measures them.
@@ -40,6 +115,7 @@ export class IngestMetrics {
   readonly clients = this.gauge(
     'pulso_state_clients',
     'Clients the state holds (bounded by limits.maxClients)',
+    (ps) => ps.reduce((a, p) => a + p.clients, 0),
   );
   readonly idHorizon = this.gauge(
     'pulso_event_id_horizon_seconds',
@@ -74,15 +150,21 @@ export class IngestMetrics {
   );
   readonly watermark = this.gauge(
     'pulso_watermark_seconds',
-    'Event time below which windows are final',
+    'Event time below which windows are final (the lowest over the partitions)',
+    (ps) => {
+      const w = ps.map((p) => p.watermark).filter((x) => x !== null);
+      return w.length === ps.length ? Math.min(...w) / 1000 : undefined;
+    },
   );
   readonly writtenSeq = this.gauge(
     'pulso_written_stream_seq',
-    'Stream sequence whose effects are in QuestDB',
+    'Stream sequence whose effects are in QuestDB (the lowest over the partitions)',
+    (ps) => Math.min(...ps.map((p) => p.writtenSeq)),
   );
   readonly consumerLag = this.gauge(
     'pulso_consumer_lag_messages',
     'Messages in the tracking stream beyond the last one processed',
+    (ps) => Math.max(...ps.map((p) => p.lag)),
   );
   readonly supervisorRestarts = this.gauge(
     'pulso_supervisor_restarts',
@@ -100,11 +182,30 @@ export class IngestMetrics {
   );
   readonly checkpointSeq = this.gauge(
     'pulso_checkpoint_stream_seq',
-    'Stream sequence of the last checkpoint',
+    'Stream sequence of the last checkpoint (the lowest over the partitions)',
+    (ps) => Math.min(...ps.map((p) => p.checkpointSeq)),
   );
 
-  private gauge(name: string, help: string): Gauge {
-    return new Gauge({ name, help, registers: [this.registry] });
+  private gauge(
+    name: string,
+    help: string,
+    total?: (ps: PartitionGauges[]) => number | undefined,
+  ): Gauge {
+    const view = () => this.partitionView?.();
+    return new Gauge({
+      name,
+      help,
+      registers: [this.registry],
+      ...(total
+        ? {
+            collect() {
+              const ps = view();
+              const v = ps && ps.length > 0 ? total(ps) : undefined;
+              if (v !== undefined) this.set(v);
+            },
+          }
+        : {}),
+    });
   }
 
   private counter(name: string, help: string, labelNames: string[] = []): Counter {

@@ -19,7 +19,9 @@ describe('Outbox', () => {
       `usage_daily,client_id=acme,kind=screen,name=tela:pedidos events=3i,users=3i,value_sum=3,last_ts=${t + 2}000t ${Date.parse('2026-05-01T00:00:00Z')}000000`,
     ]);
     expect(lines.filter((l) => l.startsWith('user_usage_daily,'))).toHaveLength(3);
-    expect(lines.at(-1)).toMatch(/^ingest_progress written_seq=3i,messages=3i,events=3i,/);
+    expect(lines.at(-1)).toMatch(
+      /^ingest_progress,partition_no=0 written_seq=3i,messages=3i,events=3i,/,
+    );
     expect(w.lastSeq).toBe(3);
     expect(box.empty).toBe(true);
     expect(box.take().sink.figureRows).toBe(1); // just progress

@@ -51,7 +51,11 @@ export class Outbox {
   /** When the oldest unwritten batch was added (0: empty). */
   since = 0;
 
-  constructor(private readonly storeRawEvents: boolean) {}
+  constructor(
+    private readonly storeRawEvents: boolean,
+    /** The partition whose rows these are (its progress rows say so). */
+    private readonly partition = 0,
+  ) {}
 
   add(
     f: FigureBatch,
@@ -131,6 +135,7 @@ export class Outbox {
       scores: this.scores,
       progress: {
         ts: Date.now(),
+        partition: this.partition,
         writtenSeq: this.lastSeq,
         watermark: this.watermark,
         messages: this.messages,

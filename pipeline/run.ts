@@ -2,18 +2,25 @@
  * Starting and stopping the pipeline: connect, make sure streams and tables exist, restore
  * client state from QuestDB, then ingest until told to stop.
  */
-import type { NatsConnection } from 'nats';
+import type { NatsConnection, StreamInfo } from 'nats';
 import { join } from 'node:path';
 import { Calendar } from '../operators/calendar.js';
 import type { WindowSpec } from '../operators/types.js';
 import { UsageState, type StateGuards } from '../operators/usage-figures.js';
-import { CheckpointStore, settingsFingerprint } from './checkpoint.js';
+import { CheckpointStore, FileCheckpoints, settingsFingerprint } from './checkpoint.js';
+import {
+  NatsCheckpoints,
+  PartitionStore,
+  type PartitionClaim,
+} from './adapters/nats/partition-store.js';
+import { partitionOf } from '../operators/partition.js';
+import { hostname } from 'node:os';
 import { serveOps, type Check } from './adapters/http/ops.js';
 import { finalize, lastValueFrom, merge, tap } from 'rxjs';
 import { ensureStreams } from './adapters/nats/streams.js';
 import { startClock } from './adapters/nats/clock.js';
 import { OutputPublisher } from './adapters/nats/outputs.js';
-import { outputSigningKey } from './adapters/nats/output-signature.js';
+import { outputSigningKey, type OutputSigner } from './adapters/nats/output-signature.js';
 import { startWebhooks } from './adapters/webhooks.js';
 import { RulesStage } from '../operators/playbooks/stage.js';
 import { loadRules } from './config/playbooks.js';
@@ -31,8 +38,8 @@ import {
   largestPayloadCap,
   type DeadLetterCaps,
 } from './contract/dead-letter.js';
-import { trackingChain, type TestFault } from './chain.js';
-import { withTimeout } from './retry.js';
+import { trackingChains, type PartitionParts, type TestFault } from './chain.js';
+import { retry, withTimeout } from './retry.js';
 import { connectNats } from './adapters/nats/connect.js';
 import { restoreClients } from './adapters/questdb/clients.js';
 import type { Logger } from './log.js';
@@ -76,16 +83,51 @@ export function windowSpecOf(c: Config): WindowSpec {
   };
 }
 
+/** The partitions this worker owns: explicit, or those whose number mod count is its ordinal. */
+export function ownedPartitions(config: Config): number[] {
+  const n = config.partitions.count;
+  const w = config.worker;
+  if (w.partitions) {
+    const bad = w.partitions.find((p) => p >= n);
+    if (bad !== undefined)
+      throw new ConfigError(
+        originOf(config, '/worker/partitions'),
+        '/worker/partitions',
+        `partition numbers below partitions.count (${n})`,
+        w.partitions,
+      );
+    return [...w.partitions].sort((a, b) => a - b);
+  }
+  if (w.ordinal >= w.count)
+    throw new ConfigError(
+      originOf(config, '/worker/ordinal'),
+      '/worker/ordinal',
+      `an ordinal below worker.count (${w.count})`,
+      w.ordinal,
+    );
+  const owned = Array.from({ length: n }, (_, p) => p).filter((p) => p % w.count === w.ordinal);
+  if (owned.length === 0)
+    throw new ConfigError(
+      originOf(config, '/worker/count'),
+      '/worker/count',
+      `at most partitions.count (${n}) workers, so that each owns a partition`,
+      w.count,
+    );
+  return owned;
+}
+
 export async function startPipeline(config: Config, log: Logger): Promise<RunningPipeline> {
+  const owned = ownedPartitions(config);
+  const workerId =
+    config.worker.id ??
+    `worker-${config.worker.partitions ? owned.join('+') : config.worker.ordinal}@${hostname()}:${process.pid}`;
   // Before anything else: a checkpoint directory Pulso cannot write is refused now, not at
-  // the first save minutes later.
+  // the first save minutes later (the crash journal lives there whatever the store).
   const stateDir = config.checkpoint.dir ?? join(config.services.dataDir, 'state');
-  const checkpoints = new CheckpointStore(
-    stateDir,
-    settingsFingerprint(config),
+  await new FileCheckpoints(
+    join(stateDir, 'usage.ckpt'),
     originOf(config, '/checkpoint/dir'),
-  );
-  await checkpoints.checkWritable();
+  ).checkWritable();
   // Playbooks and the health model are refused before anything starts.
   const rulesFiles = loadRules(config);
   log.info(
@@ -97,6 +139,23 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
   const jsm = await nc.jetstreamManager();
   const ensured = await ensureStreams(jsm, config.nats);
   log.info({ ...ensured, stream: config.nats.trackingStream.name }, 'JetStream streams verified');
+  // Creating replicated buckets takes a cluster a while (and workers start together).
+  const NATS_START = {
+    what: 'claim and restore a partition',
+    attempts: 12,
+    minDelayMs: 250,
+    maxDelayMs: 5000,
+    fatal: (e: Error) => e instanceof ConfigError,
+    log,
+  };
+  const store = await retry(
+    async () => {
+      const s = await PartitionStore.open(nc.jetstream(), config.nats.state);
+      await s.fixCount(config.partitions.count, originOf(config, '/partitions/count'));
+      return s;
+    },
+    { ...NATS_START, what: 'open the partition state' },
+  );
 
   const sql = new QuestSql(config.questdb);
   await sql.ready(
@@ -132,67 +191,59 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
     );
   else if (start.suspect)
     log.warn(start.suspect, 'processing the messages of the last death one at a time');
-  const restoredAt = Date.now();
-  const saved = await checkpoints.load();
-  // Client attributes as of the checkpoint; without one, as of the stream's first message
-  // (the replay then applies the stream's own updates on top, in order).
-  const directory = new ClientDirectory();
-  if ('state' in saved && saved.clients) {
-    for (const row of saved.clients) directory.restore(row);
-    for (const row of saved.users ?? []) directory.users.restore(row);
-  } else {
-    // An empty stream replays nothing: every stored row is the state.
-    const { state } = tracking;
-    const before = state.messages > 0 ? Date.parse(state.first_ts) : Infinity;
-    const clients = await restoreClients(sql, directory, before);
-    log.info(
-      { clients, before: state.messages > 0 ? state.first_ts : 'all' },
-      'client attributes restored from QuestDB',
-    );
-  }
-  const usage = new UsageState(
-    windowSpecOf(config),
-    'state' in saved ? saved.state : undefined,
-    guardsOf(config),
-  );
-  usage.seq = 'state' in saved ? saved.seq : 0;
-  const rules = new RulesStage(
-    usage,
-    rulesFiles.playbooks,
-    rulesFiles.health,
-    (clientId, name) => attributeOf(directory, clientId, name),
-    'state' in saved ? saved.rules : undefined,
-    () => performance.now(),
-  );
   const signer = outputSigningKey(
     config.nats.outputStream.signingKeyFile,
     config.services.dataDir,
     originOf(config, '/nats/outputStream/signingKeyFile'),
   );
-  const outputs = await OutputPublisher.open(
-    nc.jetstream(),
-    jsm,
-    config.nats.outputStream.name,
-    signer,
-  );
-  metrics.forgedOutputs.inc(outputs.ignored);
-  if (outputs.ignored > 0)
-    log.warn(
-      { ignored: outputs.ignored, stream: config.nats.outputStream.name },
-      'outputs not signed by this pipeline (or dated in the future) ignored at the stream tail',
+  const restoredAt = Date.now();
+  const parts: PartitionParts[] = [];
+  const missing: string[] = [];
+  const claims = new Map<number, PartitionClaim>();
+  for (const partition of owned) {
+    const opened = await retry(
+      () =>
+        openPartition(config, {
+          partition,
+          workerId,
+          store,
+          sql,
+          sink,
+          signer,
+          nc,
+          tracking,
+          stateDir,
+          rulesFiles,
+          log,
+        }),
+      NATS_START,
     );
-  if ('state' in saved)
+    parts.push(opened.parts);
+    claims.set(partition, opened.claim);
+    if (opened.missing) missing.push(opened.missing);
+  }
+  if (missing.length < parts.length)
     log.info(
-      { seq: saved.seq, file: checkpoints.file, ms: Date.now() - restoredAt },
+      { partitions: parts.length - missing.length, ms: Date.now() - restoredAt },
       'operator state restored from checkpoint; reading the stream after it',
     );
-  else
+  if (missing.length > 0)
     log.info(
-      { reason: saved.missing },
+      { partitions: missing.length, reason: missing[0] },
       'no usable checkpoint: figures are rebuilt from the whole stream',
     );
+  log.info(
+    {
+      worker: workerId,
+      partitions: owned,
+      of: config.partitions.count,
+      ms: Date.now() - restoredAt,
+      seqs: parts.map((p) => p.usage.seq),
+    },
+    'partitions claimed and restored; reading the stream after the lowest checkpoint',
+  );
 
-  const ingest = trackingChain(
+  const ingest = trackingChains(
     {
       ingest: config.ingest,
       consumer: config.nats.consumer,
@@ -204,24 +255,42 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
     },
     {
       js: nc.jetstream(),
-      sink,
-      outputs,
-      usage,
-      rules,
-      directory,
-      checkpoints,
+      count: config.partitions.count,
       journal,
       deadLetterCaps,
       metrics,
       log: log.child({ stage: 'ingest' }),
       ...testFaultOf(process.env),
     },
+    parts,
   );
-  // Gauges as the restored state has them, before anything new is read.
-  metrics.writtenSeq.set(usage.seq);
-  metrics.checkpointSeq.set(usage.seq);
-  if (Number.isFinite(usage.watermark.value)) metrics.watermark.set(usage.watermark.value / 1000);
-  metrics.clients.set(usage.admission.clientCount);
+  const byPartition = new Map(parts.map((p) => [p.partition, p]));
+  // Another worker claiming one of these partitions (N changed, a replacement started):
+  // that chain ends now rather than at its next checkpoint.
+  const unwatch = await retry(
+    () =>
+      store.watchOwners((p, record) => {
+        const mine = claims.get(p)?.current;
+        if (mine && (record.worker !== mine.worker || record.claimedAt !== mine.claimedAt))
+          ingest.release(p, record.worker);
+      }),
+    { ...NATS_START, what: 'watch the partition owners' },
+  );
+  metrics.watchPartitions(() =>
+    ingest.partitions().map((r) => {
+      const w = byPartition.get(r.partition)!.usage.watermark.value;
+      return {
+        partition: r.partition,
+        seq: r.seq,
+        writtenSeq: r.writtenSeq,
+        checkpointSeq: r.checkpointSeq,
+        checkpointAt: r.checkpointAt,
+        watermark: Number.isFinite(w) ? w : null,
+        lag: r.pending,
+        clients: byPartition.get(r.partition)!.usage.admission.clientCount,
+      };
+    }),
+  );
   const restarts = Number(process.env.PULSO_SUPERVISOR_RESTARTS ?? 0);
   metrics.supervisorRestarts.set(Number.isFinite(restarts) ? restarts : 0);
   if (process.env.PULSO_SUPERVISOR_LAST_EXIT)
@@ -253,8 +322,10 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
       },
       'operations endpoints',
     );
+  // One clock and one webhook deliverer per deployment: the worker that owns partition 0.
+  const first = owned.includes(0);
   const stopClock =
-    config.rules.clockTickSeconds > 0
+    first && config.rules.clockTickSeconds > 0
       ? startClock(
           nc.jetstream(),
           jsm,
@@ -264,17 +335,18 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
           log.child({ stage: 'clock' }),
         )
       : undefined;
-  const webhooks = config.rules.webhooks.enabled
-    ? await startWebhooks(nc, config.nats.outputStream.name, {
-        settings: config.rules.webhooks,
-        playbooks: rulesFiles.playbooks,
-        signer,
-        env: process.env,
-        log: log.child({ stage: 'webhooks' }),
-        caps: deadLetterCaps,
-        metrics,
-      })
-    : undefined;
+  const webhooks =
+    first && config.rules.webhooks.enabled
+      ? await startWebhooks(nc, config.nats.outputStream.name, {
+          settings: config.rules.webhooks,
+          playbooks: rulesFiles.playbooks,
+          signer,
+          env: process.env,
+          log: log.child({ stage: 'webhooks' }),
+          caps: deadLetterCaps,
+          metrics,
+        })
+      : undefined;
 
   const stats =
     config.log.statsIntervalSeconds > 0
@@ -303,10 +375,11 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
     )
     .finally(async () => {
       if (stats) clearInterval(stats);
+      unwatch();
       stopClock?.();
       await webhooks?.stop();
       await sink.close();
-      await checkpoints.close();
+      for (const p of parts) await p.checkpoints.close();
       await sql.close().catch(() => undefined);
       await server?.close();
       await nc.drain().catch(() => undefined);
@@ -337,6 +410,92 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
       log.info(await metrics.snapshot(), 'pipeline stopped');
     },
   };
+}
+
+interface PartitionSetup {
+  partition: number;
+  workerId: string;
+  store: PartitionStore;
+  sql: QuestSql;
+  sink: QuestDbSink;
+  signer: OutputSigner;
+  nc: NatsConnection;
+  tracking: StreamInfo;
+  stateDir: string;
+  rulesFiles: ReturnType<typeof loadRules>;
+  log: Logger;
+}
+
+/**
+ * Claims one partition and restores it: its checkpoint (or, without one, its clients'
+ * attributes from QuestDB as of the stream's first message), its rules state, its output
+ * tail.
+ */
+async function openPartition(
+  config: Config,
+  o: PartitionSetup,
+): Promise<{ parts: PartitionParts; claim: PartitionClaim; missing?: string }> {
+  const { partition, store } = o;
+  const log = o.log.child({ partition });
+  const claim = await store.claim(partition, o.workerId);
+  if (claim.previousOwner && claim.previousOwner !== o.workerId)
+    log.debug({ from: claim.previousOwner }, 'partition taken over');
+  const checkpoints = new CheckpointStore(
+    config.checkpoint.store === 'nats'
+      ? new NatsCheckpoints(store, claim)
+      : new FileCheckpoints(
+          join(o.stateDir, `partition-${partition}.ckpt`),
+          originOf(config, '/checkpoint/dir'),
+        ),
+    settingsFingerprint(config),
+  );
+  const saved = await checkpoints.load();
+  const count = config.partitions.count;
+  const directory = new ClientDirectory();
+  if ('state' in saved && saved.clients) {
+    for (const row of saved.clients) directory.restore(row);
+    for (const row of saved.users ?? []) directory.users.restore(row);
+  } else {
+    // An empty stream replays nothing: every stored row is the state.
+    const { state } = o.tracking;
+    const before = state.messages > 0 ? Date.parse(state.first_ts) : Infinity;
+    const clients = await restoreClients(
+      o.sql,
+      directory,
+      before,
+      (id) => partitionOf(id, count) === partition,
+    );
+    log.debug({ clients }, 'client attributes restored from QuestDB');
+  }
+  // limits.maxClients bounds the deployment: each partition holds its share of it.
+  const guards = guardsOf(config);
+  const max = config.limits.maxClients;
+  guards.limits = {
+    ...guards.limits,
+    maxClients: Math.floor(max / count) + (partition < max % count ? 1 : 0),
+  };
+  const usage = new UsageState(
+    windowSpecOf(config),
+    'state' in saved ? saved.state : undefined,
+    guards,
+  );
+  usage.seq = 'state' in saved ? saved.seq : 0;
+  const rules = new RulesStage(
+    usage,
+    o.rulesFiles.playbooks,
+    o.rulesFiles.health,
+    (clientId, name) => attributeOf(directory, clientId, name),
+    'state' in saved ? saved.rules : undefined,
+    () => performance.now(),
+  );
+  const outputs = await OutputPublisher.open(o.nc.jetstream(), o.signer, {
+    read: () => store.tail(partition),
+    write: (t) => store.setTail(partition, t),
+  });
+  const parts = { partition, sink: o.sink, outputs, usage, rules, directory, checkpoints, log };
+  if (!('state' in saved)) return { parts, claim, missing: saved.missing };
+  log.debug({ seq: saved.seq, at: checkpoints.file }, 'checkpoint restored');
+  return { parts, claim };
 }
 
 /** Dead letters sized for this server's max payload; a cap that could not fit is refused. */

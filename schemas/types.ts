@@ -30,6 +30,11 @@ export interface TrackingEvent {
   /** Position inside its message (0 for a single event): with streamSeq, where it came from. */
   index: number;
   subject: string;
+  /**
+   * In a partition's part of a batch: the event time the whole stream had reached just
+   * before this event (other partitions' events included), which moves the watermark first.
+   */
+  streamTime?: number;
 }
 
 export type ClientStatus = 'active' | 'trial' | 'onboarding' | 'suspended' | 'cancelled';

@@ -1,5 +1,6 @@
 /** Bring up / take down the services the configuration says Pulso manages. */
 import { startNats, stopNats } from './nats.js';
+import { streamNamesOf } from './nats-roles.js';
 import { portOpen, type ServiceReport } from './process.js';
 import { answersSql, startQuestDb, stopQuestDb } from './questdb.js';
 
@@ -12,6 +13,7 @@ export interface ServicesConfig {
     nats: 'managed' | 'external';
     questdb: 'managed' | 'external';
     natsMonitorPort: number;
+    natsClusterPort: number;
     questdbIlpPort: number;
     questdbHealthPort: number;
     questdbHeapMb: number;
@@ -27,6 +29,7 @@ export interface ServicesConfig {
     trackingStream: { name: string };
     deadLetterStream: { name: string };
     outputStream: { name: string };
+    state: { bucket: string };
   };
   questdb: { host: string; httpPort: number; pgPort: number; user?: string; password?: string };
 }
@@ -39,14 +42,11 @@ export async function servicesUp(config: ServicesConfig): Promise<ServiceReport[
       ? await startNats({
           url: config.nats.url,
           monitorPort: s.natsMonitorPort,
+          clusterPort: s.natsClusterPort,
           dataDir: s.dataDir,
           install: s.install,
           bind: s.natsBind,
-          streams: {
-            tracking: config.nats.trackingStream.name,
-            deadLetters: config.nats.deadLetterStream.name,
-            outputs: config.nats.outputStream.name,
-          },
+          streams: streamNamesOf(config.nats),
         })
       : { service: 'nats', action: 'external', address: config.nats.url },
   );

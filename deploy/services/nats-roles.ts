@@ -19,6 +19,23 @@ export interface StreamNames {
   tracking: string;
   deadLetters: string;
   outputs: string;
+  /** The partition state's bucket prefix (nats.state.bucket): its KV and Object Store. */
+  state: string;
+}
+
+/** The names, as the configuration's `nats` section gives them. */
+export function streamNamesOf(n: {
+  trackingStream: { name: string };
+  deadLetterStream: { name: string };
+  outputStream: { name: string };
+  state: { bucket: string };
+}): StreamNames {
+  return {
+    tracking: n.trackingStream.name,
+    deadLetters: n.deadLetterStream.name,
+    outputs: n.outputStream.name,
+    state: n.state.bucket,
+  };
 }
 
 export interface Permissions {
@@ -54,12 +71,25 @@ export function permissionsOf(role: Role, s: StreamNames): Permissions {
       return {
         publish: [
           `${api}.INFO`,
+          // Names only: the KV and Object Store clients look their streams up by name.
+          `${api}.STREAM.NAMES`,
           // Its own streams: created when missing (never updated, purged or deleted here).
           ...[s.tracking, s.deadLetters, s.outputs].flatMap((n) => [
             `${api}.STREAM.CREATE.${n}`,
             `${api}.STREAM.MSG.GET.${n}`,
             ...consumerApi(n),
           ]),
+          // The partition state: a KV bucket and an Object Store (partition-store.ts).
+          ...[`KV_${s.state}_partitions`, `OBJ_${s.state}_checkpoints`].flatMap((n) => [
+            `${api}.STREAM.CREATE.${n}`,
+            `${api}.STREAM.MSG.GET.${n}`,
+            `${api}.DIRECT.GET.${n}`,
+            `${api}.DIRECT.GET.${n}.>`,
+            ...consumerApi(n),
+          ]),
+          `${api}.STREAM.PURGE.OBJ_${s.state}_checkpoints`,
+          `$KV.${s.state}_partitions.>`,
+          `$O.${s.state}_checkpoints.>`,
           'tracking.clock',
           'cs.>',
           'pulso.dlq.>',

@@ -7,6 +7,7 @@ import {
   ROLES,
   seedFileOf,
   type Role,
+  streamNamesOf,
 } from '../../deploy/services/nats-roles.js';
 import { natsDirOf } from '../../deploy/services/nats.js';
 import { originOf } from '../config/load.js';
@@ -55,11 +56,7 @@ export function credentialsOf(c: Config, role: string): Record<string, unknown> 
       role,
     );
   const r = role as Role;
-  const streams = {
-    tracking: c.nats.trackingStream.name,
-    deadLetters: c.nats.deadLetterStream.name,
-    outputs: c.nats.outputStream.name,
-  };
+  const streams = streamNamesOf(c.nats);
   const configured = c.nats.auth[r];
   const seedFile = resolve(seedFileOf(natsDirOf(c.services.dataDir), r));
   let seed: string | undefined;

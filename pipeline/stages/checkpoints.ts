@@ -45,7 +45,7 @@ export class CheckpointPolicy {
     rules: RulesStage,
     directory: ClientDirectory,
     now: number,
-  ): Promise<{ staged: Promise<Uint8Array> }> {
+  ): Promise<{ staged: Promise<Uint8Array>; watermark: number | null }> {
     const stored = this.store.prepare(
       seq,
       await usage.snapshotInSteps(nextTurn),
@@ -54,12 +54,23 @@ export class CheckpointPolicy {
       directory.users.snapshot(),
     );
     this.lastAt = now;
-    return { staged: this.store.stage(stored) };
+    const w = usage.watermark.value;
+    return { staged: this.store.stage(stored), watermark: Number.isFinite(w) ? w : null };
   }
 
   /** Saves a staged checkpoint; its cost (ms, picture and file) spaces the next ones. */
-  async save(staged: Promise<Uint8Array>, seq: number, costMs: () => number): Promise<void> {
-    await this.store.save(staged);
+  async save(
+    checkpoint: { staged: Promise<Uint8Array>; watermark: number | null },
+    seq: number,
+    costMs: () => number,
+  ): Promise<void> {
+    await this.store.save(checkpoint.staged, {
+      seq,
+      watermark: checkpoint.watermark,
+      get costMs() {
+        return costMs();
+      },
+    });
     this.savedSeq = seq;
     this.spacingMs = Math.min(
       CHECKPOINT_MAX_SPACING * this.intervalMs,

@@ -34,6 +34,8 @@ export interface FiguresOptions {
   journal?: CrashJournal;
   metrics: IngestMetrics;
   log: Logger;
+  /** Whether this partition writes a user's rows (every partition keeps every user). */
+  ownsUser?: (userId: string) => boolean;
   /** Test-only fault injection (PULSO_TEST_FAULT_CLIENT / PULSO_TEST_FAULT_MODE). */
   testFault?: TestFault;
 }
@@ -56,6 +58,7 @@ export function foldFigures(o: FiguresOptions): OperatorFunction<Slice, Folded> 
     map(({ batch: s, figures, outputs, scores }): Folded => {
       if (s.messages === 0) {
         o.journal?.end(o.usage.seq);
+        s.folded?.();
         return { slice: s, clients: [], users: [], outputs, scores };
       }
       for (const e of figures.tooLate)
@@ -82,9 +85,13 @@ export function foldFigures(o: FiguresOptions): OperatorFunction<Slice, Folded> 
         return o.directory.apply(u);
       });
       // After the slice's events: a user update ends its slice, so it governs what follows.
-      const users = s.userUpdates.flatMap((u) => o.directory.users.apply(u));
+      const users = s.userUpdates.flatMap((u) => {
+        const rows = o.directory.users.apply(u);
+        return o.ownsUser && !o.ownsUser(u.userId) ? [] : rows;
+      });
       o.usage.seq = s.lastSeq;
       o.journal?.end(s.lastSeq);
+      s.folded?.();
       count(o, s, figures, stats);
       return { slice: s, figures, clients, users, outputs, scores };
     }),
@@ -100,9 +107,11 @@ function count(
   const m = o.metrics;
   const byKind: Record<string, number> = {};
   for (const e of figures.counted) byKind[e.kind] = (byKind[e.kind] ?? 0) + 1;
-  m.consumerLag.set(s.pending);
-  m.messages.inc(s.messages);
-  m.batches.inc();
+  if (s.primary !== false) {
+    m.consumerLag.set(s.pending);
+    m.messages.inc(s.messages);
+    m.batches.inc();
+  }
   for (const [kind, n] of Object.entries(byKind)) m.accepted.inc({ kind }, n);
   for (const dl of s.deadLetters) m.invalid.inc({ reason: dl.reason.code });
   m.tooLate.inc(figures.tooLate.length);
@@ -112,7 +121,7 @@ function count(
   m.clientUpdates.inc(s.updates.length);
   m.watermark.set(Number.isFinite(figures.watermark) ? figures.watermark / 1000 : 0);
   m.evaluations.inc(figures.boundaries);
-  if (o.rules.last && figures.boundaries > 0) o.log.info(o.rules.last, 'midnight evaluated');
+  if (o.rules.last && figures.boundaries > 0) o.log.debug(o.rules.last, 'midnight evaluated');
   m.playbookEvaluations.inc(o.rules.state.stats.evaluations - stats.evaluations);
   m.playbookFirings.inc(o.rules.state.stats.fired - stats.fired);
 }

@@ -57,6 +57,8 @@ export interface OutboxOptions {
   checkpoints: CheckpointPolicy;
   /** The stream sequence the restored state reflects. */
   afterSeq: number;
+  /** Whose rows these are (progress rows name it). */
+  partition?: number;
   /**
    * Resolves once the write in flight is done. A cut is taken only then: while a write runs
    * the outbox keeps filling (and coalescing), and only one picture of the state is held.
@@ -73,7 +75,7 @@ export interface OutboxStage {
 }
 
 export function toOutbox(o: OutboxOptions): OutboxStage {
-  const outbox = new Outbox(o.storeRawEvents);
+  const outbox = new Outbox(o.storeRawEvents, o.partition);
   let waiting = 0;
   /** The stream sequence of the last slice added: what the outbox brings QuestDB to. */
   let heldSeq = o.afterSeq;
@@ -171,7 +173,8 @@ export function toOutbox(o: OutboxOptions): OutboxStage {
     if (u.figures) {
       outbox.add(
         u.figures,
-        s.messages,
+        // A slice's messages are counted once, in the partition that got its primary part.
+        s.primary === false ? 0 : s.messages,
         u.figures.counted,
         u.clients,
         s.deadLetters,

@@ -31,6 +31,12 @@ export interface Slice {
   check: WriteCheck;
   /** Called once the slice is folded and, if it cut a write, that write has started. */
   settle(): void;
+  /** Called once the slice is folded (a partition's part of a slice: see split.ts). */
+  folded?(): void;
+  /** A partition's part: the event time the whole stream reached by the slice's end (split.ts). */
+  reached?: number;
+  /** False on the sub-slices that do not count the slice's messages (all but one). */
+  primary?: boolean;
 }
 
 /** A slice folded through the figures and the rules. */
@@ -58,7 +64,7 @@ export interface Cut {
   /** Stream sequence the write brings QuestDB to. */
   seq: number;
   /** The checkpoint of the state at the cut, handed to the writer thread (none: not due). */
-  checkpoint?: { staged: Promise<Uint8Array> };
+  checkpoint?: { staged: Promise<Uint8Array>; watermark: number | null };
   /** The cut's own cost so far (ms): the outbox's encoding and the state's picture. */
   cutMs: number;
   /** Called as its write starts: the slice that cut it may be settled. */

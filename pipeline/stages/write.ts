@@ -12,6 +12,7 @@ import type { OutputPublisher } from '../adapters/nats/outputs.js';
 import { publishDeadLetters } from '../adapters/nats/dead-letters.js';
 import type { QuestDbSink } from '../adapters/questdb/sink.js';
 import type { DeadLetterCaps } from '../contract/dead-letter.js';
+import { PartitionLostError } from '../adapters/nats/partition-store.js';
 import { PulsoError, ServiceError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { IngestMetrics } from '../metrics.js';
@@ -83,16 +84,21 @@ export function cutSink(o: WriteOptions): CutSink {
         try {
           // Its cost: the picture (ingest paused) and the file, not the figures' write.
           await o.checkpoints.save(
-            cut.checkpoint.staged,
+            cut.checkpoint,
             cut.seq,
             () => cut.cutMs + (performance.now() - w.at),
           );
           o.metrics.checkpointSeq.set(cut.seq);
         } catch (e) {
+          // Another worker owns the partition now: this chain must end (chain.ts).
+          if (e instanceof PartitionLostError) {
+            release();
+            throw e;
+          }
           o.metrics.checkpointFailures.inc();
           o.log.error(
-            { file: o.checkpoints.file, err: (e as Error).message },
-            'checkpoint not saved (checkpoint.dir); figures are written, a restart replays more',
+            { at: o.checkpoints.file, err: (e as Error).message },
+            'checkpoint not saved; figures are written, a restart replays more',
           );
         }
       }

@@ -5,6 +5,9 @@
  */
 export interface Config {
   nats: {
+    /**
+     * The NATS server, or the seed URLs of a cluster separated by commas (each node of a managed cluster listens on one of them).
+     */
     url: string;
     /**
      * Credentials per role (see the README's Security section).
@@ -130,6 +133,36 @@ export interface Config {
        */
       signingKeyFile?: string;
     };
+    /**
+     * Where partitions keep their state in NATS: a KV bucket <bucket>_partitions (who owns each partition, its position, the output tail) and an Object Store <bucket>_checkpoints (the checkpoints).
+     */
+    state: {
+      bucket: string;
+      replicas: number;
+    };
+  };
+  /**
+   * Clients are split into partitions by FNV-1a 32 of the client id, mod count (as NATS's partition() mapping). The count is fixed when the state bucket is created.
+   */
+  partitions: {
+    count: number;
+  };
+  /**
+   * Which partitions this process owns: those whose number mod count equals the ordinal (a StatefulSet pod's), or an explicit list.
+   */
+  worker: {
+    ordinal: number;
+    count: number;
+    /**
+     * Explicit partition numbers (instead of ordinal and count).
+     *
+     * @minItems 1
+     */
+    partitions?: number[];
+    /**
+     * The worker's name in ownership claims. Default: worker-<ordinal> on the host name.
+     */
+    id?: string;
   };
   questdb: {
     host: string;
@@ -366,6 +399,10 @@ export interface Config {
      * Where checkpoints are kept. Default: <services.dataDir>/state.
      */
     dir?: string;
+    /**
+     * nats: the Object Store of nats.state, where any worker can read them; file: checkpoint.dir on this machine.
+     */
+    store: 'nats' | 'file';
   };
   services: {
     /**
@@ -389,6 +426,9 @@ export interface Config {
     questdbIlpPort: number;
     questdbHealthPort: number;
     questdbHeapMb: number;
+    /**
+     * The managed NATS's monitoring port; node i of a cluster uses this plus i.
+     */
     natsMonitorPort: number;
     /**
      * The interface the managed NATS listens on.
@@ -398,6 +438,10 @@ export interface Config {
      * The interface the managed QuestDB listens on (HTTP, PG wire, ILP, health).
      */
     questdbBind: string;
+    /**
+     * The first cluster (route) port of a managed NATS cluster; node i uses this plus i.
+     */
+    natsClusterPort: number;
   };
   log: {
     level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';

@@ -21,6 +21,7 @@
  * same table as Markdown, with the machine, and with --compare BASE.json a column of a
  * previous run's figures beside this run's.
  */
+import { streamNamesOf } from '../../deploy/services/nats-roles.js';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -292,11 +293,7 @@ async function main(): Promise<void> {
     dataDir: dir,
     install: true,
     bind: '127.0.0.1',
-    streams: {
-      tracking: config.nats.trackingStream.name,
-      deadLetters: config.nats.deadLetterStream.name,
-      outputs: config.nats.outputStream.name,
-    },
+    streams: streamNamesOf(config.nats),
   });
   await startQuestDb({
     host: '127.0.0.1',

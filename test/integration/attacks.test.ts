@@ -178,8 +178,7 @@ describe('attacks on the running pipeline', () => {
     await pipeline.kill('SIGTERM');
     await world.sql.query('TRUNCATE TABLE events');
     await world.sql.query('TRUNCATE TABLE ingest_progress');
-    const { rm } = await import('node:fs/promises');
-    await rm(`${world.config.checkpoint.dir}/usage.ckpt`, { force: true });
+    await world.forgetCheckpoints();
     pipeline = start(env);
     await world.caughtUp(120_000, pipeline);
     expect(await world.scalar("SELECT count() FROM events WHERE client_id LIKE 'good-%'")).toBe(

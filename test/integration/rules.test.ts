@@ -8,7 +8,6 @@
 import { spawnSync } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -22,13 +21,7 @@ import { ev } from '../fixtures/events.js';
 import { random } from '../fixtures/reference.js';
 import { RulesHarness, WINDOWS } from '../fixtures/rules.js';
 import { usageStream } from '../fixtures/usage-stream.js';
-import {
-  checkpointDir,
-  PipelineProcess,
-  testEnv,
-  World,
-  type StoredMessage,
-} from '../support/world.js';
+import { PipelineProcess, testEnv, World, type StoredMessage } from '../support/world.js';
 
 const LATENESS_MS = 3_600_000;
 const SECRET = `whsec_${Buffer.from('the rules test receiver secret!!').toString('base64')}`;
@@ -278,7 +271,7 @@ describe('rules stage through NATS and QuestDB', () => {
     await pipeline.kill('SIGTERM');
 
     // Forget everything the pipeline knows and read the stream again from the start.
-    await rm(checkpointDir(), { recursive: true, force: true });
+    await world.forgetCheckpoints();
     await world.sql.query('DROP TABLE ingest_progress');
     await new Promise((r) => setTimeout(r, 1500)); // past the duplicate window
     pipeline = new PipelineProcess().start(ENV());

@@ -18,6 +18,7 @@ import { readQuestDbCredentials } from '../../deploy/services/questdb.js';
 import { firingOf, webhookOutput } from '../../operators/playbooks/outputs.js';
 import { outputSigningKey, OutputSigner } from '../../pipeline/adapters/nats/output-signature.js';
 import { OutputPublisher } from '../../pipeline/adapters/nats/outputs.js';
+import { PartitionStore, type OutputTail } from '../../pipeline/adapters/nats/partition-store.js';
 import { ensureStreams } from '../../pipeline/adapters/nats/streams.js';
 import { QuestSql } from '../../pipeline/adapters/questdb/sql.js';
 import { startWebhooks } from '../../pipeline/adapters/webhooks.js';
@@ -203,6 +204,11 @@ describe('trusted outputs and the webhook destination policy', () => {
   let server: Server;
   let port = 0;
   const signer = new OutputSigner(Buffer.from('a key only this test pipeline has'));
+  /** Partition p's output tail in the partition state, as the pipeline keeps it. */
+  const tailOf = async (p: number) => {
+    const store = await PartitionStore.open(world.pipelineNc.jetstream(), world.config.nats.state);
+    return { read: () => store.tail(p), write: (t: OutputTail) => store.setTail(p, t) };
+  };
   const stream = () => world.config.nats.outputStream.name;
 
   beforeAll(async () => {
@@ -315,12 +321,7 @@ describe('trusted outputs and the webhook destination policy', () => {
       const got = await letters('output_forged', 2);
       expect(got.map((d) => d.body.stream)).toEqual([stream(), stream()]);
       // A genuine call of the same playbook is delivered — to the playbook's URL, signed.
-      const publisher = await OutputPublisher.open(
-        js,
-        await world.pipelineNc.jetstreamManager(),
-        stream(),
-        signer,
-      );
+      const publisher = await OutputPublisher.open(js, signer, await tailOf(0));
       await publisher.publish([callOf('hook-0')]);
       await until('the genuine call', async () => (received.length > 0 ? true : undefined));
       expect(received.map((r) => [r.path, r.verified])).toEqual([['/hook', true]]);
@@ -344,9 +345,8 @@ describe('trusted outputs and the webhook destination policy', () => {
     try {
       const publisher = await OutputPublisher.open(
         world.pipelineNc.jetstream(),
-        await world.pipelineNc.jetstreamManager(),
-        stream(),
         signer,
+        await tailOf(0),
       );
       await publisher.publish(urls.map((_, i) => callOf(`hook-${i}`)));
       const got = await letters('webhook_refused', urls.length);
@@ -363,7 +363,6 @@ describe('trusted outputs and the webhook destination policy', () => {
 
   it('an alert forged with Pulso-At in 2100 does not silence real outputs after a restart', async () => {
     const js = world.pipelineNc.jetstream();
-    const jsm = await world.pipelineNc.jetstreamManager();
     const h = natsHeaders();
     h.set('Pulso-At', String(Date.UTC(2100, 0, 1)));
     h.set('Pulso-Kind', 'alert');
@@ -372,16 +371,31 @@ describe('trusted outputs and the webhook destination policy', () => {
       headers: h,
     });
     const real = ['acme', 'globex', 'initech'].map((c) => callOf('hook-0', c));
-    const first = await OutputPublisher.open(js, jsm, stream(), signer);
-    expect(first.ignored).toBe(1);
+    const first = await OutputPublisher.open(js, signer, await tailOf(3));
     expect(await first.publish(real)).toEqual({ published: 3, skipped: 0 });
-    // A restart reads the tail again: the real outputs are there, and are not published twice.
-    const again = await OutputPublisher.open(js, jsm, stream(), signer);
+    // A restart reads the partition's tail again: the real outputs are not published twice.
+    const again = await OutputPublisher.open(js, signer, await tailOf(3));
+    expect(again.at).toEqual({ at: real[0]!.at, count: 3 });
     expect(await again.publish(real)).toEqual({ published: 0, skipped: 3 });
     expect((await world.outputs()).map((o) => o.id)).toEqual([
       'forged-2100',
       ...real.map((o) => o.id),
     ]);
+    // The tail is the pipeline's alone: neither a publisher nor a reader may write it.
+    for (const role of ['publisher', 'reader'] as const) {
+      const nc = await world.connect(role);
+      try {
+        const kv = `$KV.${world.config.nats.state.bucket}_partitions.tail.3`;
+        await expect(
+          nc.jetstream().publish(kv, enc.encode('{"at":4102444800000,"count":1000}'), {
+            timeout: 1500,
+          }),
+        ).rejects.toThrow(/permission|timeout|no responders/i);
+      } finally {
+        await nc.close();
+      }
+    }
+    expect((await (await tailOf(3)).read())!.count).toBe(3);
   });
 
   it('the signing key is generated owner-only on first use, and refused when too short', () => {

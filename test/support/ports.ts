@@ -13,4 +13,12 @@ export const TEST_STREAMS = {
   tracking: 'PULSO_TRACKING',
   deadLetters: 'PULSO_DLQ',
   outputs: 'PULSO_CS',
+  state: 'pulso',
+};
+
+/** The test's 3-node NATS cluster (cluster.test.ts): client, monitoring and route ports. */
+export const TEST_CLUSTER_PORTS = {
+  nats: [24231, 24232, 24233],
+  monitor: 28231,
+  route: 26231,
 };

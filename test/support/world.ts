@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { headers as natsHeaders, type NatsConnection } from 'nats';
-import { rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, inject } from 'vitest';
 import { connectAs, type Role } from '../../pipeline/adapters/nats/connect.js';
@@ -52,8 +52,8 @@ export function checkpointDir(): string {
   return join(dataDir(), 'checkpoints');
 }
 
-export function testConfig(): Config {
-  return loadConfig({ env: testEnv() });
+export function testConfig(extraEnv: Record<string, string> = {}): Config {
+  return loadConfig({ env: { ...testEnv(), ...extraEnv } });
 }
 
 export function dataDir(): string {
@@ -68,7 +68,13 @@ export interface StoredMessage {
 }
 
 export class World {
-  readonly config = testConfig();
+  readonly config: Config;
+
+  /** `env`: settings over the test defaults (another NATS, more replicas…). */
+  constructor(readonly env: Record<string, string> = {}) {
+    this.config = testConfig(env);
+  }
+
   /** As `admin`: streams made, deleted and read. */
   nc!: NatsConnection;
   /** As `publisher`: events and client updates. */
@@ -96,6 +102,20 @@ export class World {
     return connectAs(this.config, role, { name: `test-${role}` });
   }
 
+  /**
+   * Forgets every checkpoint (the Object Store's and the files): the next start rebuilds
+   * from the whole stream. The output tails and the crash journal stay.
+   */
+  async forgetCheckpoints(): Promise<void> {
+    const jsm = await this.nc.jetstreamManager();
+    await jsm.streams
+      .delete(`OBJ_${this.config.nats.state.bucket}_checkpoints`)
+      .catch(() => undefined);
+    const files = await readdir(checkpointDir()).catch(() => [] as string[]);
+    for (const f of files.filter((f) => f.endsWith('.ckpt')))
+      await rm(join(checkpointDir(), f), { force: true });
+  }
+
   /** Removes the streams and tables so the next pipeline starts from nothing. */
   async reset(): Promise<void> {
     const jsm = await this.nc.jetstreamManager();
@@ -103,6 +123,8 @@ export class World {
       this.config.nats.trackingStream.name,
       this.config.nats.deadLetterStream.name,
       this.config.nats.outputStream.name,
+      `KV_${this.config.nats.state.bucket}_partitions`,
+      `OBJ_${this.config.nats.state.bucket}_checkpoints`,
     ]) {
       await jsm.streams.delete(s).catch(() => undefined);
     }
@@ -155,18 +177,25 @@ export class World {
     const jsm = await this.nc.jetstreamManager();
     const last = (await jsm.streams.info(this.config.nats.trackingStream.name)).state.last_seq;
     const deadline = Date.now() + timeoutMs;
+    let lastError: unknown;
     for (;;) {
       await this.sql.walApplied();
-      const written = await this.scalar('SELECT max(written_seq) FROM ingest_progress').catch(
-        () => 0,
-      );
+      // Every partition (none of which has written yet: 0) as far as the stream's end.
+      const written = await this.scalar(
+        `SELECT CASE WHEN count() = ${this.config.partitions.count} THEN min(w) ELSE 0 END FROM (SELECT partition_no, max(written_seq) w FROM ingest_progress GROUP BY partition_no)`,
+      ).catch((e: unknown) => {
+        lastError = e;
+        return 0;
+      });
       if (written >= last) break;
       if (pipeline && pipeline.child.exitCode !== null)
         throw new Error(
           `pipeline exited (${pipeline.child.exitCode}):\n${pipeline.logs.slice(-4000)}`,
         );
       if (Date.now() > deadline)
-        throw new Error(`pipeline did not catch up: written ${written} of ${last}`);
+        throw new Error(
+          `pipeline did not catch up: written ${written} of ${last}${lastError ? ` (${String(lastError)})` : ''}`,
+        );
       await new Promise((r) => setTimeout(r, 200));
     }
     await this.sql.walApplied();

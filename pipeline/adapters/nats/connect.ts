@@ -13,7 +13,7 @@ import {
 } from 'nats';
 import { Subject } from 'rxjs';
 import { inboxPrefixOf, seedFileOf, type Role } from '../../../deploy/services/nats-roles.js';
-import { natsDirOf } from '../../../deploy/services/nats.js';
+import { natsDirOf, natsUrlsOf } from '../../../deploy/services/nats.js';
 import { originOf } from '../../config/load.js';
 import type { Config } from '../../config/types.js';
 import { ConfigError, ServiceError } from '../../errors.js';
@@ -25,7 +25,12 @@ type NatsSection = Config;
 
 /** What nats.js needs to connect as `role` (credentials read now, from their files). */
 export function natsOptions(c: NatsSection, role: Role, name = `pulso-${role}`): ConnectionOptions {
-  const o: ConnectionOptions = { servers: c.nats.url, name, inboxPrefix: inboxPrefixOf(role) };
+  // Every seed URL of a cluster: the client fails over between them.
+  const o: ConnectionOptions = {
+    servers: natsUrlsOf(c.nats.url),
+    name,
+    inboxPrefix: inboxPrefixOf(role),
+  };
   const a = c.nats.auth[role];
   const read = (file: string, key: string) => {
     try {

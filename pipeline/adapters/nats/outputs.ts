@@ -3,86 +3,85 @@
  * deterministic id as `Nats-Msg-Id` and its evaluation time as `Pulso-At`, and waits until
  * JetStream holds every one (a checkpoint follows only then).
  *
- * Outputs come in evaluation order, so the stream's tail says what was already published:
- * at start the publisher reads the last message's `Pulso-At` and the ids published at that
- * time; a restart or a replay then skips every output evaluated earlier, and those ids.
- * Nothing is published twice, however long ago the first publication was, and JetStream's
- * duplicate window guards the rest.
+ * A partition's outputs come in evaluation order, and a replay of the partition yields the
+ * same outputs in the same order. So where its outputs stopped is two numbers — the last
+ * evaluation time published and how many outputs of that time — kept per partition in the
+ * partition state (`tail.<p>`, partition-store.ts) after every publish. A restart or a
+ * replay skips every output evaluated earlier, and the first `count` of that time: nothing
+ * is published twice, however long ago the first publication was. A crash between a
+ * publish and its tail record re-publishes those outputs at once, well inside JetStream's
+ * duplicate window, which drops them. The tail lives where only the pipeline role may
+ * write: a message someone else puts on `cs.>` (say, dated 2100) changes nothing.
  *
- * Each output is signed (output-signature.ts). The tail is read from signed outputs only,
- * and never from a time later than the wall clock: a message someone else put on `cs.>`
- * (say, dated 2100) cannot make the publisher skip real outputs.
+ * Each output is signed (output-signature.ts), for the webhook deliverer to verify.
  */
-import { headers as natsHeaders, type JetStreamClient, type JetStreamManager } from 'nats';
+import { headers as natsHeaders, type JetStreamClient } from 'nats';
 import type { Output } from '../../../operators/playbooks/outputs.js';
 import { SIGNATURE_HEADER, type OutputSigner } from './output-signature.js';
+import type { OutputTail } from './partition-store.js';
 
 export const OUTPUT_SUBJECTS = 'cs.>';
 const CHUNK = 1000;
 const enc = new TextEncoder();
 
+/** Where a partition's output tail is kept (the partition state's `tail.<p>`). */
+export interface TailKeeper {
+  read(): Promise<OutputTail | undefined>;
+  write(tail: OutputTail): Promise<void>;
+}
+
 export class OutputPublisher {
+  /** Outputs seen at the tail's time in this run (published or skipped). */
+  private seenAtTail = 0;
+
   private constructor(
     private readonly js: JetStreamClient,
     private readonly signer: OutputSigner,
-    /** Evaluation time of the last output the stream holds (-∞: none). */
-    private tailAt: number,
-    /** Ids the stream holds at that time. */
-    private readonly tailIds: Set<string>,
-    /** Messages in the tail not signed by Pulso, or dated after the wall clock: ignored. */
-    readonly ignored: number,
+    private readonly keeper: TailKeeper,
+    private tail: OutputTail,
   ) {}
 
   static async open(
     js: JetStreamClient,
-    jsm: JetStreamManager,
-    stream: string,
     signer: OutputSigner,
-    now = Date.now(),
+    keeper: TailKeeper,
   ): Promise<OutputPublisher> {
-    const info = await jsm.streams.info(stream);
-    const ids = new Set<string>();
-    let tailAt = -Infinity;
-    let ignored = 0;
-    // Read back from the end while the evaluation time stays the tail's, 256 at a time.
-    for (
-      let hi = info.state.last_seq;
-      hi >= info.state.first_seq && info.state.messages > 0;
-      hi -= 256
-    ) {
-      const seqs: number[] = [];
-      for (let s = hi; s > hi - 256 && s >= info.state.first_seq; s--) seqs.push(s);
-      const msgs = await Promise.all(
-        seqs.map((seq) => jsm.streams.getMessage(stream, { seq }).catch(() => undefined)),
-      );
-      let older = false;
-      for (const m of msgs) {
-        if (!m) continue; // deleted
-        const at = Number(m.header.get('Pulso-At'));
-        if (!signer.verifies(m.subject, m.header, m.data) || !(at <= now)) {
-          ignored++;
-          continue;
-        }
-        if (tailAt === -Infinity) tailAt = at;
-        if (at !== tailAt) older = true;
-        else ids.add(m.header.get('Nats-Msg-Id'));
-      }
-      if (older) break;
-    }
-    return new OutputPublisher(js, signer, tailAt, ids, ignored);
+    return new OutputPublisher(
+      js,
+      signer,
+      keeper,
+      (await keeper.read()) ?? { at: -Infinity, count: 0 },
+    );
+  }
+
+  /** Where this partition's outputs stand. */
+  get at(): Readonly<OutputTail> {
+    return this.tail;
   }
 
   /** Publishes what the stream does not hold yet; resolves once JetStream has all of it. */
   async publish(outputs: readonly Output[]): Promise<{ published: number; skipped: number }> {
     let published = 0;
     let skipped = 0;
+    // Moved on only once JetStream holds everything: a failed publish is retried whole.
+    let tail = this.tail;
+    let seen = this.seenAtTail;
     for (let i = 0; i < outputs.length; i += CHUNK) {
       const acks: Promise<unknown>[] = [];
       for (const o of outputs.slice(i, i + CHUNK)) {
-        if (o.at < this.tailAt || (o.at === this.tailAt && this.tailIds.has(o.id))) {
+        if (o.at < tail.at) {
           skipped++;
           continue;
         }
+        if (o.at > tail.at) {
+          tail = { at: o.at, count: 0 };
+          seen = 0;
+        }
+        if (++seen <= tail.count) {
+          skipped++;
+          continue;
+        }
+        tail = { at: o.at, count: seen };
         const h = natsHeaders();
         const body = enc.encode(JSON.stringify(o.body));
         h.set('Pulso-At', String(o.at));
@@ -99,11 +98,9 @@ export class OutputPublisher {
       }
       await Promise.all(acks);
     }
-    const last = outputs[outputs.length - 1];
-    if (last && last.at > this.tailAt) {
-      this.tailAt = last.at;
-      this.tailIds.clear(); // everything from here on is new
-    }
+    if (published > 0) await this.keeper.write(tail);
+    this.tail = tail;
+    this.seenAtTail = seen;
     return { published, skipped };
   }
 }

@@ -14,7 +14,7 @@
 import type { Consumer, JetStreamClient, JsMsg } from 'nats';
 import { TimeoutError } from 'p-timeout';
 import { Observable } from 'rxjs';
-import { withTimeout } from '../../retry.js';
+import { retry, withTimeout } from '../../retry.js';
 import type { InboundMessage } from '../../../schemas/types.js';
 
 export interface MessageBatch {
@@ -73,8 +73,19 @@ export function messageBatches(
       try {
         // nats.js starts ordered consumers by sequence; naming a deliver policy besides
         // opt_start_seq makes the server refuse the consumer, silently retried forever.
+        // A cluster electing a leader (a node lost) answers nothing for seconds: waited out.
+        const patiently = <T>(what: string, fn: () => Promise<T>) =>
+          retry(fn, {
+            what,
+            attempts: 30,
+            minDelayMs: 200,
+            maxDelayMs: 2000,
+            stopped: () => stopped,
+          });
         const orderedAfter = (seq: number) =>
-          js.consumers.get(stream, seq > 0 ? { opt_start_seq: seq + 1 } : {});
+          patiently('create the ordered consumer', () =>
+            js.consumers.get(stream, seq > 0 ? { opt_start_seq: seq + 1 } : {}),
+          );
         const jsm = await js.jetstreamManager();
         let consumer = await orderedAfter(o.afterSeq);
         let lastSeq = o.afterSeq;
@@ -83,7 +94,11 @@ export function messageBatches(
         let credit: Promise<void> = Promise.resolve();
         while (!stopped) {
           const msgs: JsMsg[] = [];
-          const outcome = await fetchWithin(consumer, n, Math.max(1000, o.waitMs), msgs);
+          // A fetch failing outright (its consumer lost with a node) is a stall, like one
+          // that never ends: a new consumer is made after the last message taken.
+          const outcome = await fetchWithin(consumer, n, Math.max(1000, o.waitMs), msgs).catch(
+            () => 'stuck' as const,
+          );
           if (msgs.length > 0) lastSeq = msgs[msgs.length - 1]!.info.streamSequence;
           // A fetch has been seen to stall for good once the client's event loop was busy
           // for seconds: the ordered consumer is then replaced by a new one after the last
@@ -91,7 +106,9 @@ export function messageBatches(
           // An empty fetch while the stream holds more has also been seen: same remedy.
           const stalled =
             outcome === 'stuck' ||
-            (msgs.length === 0 && (await jsm.streams.info(stream)).state.last_seq > lastSeq);
+            (msgs.length === 0 &&
+              (await patiently('read the stream info', () => jsm.streams.info(stream))).state
+                .last_seq > lastSeq);
           if (stalled) {
             onStuck(lastSeq);
             consumer = await orderedAfter(lastSeq);

@@ -11,9 +11,11 @@ export async function restoreClients(
   sql: QuestSql,
   directory: ClientDirectory,
   before: number,
+  /** The clients to keep (a partition's); the users are all kept. */
+  keep: (clientId: string) => boolean = () => true,
 ): Promise<number> {
   for (const r of await latestBefore(sql, CLIENT_ATTRIBUTES_TABLE, 'client_id', before))
-    directory.restore(toRow(r));
+    if (keep(r.client_id as string)) directory.restore(toRow(r));
   // And the users (their client, their traits), as of the same time.
   const users = await latestBefore(sql, USER_ATTRIBUTES_TABLE, 'user_id', before);
   for (const r of users) directory.users.restore(toUserRow(r));

@@ -70,6 +70,7 @@ export function metricLine(r: MetricRow): string {
 
 export interface Progress {
   ts: number;
+  partition: number;
   writtenSeq: number;
   watermark: number;
   messages: number;
@@ -83,5 +84,5 @@ export interface Progress {
 
 export function progressLine(p: Progress): string {
   const wm = Number.isFinite(p.watermark) ? `,watermark=${micros(Math.floor(p.watermark))}` : '';
-  return `${PROGRESS_TABLE} written_seq=${p.writtenSeq}i,messages=${p.messages}i,events=${p.events}i,dead_letters=${p.deadLetters}i,too_late=${p.tooLate}i,figure_rows=${p.figureRows}i,pending=${p.pending}i${wm} ${ns(p.ts)}\n`;
+  return `${PROGRESS_TABLE},partition_no=${p.partition} written_seq=${p.writtenSeq}i,messages=${p.messages}i,events=${p.events}i,dead_letters=${p.deadLetters}i,too_late=${p.tooLate}i,figure_rows=${p.figureRows}i,pending=${p.pending}i${wm} ${ns(p.ts)}\n`;
 }

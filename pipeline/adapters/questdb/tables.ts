@@ -170,8 +170,10 @@ export const DDL = [
     last DOUBLE
   ) TIMESTAMP(ts) PARTITION BY MONTH WAL DEDUP UPSERT KEYS(ts, client_id, name, window_days)`,
   // Operations, in wall-clock time: one row per write, the last line of that write.
+  // One row per write of each partition: `partition_no` says whose.
   `CREATE TABLE IF NOT EXISTS ${PROGRESS_TABLE} (
     ts TIMESTAMP,
+    partition_no SYMBOL CAPACITY 1024,
     written_seq LONG,
     watermark TIMESTAMP,
     messages LONG,

@@ -1,0 +1,254 @@
+/**
+ * Partition state in NATS's own replicated storage, readable by every worker:
+ *
+ *   KV `<bucket>_partitions`   `count`          the partition count, fixed at creation
+ *                              `owner.<p>`      who owns partition p, and its position
+ *                              `tail.<p>`       the last outputs p published (outputs.ts)
+ *   Object Store `<bucket>_checkpoints`   `partition-<p>`   p's checkpoint
+ *
+ * Ownership: a worker claims a partition by writing `owner.<p>` with the revision it read
+ * (compare-and-set). Every checkpoint it saves moves that entry on with the revision its
+ * last write returned; once someone else has claimed the partition, that update fails,
+ * the old owner learns it lost the partition (`PartitionLostError`) and stops its chain
+ * there. Two owners can overlap only until the old one's next checkpoint; meanwhile both
+ * fold the same partition stream into the same rows (QuestDB de-duplicates them) and the
+ * same output ids (JetStream de-duplicates them), and the checkpoint object the old one
+ * may still write is a true picture of the partition at its position — so nothing is
+ * lost or counted twice, only some work is done twice.
+ */
+import { KvWatchInclude, StorageType, type JetStreamClient, type KV, type ObjectStore } from 'nats';
+import type { CheckpointBackend, SavedAt } from '../../checkpoint.js';
+import { ConfigError, PulsoError } from '../../errors.js';
+
+export interface StateBucket {
+  bucket: string;
+  replicas: number;
+}
+
+/** What `owner.<p>` holds: the owner, and where the partition stood at its last checkpoint. */
+export interface PartitionRecord {
+  partition: number;
+  worker: string;
+  claimedAt: number;
+  /** Tracking-stream sequence of the last checkpoint (0: none yet). */
+  seq: number;
+  /** Event-time watermark at that checkpoint (epoch ms; null before any event). */
+  watermark: number | null;
+  checkpointAt: number | null;
+  checkpointBytes: number;
+  checkpointMs: number;
+}
+
+/** Where a partition's outputs stopped: evaluation time and how many at that time. */
+export interface OutputTail {
+  at: number;
+  count: number;
+}
+
+/** The partition was claimed by another worker since this one claimed it. */
+export class PartitionLostError extends PulsoError {
+  constructor(
+    readonly partition: number,
+    readonly by: string | undefined,
+  ) {
+    super(
+      `partition ${partition} was claimed by ${by ?? 'another worker'}; this worker stops its chain there`,
+    );
+  }
+}
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+const json = (v: unknown) => enc.encode(JSON.stringify(v));
+const parse = <T>(b: Uint8Array): T => JSON.parse(dec.decode(b)) as T;
+
+export class PartitionStore {
+  private constructor(
+    readonly kv: KV,
+    readonly objects: ObjectStore,
+    readonly names: { kv: string; objects: string },
+  ) {}
+
+  static async open(js: JetStreamClient, s: StateBucket): Promise<PartitionStore> {
+    const names = { kv: `${s.bucket}_partitions`, objects: `${s.bucket}_checkpoints` };
+    const kv = await js.views.kv(names.kv, {
+      replicas: s.replicas,
+      history: 1,
+      storage: StorageType.File,
+    });
+    const objects = await js.views.os(names.objects, {
+      replicas: s.replicas,
+      storage: StorageType.File,
+    });
+    return new PartitionStore(kv, objects, names);
+  }
+
+  /**
+   * The partition count is fixed by the first start: a later start with another count
+   * would route clients elsewhere than their state, so it is refused.
+   */
+  async fixCount(count: number, source: string): Promise<void> {
+    const have = await this.kv.get('count');
+    if (!have || have.operation !== 'PUT') {
+      await this.kv.create('count', json(count)).catch(() => undefined);
+      return this.fixCount(count, source);
+    }
+    const fixed = parse<number>(have.value);
+    if (fixed !== count)
+      throw new ConfigError(
+        source,
+        '/partitions/count',
+        `${fixed}, the count the partition state in ${this.names.kv} was created with (change it only with new streams and buckets)`,
+        count,
+      );
+  }
+
+  async record(p: number): Promise<{ record: PartitionRecord; revision: number } | undefined> {
+    const e = await this.kv.get(`owner.${p}`);
+    if (!e || e.operation !== 'PUT') return undefined;
+    return { record: parse<PartitionRecord>(e.value), revision: e.revision };
+  }
+
+  /** Every partition's record, for `pulso status`. */
+  async records(count: number): Promise<(PartitionRecord | undefined)[]> {
+    return Promise.all(
+      Array.from({ length: count }, (_, p) => this.record(p).then((r) => r?.record)),
+    );
+  }
+
+  /** Claims partition p for `worker`: the claim its checkpoints then carry on. */
+  async claim(p: number, worker: string, now = Date.now()): Promise<PartitionClaim> {
+    for (let attempt = 0; ; attempt++) {
+      const had = await this.record(p);
+      const record: PartitionRecord = {
+        ...(had?.record ?? {
+          partition: p,
+          seq: 0,
+          watermark: null,
+          checkpointAt: null,
+          checkpointBytes: 0,
+          checkpointMs: 0,
+        }),
+        worker,
+        claimedAt: now,
+      };
+      try {
+        const revision = had
+          ? await this.kv.update(`owner.${p}`, json(record), had.revision)
+          : await this.kv.create(`owner.${p}`, json(record));
+        return new PartitionClaim(this, p, record, revision, had?.record.worker);
+      } catch (e) {
+        // Someone claimed it between our read and write: read again (a few times).
+        if (attempt >= 5) throw e;
+      }
+    }
+  }
+
+  /**
+   * Calls `onClaim` for every later change of an `owner.<p>` entry (its own saves too):
+   * how a worker learns at once that another has claimed one of its partitions.
+   */
+  async watchOwners(onClaim: (p: number, record: PartitionRecord) => void): Promise<() => void> {
+    const iter = await this.kv.watch({ key: 'owner.*', include: KvWatchInclude.UpdatesOnly });
+    void (async () => {
+      for await (const e of iter) {
+        if (e.operation !== 'PUT') continue;
+        onClaim(Number(e.key.slice('owner.'.length)), parse<PartitionRecord>(e.value));
+      }
+    })().catch(() => undefined);
+    return () => iter.stop();
+  }
+
+  async loadCheckpoint(p: number): Promise<Uint8Array | undefined> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return (await this.objects.getBlob(`partition-${p}`)) ?? undefined;
+      } catch (e) {
+        // A newer version replaced the object (and purged its chunks) while it was read.
+        if (attempt >= 3) throw e;
+      }
+    }
+  }
+
+  async tail(p: number): Promise<OutputTail | undefined> {
+    const e = await this.kv.get(`tail.${p}`);
+    return e && e.operation === 'PUT' ? parse<OutputTail>(e.value) : undefined;
+  }
+
+  async setTail(p: number, tail: OutputTail): Promise<void> {
+    await this.kv.put(`tail.${p}`, json(tail));
+  }
+}
+
+/** One worker's hold on one partition: checkpoints are saved through it. */
+export class PartitionClaim {
+  constructor(
+    private readonly store: PartitionStore,
+    readonly partition: number,
+    private record: PartitionRecord,
+    private revision: number,
+    /** Who held it before (a different worker: the partition moved here). */
+    readonly previousOwner: string | undefined,
+  ) {}
+
+  get current(): Readonly<PartitionRecord> {
+    return this.record;
+  }
+
+  /**
+   * Saves a checkpoint: first the claim moves on (compare-and-set — a lost claim stops
+   * here, before anything is written), then the object is put.
+   */
+  async save(bytes: Uint8Array, at: SavedAt): Promise<void> {
+    const next: PartitionRecord = {
+      ...this.record,
+      seq: at.seq,
+      watermark: at.watermark,
+      checkpointAt: Date.now(),
+      checkpointBytes: bytes.length,
+      checkpointMs: Math.round(at.costMs),
+    };
+    try {
+      this.revision = await this.store.kv.update(
+        `owner.${this.partition}`,
+        json(next),
+        this.revision,
+      );
+    } catch (e) {
+      // Lost only if the entry now names another claim; anything else (a NATS hiccup, a
+      // leader election) fails this save, and the next checkpoint tries again.
+      const now = await this.store.record(this.partition).catch(() => undefined);
+      const ours =
+        !now ||
+        (now.record.worker === this.record.worker &&
+          now.record.claimedAt === this.record.claimedAt);
+      if (ours) throw e;
+      throw new PartitionLostError(this.partition, now.record.worker);
+    }
+    this.record = next;
+    await this.store.objects.putBlob({ name: `partition-${this.partition}` }, bytes);
+  }
+}
+
+/** A partition's checkpoints in the Object Store, saved through its claim. */
+export class NatsCheckpoints implements CheckpointBackend {
+  constructor(
+    private readonly store: PartitionStore,
+    private readonly claim: PartitionClaim,
+  ) {}
+
+  get where(): string {
+    return `${this.store.names.objects}/partition-${this.claim.partition}`;
+  }
+
+  /** The bucket was opened (and the claim written) already: NATS accepts writes. */
+  async checkWritable(): Promise<void> {}
+
+  read(): Promise<Uint8Array | undefined> {
+    return this.store.loadCheckpoint(this.claim.partition);
+  }
+
+  write(bytes: Uint8Array, at: SavedAt): Promise<void> {
+    return this.claim.save(bytes, at);
+  }
+}
