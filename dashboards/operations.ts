@@ -38,6 +38,15 @@ export function operations() {
     )
     .withPanel(
       timeSeriesPanel(
+        'Lag per partition',
+        'Messages in the tracking stream beyond the last one each partition wrote, at its writes: a partition behind the others (a slow worker, a partition taking over) stands out.',
+        series(
+          `SELECT ts, partition_no, max(pending) lag FROM ingest_progress WHERE $__timeFilter(ts) SAMPLE BY $__sampleByInterval ORDER BY ts`,
+        ),
+      ).span(24),
+    )
+    .withPanel(
+      timeSeriesPanel(
         'Watermark delay',
         'Wall-clock time minus the watermark: how far behind real time the windows are final (allowed lateness included).',
         series(`SELECT ts, max(datediff('s', watermark, ts)) delay ${P}`),
@@ -54,8 +63,10 @@ export function operations() {
     .withPanel(
       statPanel(
         'Stream position written',
-        'The tracking-stream sequence whose effects are in QuestDB.',
-        sql(`SELECT max(written_seq) written_seq FROM ingest_progress WHERE $__timeFilter(ts)`),
+        'The tracking-stream sequence whose effects are in QuestDB, in every partition (the lowest over them).',
+        sql(
+          `SELECT min(w) written_seq FROM (SELECT partition_no, max(written_seq) w FROM ingest_progress WHERE $__timeFilter(ts))`,
+        ),
       ).span(24),
     );
 }

@@ -122,6 +122,7 @@ interface Running {
   input: Subject<Slice>;
   pending(): number;
   folding(): Promise<void>;
+  cutting(): boolean;
   writtenSeq: number;
   checkpointAt: number | null;
   checkpoints: CheckpointPolicy;
@@ -169,6 +170,7 @@ export function trackingChains(
       mayFold: async () => {
         await Promise.all([...running.values()].map((r) => r.folding()));
       },
+      cutting: () => [...running.values()].some((r) => r.cutting()),
     }),
     tap((s) => {
       pending = s.pending;
@@ -302,6 +304,7 @@ function partitionChain(
     input,
     pending: () => outbox.pending(),
     folding: () => outbox.folding(),
+    cutting: () => outbox.cutting(),
     writtenSeq: p.usage.seq,
     checkpointAt: null,
     checkpoints,

@@ -179,7 +179,10 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
       questdbState.detail = e.message;
     },
   });
-  const tracking = await jsm.streams.info(config.nats.trackingStream.name);
+  const tracking = await retry(() => jsm.streams.info(config.nats.trackingStream.name), {
+    ...NATS_START,
+    what: 'read the tracking stream',
+  });
   const journal = new CrashJournal(stateDir, tracking.created);
   const start = journal.open();
   if (start.diedIn)

@@ -8,7 +8,11 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { servicesDown, servicesStatus, servicesUp } from '../../deploy/services/index.js';
 import { connectAs } from '../adapters/nats/connect.js';
-import { ROLES } from '../../deploy/services/nats-roles.js';
+import {
+  passwordAuthorizationBlock,
+  ROLES,
+  streamNamesOf,
+} from '../../deploy/services/nats-roles.js';
 import { credentialsOf } from './credentials.js';
 import { ensureStreams } from '../adapters/nats/streams.js';
 import { loadConfig, type Config } from '../config/load.js';
@@ -30,6 +34,7 @@ import { gatewayCommands } from './gateway.js';
 import { keysFileOf } from '../adapters/http/write-keys.js';
 import { startGateway } from '../adapters/http/gateway.js';
 import { playbookCommands } from './playbooks.js';
+import { statusCommand } from './status.js';
 
 const program = new Command()
   .name('pulso')
@@ -131,13 +136,45 @@ program
 program
   .command('run')
   .description('run the pipeline against the configured NATS and QuestDB (they must be running)')
-  .action(async () => {
+  .option(
+    '--worker <ordinal>',
+    "this worker's ordinal: a number, or a name ending in one (a StatefulSet pod's, pulso-worker-2)",
+  )
+  .option('--workers <n>', 'how many workers share the partitions', Number)
+  .option('--partitions <list>', 'the partitions to own, comma-separated (instead of --worker)')
+  .action(async (opts: { worker?: string; workers?: number; partitions?: string }) => {
     running = true;
-    const { config, log } = setup();
+    const { config, log } = setup(workerOverrides(opts));
     const pipeline = await startPipeline(config, log);
     untilSignal(() => pipeline.stop());
     await pipeline.done;
   });
+
+/** `--worker`, `--workers`, `--partitions` as configuration (worker.*), refused if malformed. */
+function workerOverrides(o: {
+  worker?: string;
+  workers?: number;
+  partitions?: string;
+}): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (o.worker !== undefined) {
+    const m = /(\d+)$/.exec(o.worker);
+    if (!m)
+      throw new ConfigError(
+        'the command line',
+        '/worker/ordinal',
+        'a number, or a name ending in one (pulso-worker-2)',
+        o.worker,
+      );
+    out['/worker/ordinal'] = Number(m[1]);
+  }
+  if (o.workers !== undefined) out['/worker/count'] = o.workers;
+  if (o.partitions !== undefined)
+    out['/worker/partitions'] = o.partitions.split(',').map((p) => Number(p.trim()));
+  return out;
+}
+
+statusCommand(program, setup);
 
 const services = program
   .command('services')
@@ -162,6 +199,16 @@ services
   .action(async () => {
     const { config } = setup();
     for (const [k, v] of Object.entries(await servicesStatus(config))) console.log(`${k}: ${v}`);
+  });
+
+services
+  .command('nats-auth')
+  .description(
+    "print the roles as a nats-server authorization block with passwords from the server's environment (deploy/compose/nats-auth.conf)",
+  )
+  .action(() => {
+    const { config } = setup();
+    process.stdout.write(passwordAuthorizationBlock(streamNamesOf(config.nats)));
   });
 
 services

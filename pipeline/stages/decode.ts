@@ -36,6 +36,8 @@ export interface DecodeOptions {
   log: Logger;
   /** Resolves when a slice may be folded (not while a cut pictures the state). */
   mayFold?: () => Promise<void>;
+  /** Whether a cut is being taken now: checked again right before the slice is handed on. */
+  cutting?: () => boolean;
 }
 
 const nextTurn = () => new Promise<void>((r) => setImmediate(r));
@@ -80,7 +82,10 @@ export function decodeSlices(o: DecodeOptions): OperatorFunction<MessageBatch, S
         slice.check = check;
         const settled = new Promise<void>((r) => (waiting = r));
         slice.settle = () => waiting?.();
-        await o.mayFold?.();
+        // Waiting and handing on are one step: a cut that began while the wait resolved (its
+        // picture taken in steps, between which a fold would slip in) is waited for too.
+        do await o.mayFold?.();
+        while (o.cutting?.());
         if (stopped) return;
         subscriber.next(slice);
         await settled;

@@ -72,6 +72,8 @@ export interface OutboxStage {
   pending(): number;
   /** Resolves when no cut is being taken: the next slice may be folded. */
   folding(): Promise<void>;
+  /** Whether a cut is being taken right now (checked just before a slice is folded). */
+  cutting(): boolean;
 }
 
 export function toOutbox(o: OutboxOptions): OutboxStage {
@@ -84,14 +86,17 @@ export function toOutbox(o: OutboxOptions): OutboxStage {
     !outbox.empty && (now - outbox.since >= o.flushIntervalMs || outbox.rows >= MAX_OUTBOX_ROWS);
 
   let cutting = Promise.resolve();
+  let cuttingNow = false;
 
   /** The cut of what is held, or nothing when there is nothing to write or checkpoint. */
   const cut = async (final: boolean, slice?: Folded['slice']): Promise<Cut | undefined> => {
     let cutDone!: () => void;
     cutting = new Promise<void>((r) => (cutDone = r));
+    cuttingNow = true;
     try {
       return await cutNow(final, slice);
     } finally {
+      cuttingNow = false;
       cutDone();
     }
   };
@@ -195,5 +200,10 @@ export function toOutbox(o: OutboxOptions): OutboxStage {
     return EMPTY;
   };
 
-  return { operator, pending: () => outbox.pending, folding: () => cutting };
+  return {
+    operator,
+    pending: () => outbox.pending,
+    folding: () => cutting,
+    cutting: () => cuttingNow,
+  };
 }

@@ -43,6 +43,9 @@ import { measureKeyMemoryApart } from './memory.js';
 const memoryScript = fileURLToPath(new URL('./memory.js', import.meta.url));
 const checkpointScript = fileURLToPath(new URL('./checkpoint.js', import.meta.url));
 import { benchGateway } from './gateway.js';
+import { checkpointFigures, SCALE_OUT_RUNS, skewOf } from './scaleout.js';
+import { PartitionStore } from '../../pipeline/adapters/nats/partition-store.js';
+import { DDL } from '../../pipeline/adapters/questdb/tables.js';
 import { benchRulesInProcess, RULES_BOUNDARY, rulesWorkload } from './rules.js';
 
 const opts = new Command()
@@ -54,8 +57,14 @@ const opts = new Command()
   .option('--live <n>', 'events per live phase', (v) => Number(v), 300_000)
   .option(
     '--phases <list>',
-    'figures, gateway, rules, memory (comma-separated)',
-    'figures,gateway,rules,memory',
+    'figures, gateway, rules, scaleout, memory (comma-separated)',
+    'figures,gateway,rules,scaleout,memory',
+  )
+  .option(
+    '--scaleout-history <n>',
+    'history events of the scale-out phase',
+    (v) => Number(v),
+    300_000,
   )
   .option(
     '--gateway-requests <n>',
@@ -75,6 +84,7 @@ const opts = new Command()
     phases: string;
     rulesClients: number;
     gatewayRequests: number;
+    scaleoutHistory: number;
   }>();
 const phases = new Set(opts.phases.split(','));
 
@@ -222,14 +232,23 @@ async function lastSeq(bus: Bus): Promise<number> {
   return (await (await bus.admin.jetstreamManager()).streams.info(STREAM)).state.last_seq;
 }
 
-/** Waits until QuestDB shows the whole stream written; gives up after 120 s without progress. */
-async function caughtUp(bus: Bus, sql: QuestSql): Promise<void> {
+/**
+ * Waits until QuestDB shows the whole stream written by every partition; gives up after
+ * 120 s without progress.
+ */
+async function caughtUp(
+  bus: Bus,
+  sql: QuestSql,
+  partitions = config.partitions.count,
+): Promise<void> {
   const last = await lastSeq(bus);
   let seen = -1;
   let since = Date.now();
   for (;;) {
     const [row] = await sql
-      .query<{ max: number }>('SELECT max(written_seq) max FROM ingest_progress')
+      .query<{ max: number }>(
+        `SELECT CASE WHEN count() = ${partitions} THEN min(w) ELSE 0 END max FROM (SELECT partition_no, max(written_seq) w FROM ingest_progress GROUP BY partition_no)`,
+      )
       .catch(() => [{ max: 0 }]);
     const seq = Number(row?.max ?? 0);
     if (seq >= last) return;
@@ -606,6 +625,11 @@ async function main(): Promise<void> {
       pipeline = undefined;
       await rulesPhases(nc, sql);
     }
+    if (phases.has('scaleout')) {
+      await pipeline?.stop('SIGKILL');
+      pipeline = undefined;
+      await scaleOutPhase(nc, sql);
+    }
   } finally {
     await pipeline?.stop('SIGKILL');
     for (const c of Object.values(nc)) await c.close();
@@ -677,6 +701,113 @@ async function main(): Promise<void> {
  * rules stage alone (evaluations/s, next to one figure read per pair as its ceiling), then
  * the real pipeline from the tick that passes the midnight to the last alert on cs.alert.>.
  */
+/** Everything derived from the stream forgotten (and, with `stream`, the stream too). */
+async function resetDerived(bus: Bus, sql: QuestSql, stream: boolean): Promise<void> {
+  const jsm = await bus.admin.jetstreamManager();
+  const n = config.nats;
+  for (const s of [
+    ...(stream ? [n.trackingStream.name] : []),
+    n.deadLetterStream.name,
+    n.outputStream.name,
+    `KV_${n.state.bucket}_partitions`,
+    `OBJ_${n.state.bucket}_checkpoints`,
+  ])
+    await jsm.streams.delete(s).catch(() => undefined);
+  await ensureStreams(jsm, n);
+  for (const ddl of DDL) {
+    const t = /CREATE TABLE IF NOT EXISTS (\w+)/.exec(ddl)![1]!;
+    await sql.query(`DROP TABLE IF EXISTS ${t}`);
+  }
+}
+
+async function scaleOutPhase(bus: Bus, sql: QuestSql): Promise<void> {
+  console.log(
+    `\nscale-out (history replay, ${opts.scaleoutHistory.toLocaleString('en')} events, 30 days)`,
+  );
+  await resetDerived(bus, sql, true);
+  const todayStart = Date.UTC(
+    new Date().getUTCFullYear(),
+    new Date().getUTCMonth(),
+    new Date().getUTCDate(),
+  );
+  const { events } = usageStream({
+    ...WORKLOAD,
+    days: 30,
+    events: opts.scaleoutHistory,
+    start: todayStart - 30 * 86_400_000,
+    seed: 5,
+  });
+  const msgs = [];
+  for (let i = 0; i < events.length; i += 1000)
+    msgs.push({
+      subject: 'tracking.events.history',
+      data: enc.encode(JSON.stringify(events.slice(i, i + 1000))),
+    });
+  await publish(bus, msgs);
+  let single: number | null = null;
+  for (const { name, run } of SCALE_OUT_RUNS) {
+    await resetDerived(bus, sql, false);
+    const t0 = performance.now();
+    const workers = run.workers.map(
+      (w, i) =>
+        new Pipeline({
+          ...w,
+          PULSO_PARTITIONS__COUNT: String(run.partitions),
+          PULSO_CHECKPOINT__DIR: join(dir, `scaleout-${run.partitions}-${i}`),
+        }),
+    );
+    try {
+      await caughtUp(bus, sql, run.partitions);
+      const rate = events.length / ((performance.now() - t0) / 1000);
+      record({
+        name: `scale-out: ${name}`,
+        value: rate,
+        unit: 'events/s',
+        ceiling: single,
+      });
+      single ??= rate;
+      if (run.partitions > 1 && run.workers.length === 1) {
+        // Each partition's checkpoint as the run left it (a last one is taken at the stop).
+        for (const w of workers) await w.stop();
+        const store = await PartitionStore.open(bus.admin.jetstream(), config.nats.state);
+        const c = await checkpointFigures(store, run.partitions);
+        record({
+          name: 'scale-out: checkpoint per partition, mean',
+          value: c.meanBytes,
+          unit: 'bytes',
+          ceiling: null,
+        });
+        record({
+          name: 'scale-out: checkpoint per partition, largest',
+          value: c.maxBytes,
+          unit: 'bytes',
+          ceiling: null,
+        });
+        record({
+          name: 'scale-out: checkpoint save per partition, mean',
+          value: c.meanMs,
+          unit: 'ms',
+          ceiling: null,
+        });
+        record({
+          name: 'scale-out: checkpoint save per partition, slowest',
+          value: c.maxMs,
+          unit: 'ms',
+          ceiling: null,
+        });
+      }
+    } finally {
+      for (const w of workers) await w.stop('SIGKILL');
+    }
+  }
+  record({
+    name: 'scale-out: partition skew (largest / mean events)',
+    value: skewOf(events, 16),
+    unit: '×',
+    ceiling: null,
+  });
+}
+
 async function rulesPhases(nc: Bus, sql: QuestSql): Promise<void> {
   const w = rulesWorkload(opts.rulesClients, 3);
   console.log(

@@ -5,6 +5,7 @@
  * worker's SIGKILL and its replacement elsewhere, a change from 2 workers to 3 while they
  * run, and a NATS node's loss.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,11 +15,16 @@ import { CONTENT_TYPE_ARROW } from '../../pipeline/contract/arrow.js';
 import { DDL, PROGRESS_TABLE } from '../../pipeline/adapters/questdb/tables.js';
 import { ensureStreams } from '../../pipeline/adapters/nats/streams.js';
 import { partitionOf } from '../../operators/partition.js';
+import { withTimeout } from '../../pipeline/retry.js';
+import { PartitionStore } from '../../pipeline/adapters/nats/partition-store.js';
 import { arrowBatch, usageStream } from '../fixtures/usage-stream.js';
 import { natsOptions } from '../support/global-services.js';
 import { TEST_CLUSTER_PORTS } from '../support/ports.js';
-import { dataDir, PipelineProcess, World } from '../support/world.js';
+import { dataDir, PipelineProcess, testEnv, World } from '../support/world.js';
 
+const METRICS_PORT = 29464;
+/** Messages in the test stream: the client updates, the events' messages and one tick. */
+let STREAM_END = 0;
 const URLS = TEST_CLUSTER_PORTS.nats.map((p) => `nats://127.0.0.1:${p}`).join(',');
 const CLUSTER = {
   NATS_URL: URLS,
@@ -181,6 +187,9 @@ describe('partitioned workers on a 3-node NATS cluster', () => {
     await world.reset();
     await ensureStreams(await world.nc.jetstreamManager(), world.config.nats);
     await world.publishAll(messages(), 200);
+    STREAM_END = (
+      await (await world.nc.jetstreamManager()).streams.info(world.config.nats.trackingStream.name)
+    ).state.last_seq;
     // The reference: one worker owning all 16 partitions.
     worker(0, 1);
     await world.caughtUp(180_000, running[0]);
@@ -204,23 +213,55 @@ describe('partitioned workers on a 3-node NATS cluster', () => {
     expect(reference.tables.rolling_figures!.length).toBeGreaterThan(10_000);
   });
 
-  it('3 workers owning 16 partitions: every table and every output identical to 1 worker', async () => {
+  it('3 workers owning 16 partitions: every table and every output identical to 1 worker; status and /metrics per partition', async () => {
     await derivedReset();
-    for (let i = 0; i < 3; i++) worker(i, 3);
+    for (let i = 0; i < 3; i++)
+      worker(i, 3, i === 0 ? { PULSO_METRICS__PORT: String(METRICS_PORT) } : {});
     await world.caughtUp(180_000, running[0]);
     expect(await dump(world)).toEqual(reference);
+    // /metrics of worker 0: its partitions (0, 3, …, 15), each with its labels.
+    const metrics = await (await fetch(`http://127.0.0.1:${METRICS_PORT}/metrics`)).text();
+    const lagged = [
+      ...metrics.matchAll(/^pulso_partition_stream_seq\{partition="(\d+)"\} (\d+)/gm),
+    ];
+    expect(lagged.map((m) => Number(m[1]))).toEqual([0, 3, 6, 9, 12, 15]);
+    expect(lagged.map((m) => Number(m[2]))).toEqual(lagged.map(() => STREAM_END));
+    // `pulso status`: every partition, its owner among the three, no lag once checkpointed.
+    for (const p of running) await p.kill('SIGTERM');
+    const out = spawnSync(process.execPath, ['dist/pipeline/cli/main.js', 'status', '--json'], {
+      env: { ...process.env, ...testEnv(), ...CLUSTER },
+      encoding: 'utf8',
+    });
+    expect(out.stderr).toBe('');
+    const rows = out.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { partition: number; owner: string; seq: number; lag: number });
+    expect(rows.map((r) => r.partition)).toEqual(Array.from({ length: 16 }, (_, p) => p));
+    expect(new Set(rows.map((r) => /^worker-(\d)/.exec(r.owner)![1]))).toEqual(
+      new Set(['0', '1', '2']),
+    );
+    expect(rows.map((r) => [r.seq, r.lag])).toEqual(rows.map(() => [STREAM_END, 0]));
   });
 
   it('a worker SIGKILLed mid-run and replaced, same ordinal, elsewhere: resumes from the stored checkpoints', async () => {
     await derivedReset();
     for (let i = 0; i < 3; i++) worker(i, 3);
     await midway();
-    await new Promise((r) => setTimeout(r, 1500)); // a few checkpoints in
+    // Once every partition of worker 1 has a checkpoint in NATS: then it dies.
+    const store = await PartitionStore.open(world.nc.jetstream(), world.config.nats.state);
+    const ones = Array.from({ length: 16 }, (_, p) => p).filter((p) => p % 3 === 1);
+    for (;;) {
+      const records = await store.records(16);
+      if (ones.every((p) => (records[p]?.seq ?? 0) > 0)) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
     await running[1]!.kill('SIGKILL');
     const replacement = worker(1, 3);
     await replacement.untilLog('partitions claimed and restored');
     const restored = /"seqs":\[([\d,]+)\]/.exec(replacement.logs)![1]!.split(',').map(Number);
-    expect(Math.max(...restored)).toBeGreaterThan(0);
+    expect(restored).toHaveLength(ones.length);
+    expect(Math.min(...restored)).toBeGreaterThan(0);
     await world.caughtUp(180_000, replacement);
     expect(await dump(world)).toEqual(reference);
   });
@@ -245,6 +286,8 @@ describe('partitioned workers on a 3-node NATS cluster', () => {
   it('a NATS node killed mid-run (R3): nothing lost, nothing twice', async () => {
     await derivedReset();
     for (let i = 0; i < 3; i++) worker(i, 3);
+    // Mid-run: every worker reading, some of the stream written.
+    await Promise.all(running.map((p) => p.untilLog('pipeline running')));
     await midway();
     await stopNatsNode(dataDir(), 2, true);
     // The test's own connection rides through too: once JetStream answers it again.
@@ -257,7 +300,8 @@ describe('partitioned workers on a 3-node NATS cluster', () => {
       const tails = running.map((p) => p.logs.split('\n').slice(-15).join('\n'));
       throw new Error(`${String(e)}\n${tails.join('\n---\n')}`);
     });
-    expect(await patiently(() => dump(world))).toEqual(reference);
+    // A consumer made while the cluster settles can stall: each reading has a deadline.
+    expect(await patiently(() => withTimeout(dump(world), 60_000, 'dump'))).toEqual(reference);
     expect(running.map((p) => p.child.exitCode)).toEqual([null, null, null]);
     // The node comes back and catches up; the workers never noticed more than a reconnect.
     await startNatsCluster(clusterOptions());

@@ -216,23 +216,30 @@ export class World {
     return this.messagesOf(this.config.nats.outputStream.name);
   }
 
+  /**
+   * Every message of a stream, in stream order, read one by one by sequence (no consumer:
+   * nothing to stall while a cluster re-elects its leaders).
+   */
   private async messagesOf(stream: string): Promise<StoredMessage[]> {
-    const js = this.nc.jetstream();
     const jsm = await this.nc.jetstreamManager();
-    const total = (await jsm.streams.info(stream)).state.messages;
+    const { state } = await jsm.streams.info(stream);
     const out: StoredMessage[] = [];
-    if (total === 0) return out;
-    const oc = await js.consumers.get(stream);
-    const iter = await oc.consume();
-    for await (const m of iter) {
-      out.push({
-        subject: m.subject,
-        id: m.headers?.get('Nats-Msg-Id') ?? '',
-        body: JSON.parse(new TextDecoder().decode(m.data)) as Record<string, unknown>,
-      });
-      if (m.info.pending === 0) break;
+    if (state.messages === 0) return out;
+    for (let from = state.first_seq; from <= state.last_seq; from += 256) {
+      const seqs: number[] = [];
+      for (let q = from; q < from + 256 && q <= state.last_seq; q++) seqs.push(q);
+      const got = await Promise.all(
+        seqs.map((seq) => jsm.streams.getMessage(stream, { seq }).catch(() => undefined)),
+      );
+      for (const m of got) {
+        if (!m) continue; // deleted
+        out.push({
+          subject: m.subject,
+          id: m.header?.get('Nats-Msg-Id') ?? '',
+          body: JSON.parse(new TextDecoder().decode(m.data)) as Record<string, unknown>,
+        });
+      }
     }
-    iter.stop();
     return out;
   }
 

@@ -9,7 +9,7 @@
  *   POST /v1/track|page|screen|group   Segment calls (and the browser library's short paths
  *   POST /v1/batch                     /v1/t, /v1/p, /v1/s, /v1/g, /v1/b); see segment.ts
  *   POST /api/v1/trackings             CustomerX's tracking API; see customerx.ts
- *   GET  /metrics, /healthz
+ *   GET  /metrics, /healthz, /readyz
  *
  * Answers a sender can rely on: 200 only once JetStream has stored every accepted item;
  * 400 with a reason per refused item (the valid ones of the batch are stored); 401 for an
@@ -435,7 +435,13 @@ export async function startGateway(
     return answer(reply, [r], [], 1, { status: 201, body: { success: true, tracking: m.event } });
   });
 
+  // Alive while the process answers; ready (worth sending to) only while NATS is connected.
   app.get('/healthz', async () => ({ status: connected ? 'alive' : 'nats unreachable' }));
+  app.get('/readyz', async (_req, reply) =>
+    connected
+      ? { status: 'ready' }
+      : reply.code(503).header('Retry-After', '5').send({ status: 'nats unreachable' }),
+  );
   app.get('/metrics', async (_req, reply) =>
     reply.header('Content-Type', registry.contentType).send(await registry.metrics()),
   );

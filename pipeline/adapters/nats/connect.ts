@@ -99,9 +99,9 @@ export async function connectAs(
 export interface PipelineConnection {
   nc: NatsConnection;
   /**
-   * Errors when the connection is lost. A lost connection ends the run rather than
-   * trusting the reading to resume: the restart (by the supervisor, or by hand) resumes
-   * exactly from the last checkpoint.
+   * Errors when the connection is lost (on a cluster: not back within the failover grace).
+   * A lost connection ends the run rather than trusting the reading to resume: the restart
+   * (by the supervisor, or by hand) resumes exactly from the last checkpoint.
    */
   lost$: Subject<never>;
 }
@@ -113,21 +113,36 @@ export async function connectNats(c: NatsSection, log: Logger): Promise<Pipeline
     maxReconnectAttempts: -1,
     reconnectTimeWait: 500,
   });
+  // One server: its loss ends the run at once. A cluster: the client fails over to another
+  // node, and the run goes on if it is connected again within the grace.
+  const graceMs = natsUrlsOf(c.nats.url).length > 1 ? CLUSTER_FAILOVER_GRACE_MS : 0;
+  let pending: NodeJS.Timeout | undefined;
+  const lose = (server: string) =>
+    lost$.error(
+      new ServiceError(
+        'nats',
+        `connection to ${server} lost${graceMs > 0 ? ` and not back within ${graceMs / 1000} s` : ''}; a restart resumes from the last checkpoint`,
+        {},
+      ),
+    );
   (async () => {
     for await (const s of nc.status()) {
       if (s.type === 'disconnect' || s.type === 'reconnect')
         log.warn({ status: s.type, server: s.data }, 'NATS connection');
       if (s.type === 'error')
         log.warn({ err: String(s.data) }, 'NATS refused an operation (permissions?)');
-      if (s.type === 'disconnect')
-        lost$.error(
-          new ServiceError(
-            'nats',
-            `connection to ${String(s.data)} lost; a restart resumes from the last checkpoint`,
-            {},
-          ),
-        );
+      if (s.type === 'disconnect') {
+        if (graceMs === 0) lose(String(s.data));
+        else pending ??= setTimeout(() => lose(String(s.data)), graceMs).unref();
+      }
+      if (s.type === 'reconnect') {
+        clearTimeout(pending);
+        pending = undefined;
+      }
     }
   })().catch(() => undefined); // the status iterator ends when the connection closes
   return { nc, lost$ };
 }
+
+/** How long a worker on a NATS cluster waits to be connected to another node. */
+const CLUSTER_FAILOVER_GRACE_MS = 30_000;
