@@ -11,13 +11,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startNatsCluster, stopNatsNode } from '../../deploy/services/nats.js';
-import { CONTENT_TYPE_ARROW } from '../../pipeline/contract/arrow.js';
 import { DDL, PROGRESS_TABLE } from '../../pipeline/adapters/questdb/tables.js';
 import { ensureStreams } from '../../pipeline/adapters/nats/streams.js';
 import { partitionOf } from '../../operators/partition.js';
 import { withTimeout } from '../../pipeline/retry.js';
 import { PartitionStore } from '../../pipeline/adapters/nats/partition-store.js';
-import { arrowBatch, usageStream } from '../fixtures/usage-stream.js';
+import { inFourForms, usageStream, type StreamMessage } from '../fixtures/usage-stream.js';
 import { natsOptions } from '../support/global-services.js';
 import { TEST_CLUSTER_PORTS } from '../support/ports.js';
 import { dataDir, PipelineProcess, testEnv, World } from '../support/world.js';
@@ -53,11 +52,7 @@ const { events } = usageStream({
 
 /** Batches that mix clients of every partition, in three encodings, then single events. */
 function messages() {
-  const out: {
-    subject: string;
-    payload: string | Uint8Array | object;
-    headers?: Record<string, string>;
-  }[] = [
+  const out: StreamMessage[] = [
     {
       subject: 'tracking.clients',
       payload: Array.from({ length: 48 }, (_, i) => ({
@@ -69,30 +64,7 @@ function messages() {
       })),
     },
   ];
-  const q = events.length / 4;
-  for (let i = 0; i < events.length;) {
-    if (i < q) {
-      out.push({ subject: 'tracking.events', payload: events.slice(i, i + 150) });
-      i += 150;
-    } else if (i < 2 * q) {
-      out.push({
-        subject: 'tracking.events',
-        payload: events
-          .slice(i, i + 150)
-          .map((e) => JSON.stringify(e))
-          .join('\n'),
-        headers: { 'Content-Type': 'application/x-ndjson' },
-      });
-      i += 150;
-    } else if (i < 3 * q) {
-      out.push({
-        subject: 'tracking.events',
-        payload: arrowBatch(events.slice(i, i + 300)),
-        headers: { 'Content-Type': CONTENT_TYPE_ARROW },
-      });
-      i += 300;
-    } else out.push({ subject: 'tracking.events', payload: events[i++]! });
-  }
+  out.push(...inFourForms(events, { batch: 150, arrowBatch: 300 }));
   out.push({ subject: 'tracking.clock', payload: { ts: Date.parse('2026-11-02T02:00:00Z') } });
   return out;
 }

@@ -5,10 +5,9 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ensureStreams } from '../../pipeline/adapters/nats/streams.js';
-import { CONTENT_TYPE_ARROW } from '../../pipeline/contract/arrow.js';
 import { random } from '../fixtures/reference.js';
 import { StreamReference } from '../fixtures/stream-reference.js';
-import { arrowBatch, usageStream, type UsageEvent } from '../fixtures/usage-stream.js';
+import { inFourForms, usageStream, type UsageEvent } from '../fixtures/usage-stream.js';
 import { PipelineProcess, World } from '../support/world.js';
 
 const ZONE = 'America/Sao_Paulo';
@@ -34,38 +33,12 @@ const onTime = events.filter((e) => !late.includes(e));
 const reference = new StreamReference(onTime, ZONE, [1, 7, 30], LATENESS_MS);
 
 /** The stream in four forms, in event-time order: JSON arrays, NDJSON, Arrow, single events. */
-function messages(all: UsageEvent[]) {
-  const out: {
-    subject: string;
-    payload: string | Uint8Array | object;
-    headers?: Record<string, string>;
-  }[] = [];
-  const q = all.length / 4;
-  for (let i = 0; i < all.length;) {
-    if (i < q) {
-      out.push({ subject: 'tracking.events.web', payload: all.slice(i, i + 200) });
-      i += 200;
-    } else if (i < 2 * q) {
-      out.push({
-        subject: 'tracking.events.app',
-        payload: all
-          .slice(i, i + 200)
-          .map((e) => JSON.stringify(e))
-          .join('\n'),
-        headers: { 'Content-Type': 'application/x-ndjson' },
-      });
-      i += 200;
-    } else if (i < 3 * q) {
-      out.push({
-        subject: 'tracking.events',
-        payload: arrowBatch(all.slice(i, i + 500)),
-        headers: { 'Content-Type': CONTENT_TYPE_ARROW },
-      });
-      i += 500;
-    } else out.push({ subject: 'tracking.events', payload: all[i++]! });
-  }
-  return out;
-}
+const messages = (all: UsageEvent[]) =>
+  inFourForms(all, {
+    batch: 200,
+    arrowBatch: 500,
+    subjects: { array: 'tracking.events.web', ndjson: 'tracking.events.app' },
+  });
 
 const key = (...parts: unknown[]) => parts.join('|');
 const r6 = (v: unknown) => Math.round(Number(v) * 1e6) / 1e6;
