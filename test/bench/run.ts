@@ -44,6 +44,7 @@ const memoryScript = fileURLToPath(new URL('./memory.js', import.meta.url));
 const checkpointScript = fileURLToPath(new URL('./checkpoint.js', import.meta.url));
 import { benchGateway } from './gateway.js';
 import { checkpointFigures, SCALE_OUT_RUNS, skewOf } from './scaleout.js';
+import { partitionOf } from '../../operators/partition.js';
 import { PartitionStore } from '../../pipeline/adapters/nats/partition-store.js';
 import { DDL } from '../../pipeline/adapters/questdb/tables.js';
 import { benchRulesInProcess, RULES_BOUNDARY, rulesWorkload } from './rules.js';
@@ -299,6 +300,10 @@ function liveEvents(n: number, seed: number): UsageEvent[] {
   }).events;
 }
 
+/** The latency phase's poller, stopped before the pool it queries is closed. */
+let polling: Promise<void> | undefined;
+let stopPolling = false;
+
 async function main(): Promise<void> {
   console.log(`Pulso benchmark — ${new Date().toISOString()}, Node ${process.version}`);
   // Services left behind by an interrupted run are found in the fixed folder and stopped.
@@ -510,25 +515,28 @@ async function main(): Promise<void> {
       await pipeline.running();
       await caughtUp(nc, sql);
       const rate = singleRate / 2;
-      const sent = new Map<number, number>();
+      // Per event: its stream sequence → when it was sent and its client's partition. It is
+      // visible once that partition's writes reach its sequence.
+      const sent = new Map<number, { at: number; partition: number }>();
       const latencies: number[] = [];
-      let visible = 0;
       let publishing = true;
       const poller = (async () => {
-        while (publishing || visible < Math.max(...sent.keys(), 0)) {
-          const [row] = await sql.query<{ max: number }>(
-            'SELECT max(written_seq) max FROM ingest_progress',
+        while (publishing || sent.size > 0) {
+          const rows = await sql.query<{ p: string; w: number }>(
+            'SELECT partition_no p, max(written_seq) w FROM ingest_progress GROUP BY partition_no',
           );
-          const seq = Number(row?.max ?? 0);
+          const written = new Map(rows.map((r) => [Number(r.p), Number(r.w)]));
           const now = performance.now();
-          for (let s = visible + 1; s <= seq; s++) {
-            const t = sent.get(s);
-            if (t !== undefined) latencies.push(now - t);
-          }
-          visible = Math.max(visible, seq);
+          for (const [seq, s] of sent)
+            if ((written.get(s.partition) ?? 0) >= seq) {
+              latencies.push(now - s.at);
+              sent.delete(seq);
+            }
+          if (stopPolling) return;
           await sleep(10);
         }
       })();
+      polling = poller;
       const js = nc.publisher.jetstream();
       const lat = liveEvents(Math.floor(rate * 10), 7);
       const start = performance.now();
@@ -538,9 +546,13 @@ async function main(): Promise<void> {
         if (performance.now() < due) await sleep(due - performance.now());
         const t = performance.now();
         pending.push(
-          js
-            .publish('tracking.events.latency', enc.encode(JSON.stringify(lat[i])))
-            .then((ack) => void sent.set(ack.seq, t)),
+          js.publish('tracking.events.latency', enc.encode(JSON.stringify(lat[i]))).then(
+            (ack) =>
+              void sent.set(ack.seq, {
+                at: t,
+                partition: partitionOf(lat[i]!.client_id, config.partitions.count),
+              }),
+          ),
         );
       }
       await Promise.all(pending);
@@ -631,6 +643,9 @@ async function main(): Promise<void> {
       await scaleOutPhase(nc, sql);
     }
   } finally {
+    // A phase that failed may leave its poller running: it ends before the pool does.
+    stopPolling = true;
+    await polling?.catch(() => undefined);
     await pipeline?.stop('SIGKILL');
     for (const c of Object.values(nc)) await c.close();
     await sql.close();
