@@ -167,6 +167,7 @@ export function trackingChains(
       afterSeq,
       journal: shared.journal,
       log: shared.log,
+      metrics: shared.metrics,
       mayFold: async () => {
         await Promise.all([...running.values()].map((r) => r.folding()));
       },
@@ -227,7 +228,9 @@ function route(s: Slice, shared: SharedParts, running: Map<number, Running>): vo
     (a, r) => (a && a.parts.usage.seq <= r.parts.usage.seq ? a : r),
     undefined,
   );
-  const parts = splitSlice(s, shared.count, routes, lead?.parts.directory.users);
+  const parts = shared.metrics.timed('split', () =>
+    splitSlice(s, shared.count, routes, lead?.parts.directory.users),
+  );
   let settling = parts.size;
   let folding = parts.size;
   const settled = () => {
@@ -297,6 +300,7 @@ function partitionChain(
     checkpoints,
     afterSeq: p.usage.seq,
     partition: p.partition,
+    metrics: shared.metrics,
     idle: () => sink.idle(),
   });
   const r: Running = {

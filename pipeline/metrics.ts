@@ -4,6 +4,9 @@
  */
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 
+/** The chain's stages whose time is measured (pulso_stage_seconds_total). */
+export type Stage = 'decode' | 'split' | 'figures' | 'rules' | 'encode' | 'checkpoint';
+
 /** What one partition chain reports, read at each scrape. */
 export interface PartitionGauges {
   partition: number;
@@ -49,6 +52,28 @@ export class IngestMetrics {
         }
       },
     });
+  }
+
+  /**
+   * Event-loop time per stage of the chain (decode, split, figures, rules, encode,
+   * checkpoint picture): synchronous work, so its wall time is its CPU time on this thread.
+   * The rest of the process's CPU (writes, publishes, the NATS client, other threads) is
+   * process_cpu_seconds_total minus these; GC is nodejs_gc_duration_seconds.
+   */
+  readonly stageSeconds = this.counter(
+    'pulso_stage_seconds_total',
+    'Event-loop time spent in each stage of the chain',
+    ['stage'],
+  );
+
+  /** Runs `f`, adding its time to `stage`. */
+  timed<T>(stage: Stage, f: () => T): T {
+    const t0 = performance.now();
+    try {
+      return f();
+    } finally {
+      this.stageSeconds.inc({ stage }, (performance.now() - t0) / 1000);
+    }
   }
 
   readonly partitionSeq = this.perPartition(

@@ -49,6 +49,9 @@ export class RulesStage implements StepListener {
     this.view = new LiveFigures(usage, attribute, (c) => this.state.knownSince(c));
   }
 
+  /** Time spent judging midnights so far (ms, by the stopwatch given). */
+  boundaryMs = 0;
+
   observe(events: readonly TrackingEvent[]): void {
     this.state.observe(events);
   }
@@ -69,6 +72,7 @@ export class RulesStage implements StepListener {
       firingMs: Math.round(this.state.stats.firingMs * 10) / 10,
       ms: Math.round((this.now() - t0) * 10) / 10,
     };
+    this.boundaryMs += this.now() - t0;
   }
 
   /** The outputs collected since the last call, in the order they were produced. */

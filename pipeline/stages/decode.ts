@@ -23,6 +23,7 @@ import { poisonDeadLetter } from '../contract/dead-letter.js';
 import { decodeMessage } from '../contract/decode.js';
 import type { CrashJournal } from '../crash-journal.js';
 import type { Logger } from '../log.js';
+import type { IngestMetrics } from '../metrics.js';
 import { toInbound, type MessageBatch } from '../adapters/nats/source.js';
 import type { Slice, WriteCheck } from './units.js';
 
@@ -36,6 +37,8 @@ export interface DecodeOptions {
   log: Logger;
   /** Resolves when a slice may be folded (not while a cut pictures the state). */
   mayFold?: () => Promise<void>;
+  /** Where decoding time is counted (pulso_stage_seconds_total). */
+  metrics?: Pick<IngestMetrics, 'timed'>;
   /** Whether a cut is being taken now: checked again right before the slice is handed on. */
   cutting?: () => boolean;
 }
@@ -64,7 +67,9 @@ export function decodeSlices(o: DecodeOptions): OperatorFunction<MessageBatch, S
       o.log.error({ seq, errors: poisoned.errors }, 'poison message dead-lettered, not processed');
       return true;
     }
-    const d = decodeMessage(toInbound(m), o.limits);
+    const d = o.metrics
+      ? o.metrics.timed('decode', () => decodeMessage(toInbound(m), o.limits))
+      : decodeMessage(toInbound(m), o.limits);
     for (const e of d.events) slice.events.push(e);
     for (const u of d.clientUpdates) slice.updates.push(u);
     for (const u of d.userUpdates) slice.userUpdates.push(u);

@@ -47,14 +47,28 @@ export interface TestFault {
 
 export function foldFigures(o: FiguresOptions): OperatorFunction<Slice, Folded> {
   let stats = { ...o.rules.state.stats };
+  let t0 = 0;
+  let judged = 0;
   return pipe(
     tap((s: Slice) => {
       if (o.testFault && s.messages > 0) testFault(s, o.testFault);
       stats = { ...o.rules.state.stats };
       resolveClients(s, o.directory);
     }),
+    // Timed as figures and rules (the midnights judged inside the figures count as rules).
+    tap(() => {
+      t0 = performance.now();
+      judged = o.rules.boundaryMs;
+    }),
     usageFigures(o.usage, o.rules),
+    tap(() => {
+      const midnights = o.rules.boundaryMs - judged;
+      o.metrics.stageSeconds.inc({ stage: 'figures' }, (performance.now() - t0 - midnights) / 1000);
+      o.metrics.stageSeconds.inc({ stage: 'rules' }, midnights / 1000);
+      t0 = performance.now();
+    }),
     evaluatePlaybooks(o.rules),
+    tap(() => o.metrics.stageSeconds.inc({ stage: 'rules' }, (performance.now() - t0) / 1000)),
     map(({ batch: s, figures, outputs, scores }): Folded => {
       if (s.messages === 0) {
         o.journal?.end(o.usage.seq);

@@ -35,6 +35,7 @@ import type { Output } from '../../operators/playbooks/outputs.js';
 import type { UsageState } from '../../operators/usage-figures.js';
 import type { ClientDirectory } from '../contract/client-directory.js';
 import { Outbox } from '../outbox.js';
+import type { IngestMetrics } from '../metrics.js';
 import type { CheckpointPolicy } from './checkpoints.js';
 import { isTick, type Cut, type Folded, type Tick } from './units.js';
 
@@ -59,6 +60,8 @@ export interface OutboxOptions {
   afterSeq: number;
   /** Whose rows these are (progress rows name it). */
   partition?: number;
+  /** Where encoding and checkpoint time is counted. */
+  metrics?: Pick<IngestMetrics, 'timed' | 'stageSeconds'>;
   /**
    * Resolves once the write in flight is done. A cut is taken only then: while a write runs
    * the outbox keeps filling (and coalescing), and only one picture of the state is held.
@@ -113,10 +116,14 @@ export function toOutbox(o: OutboxOptions): OutboxStage {
     if (outbox.empty && !checkpointDue) return undefined;
     if (outbox.empty) outbox.lastSeq = seq;
     const t0 = performance.now();
-    const write = outbox.take();
+    const write = o.metrics ? o.metrics.timed('encode', () => outbox.take()) : outbox.take();
+    const t1 = performance.now();
     const checkpoint = checkpointDue
       ? await o.checkpoints.cut(seq, o.usage, o.rules, o.directory, now)
       : undefined;
+    // The picture's wall time (its pauses let the event loop turn: an upper bound).
+    if (checkpoint)
+      o.metrics?.stageSeconds.inc({ stage: 'checkpoint' }, (performance.now() - t1) / 1000);
     waiting++;
     return {
       write,

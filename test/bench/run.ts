@@ -96,6 +96,7 @@ const PORTS = {
   pg: 38812,
   ilp: 39009,
   health: 39003,
+  metrics: 39464,
 };
 const dir = join(tmpdir(), 'pulso-bench-services');
 const env: Record<string, string> = {
@@ -300,6 +301,32 @@ function liveEvents(n: number, seed: number): UsageEvent[] {
   }).events;
 }
 
+/**
+ * The pipeline's CPU per event, by stage, from its /metrics: the chain's measured stages
+ * (pulso_stage_seconds_total), GC (nodejs_gc_duration_seconds_sum), and the rest of the
+ * process's CPU (process_cpu_seconds_total minus those: writes, publishes, the NATS
+ * client, the checkpoint writer threads).
+ */
+async function stageBreakdown(events: number): Promise<Record<string, number>> {
+  const text = await (await fetch(`http://127.0.0.1:${PORTS.metrics}/metrics`)).text();
+  const value = (re: RegExp) => Number(re.exec(text)?.[1] ?? 0);
+  const us = (seconds: number) => (seconds * 1e6) / events;
+  const out: Record<string, number> = {};
+  let measured = 0;
+  for (const m of text.matchAll(/^pulso_stage_seconds_total\{stage="(\w+)"\} ([\d.e+-]+)$/gm)) {
+    out[m[1]!] = us(Number(m[2]));
+    measured += Number(m[2]);
+  }
+  let gc = 0;
+  for (const m of text.matchAll(/^nodejs_gc_duration_seconds_sum(?:\{[^}]*\})? ([\d.e+-]+)$/gm))
+    gc += Number(m[1]);
+  const cpu = value(/^process_cpu_seconds_total ([\d.e+-]+)$/m);
+  out.gc = us(gc);
+  out['writes, publishes, NATS client, other threads'] = us(Math.max(0, cpu - measured - gc));
+  out['process total'] = us(cpu);
+  return out;
+}
+
 /** The latency phase's poller, stopped before the pool it queries is closed. */
 let polling: Promise<void> | undefined;
 let stopPolling = false;
@@ -375,11 +402,13 @@ async function main(): Promise<void> {
         }));
       await publish(nc, batches(history, 1000, 'tracking.events.history'));
       const h0 = performance.now();
-      pipeline = new Pipeline();
+      // With /metrics on: its per-stage times give the CPU breakdown below.
+      pipeline = new Pipeline({ PULSO_METRICS__PORT: String(PORTS.metrics) });
       await pipeline.running();
       const baseRss = pipeline.rss();
       await caughtUp(nc, sql);
       const historySeconds = (performance.now() - h0) / 1000;
+      const stages = await stageBreakdown(opts.history);
       console.log('\nhistory (30 days, 30 midnights evaluated)');
       record({
         name: 'history replay, JSON batches, 30 midnights',
@@ -387,6 +416,11 @@ async function main(): Promise<void> {
         unit: 'events/s',
         ceiling: null,
       });
+      console.log(
+        '\nwhere the time goes (history replay, µs per event; event-loop time per stage)',
+      );
+      for (const [stage, us] of Object.entries(stages))
+        record({ name: `CPU per event: ${stage}`, value: us, unit: 'µs', ceiling: null });
       const [figRows] = await sql.query<{ n: number }>('SELECT count() n FROM rolling_figures');
       record({
         name: 'rolling figure rows written',
