@@ -45,17 +45,29 @@ export class CheckpointPolicy {
     rules: RulesStage,
     directory: ClientDirectory,
     now: number,
-  ): Promise<{ staged: Promise<Uint8Array>; watermark: number | null }> {
+  ): Promise<{ staged: Promise<Uint8Array>; watermark: number | null; busyMs: number }> {
+    // The picture's own time: its steps, not the pauses between them (others run then).
+    let busyMs = 0;
+    let from = performance.now();
+    const pause = async () => {
+      busyMs += performance.now() - from;
+      await nextTurn();
+      from = performance.now();
+    };
+    const picture = await usage.snapshotInSteps(pause);
+    const t = performance.now();
     const stored = this.store.prepare(
       seq,
-      await usage.snapshotInSteps(nextTurn),
+      picture,
       rules.state.snapshot(),
       directory.snapshot(),
       directory.users.snapshot(),
     );
     this.lastAt = now;
     const w = usage.watermark.value;
-    return { staged: this.store.stage(stored), watermark: Number.isFinite(w) ? w : null };
+    const staged = this.store.stage(stored);
+    busyMs += performance.now() - t + (t - from);
+    return { staged, watermark: Number.isFinite(w) ? w : null, busyMs };
   }
 
   /** Saves a staged checkpoint; its cost (ms, picture and file) spaces the next ones. */

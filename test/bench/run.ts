@@ -179,10 +179,13 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 class Pipeline {
   /** The newest pipeline process, whose logs explain a failure to catch up. */
   static current: Pipeline | undefined;
+  /** Every pipeline started, so that an interrupted run kills them all. */
+  static readonly all = new Set<Pipeline>();
   child: ChildProcess;
   logs = '';
   constructor(extra: Record<string, string> = {}) {
     Pipeline.current = this;
+    Pipeline.all.add(this);
     this.child = spawn(
       process.execPath,
       [join(process.cwd(), 'dist/pipeline/cli/main.js'), 'run'],
@@ -213,7 +216,8 @@ class Pipeline {
     }
   }
   stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-    if (this.child.exitCode !== null) return Promise.resolve();
+    // Ended already — by an exit, or by a signal (then exitCode stays null): nothing to wait for.
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return Promise.resolve();
     return new Promise((r) => {
       this.child.once('exit', () => r());
       this.child.kill(signal);
@@ -372,13 +376,8 @@ async function main(): Promise<void> {
   // Ctrl-C (or a kill) stops the pipeline and the services this run started, too.
   for (const sig of ['SIGINT', 'SIGTERM'] as const)
     process.once(sig, () => {
-      console.error(`\n${sig}: stopping the pipeline, NATS and QuestDB`);
-      (async () => {
-        await pipeline?.stop('SIGKILL').catch(() => undefined);
-        await stopQuestDb(dir).catch(() => undefined);
-        await stopNats(dir).catch(() => undefined);
-        process.exit(130);
-      })().catch(() => process.exit(130));
+      console.error(`\n${sig}: stopping the pipelines, NATS and QuestDB`);
+      shutdown(130).catch(() => process.exit(130));
     });
   try {
     if (phases.has('figures')) {
@@ -951,10 +950,22 @@ async function rulesPhases(nc: Bus, sql: QuestSql): Promise<void> {
 /** Whatever ends the run — its own failure or one thrown outside main — stops its services. */
 async function failed(e: unknown): Promise<void> {
   console.error(e);
-  await Pipeline.current?.stop('SIGKILL').catch(() => undefined);
-  await stopQuestDb(dir).catch(() => undefined);
-  await stopNats(dir).catch(() => undefined);
-  process.exit(1);
+  await shutdown(1);
+}
+
+let stopping: Promise<never> | undefined;
+/**
+ * Kills every pipeline this run started, stops QuestDB and NATS, then exits — once, however
+ * many signals and failures ask for it at the same time.
+ */
+function shutdown(code: number): Promise<never> {
+  stopping ??= (async () => {
+    for (const p of Pipeline.all) await p.stop('SIGKILL').catch(() => undefined);
+    await stopQuestDb(dir).catch(() => undefined);
+    await stopNats(dir).catch(() => undefined);
+    process.exit(code);
+  })();
+  return stopping;
 }
 const failedOrExit = (e: unknown) => {
   failed(e).catch(() => process.exit(1));
