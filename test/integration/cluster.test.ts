@@ -245,7 +245,7 @@ describe('partitioned workers on a 3-node NATS cluster', () => {
     await midway();
     // The new worker claims its partitions from both old ones…
     const third = worker(2, 3);
-    await third.untilLog('partitions claimed and restored');
+    await third.untilLog('partitions claimed and restored', 120_000);
     await Promise.all(old.map((p) => p.untilLog('was claimed by')));
     // …then the old ones are replaced, one at a time, as a StatefulSet rolls.
     await old[0]!.kill('SIGTERM');

@@ -19,6 +19,7 @@
 import { KvWatchInclude, StorageType, type JetStreamClient, type KV, type ObjectStore } from 'nats';
 import type { CheckpointBackend, SavedAt } from '../../checkpoint.js';
 import { ConfigError, PulsoError } from '../../errors.js';
+import { withTimeout } from '../../retry.js';
 
 export interface StateBucket {
   bucket: string;
@@ -56,6 +57,9 @@ export class PartitionLostError extends PulsoError {
     );
   }
 }
+
+/** A checkpoint (a few MB) reads in well under a second; past this, the read is stuck. */
+const LOAD_TIMEOUT_MS = 20_000;
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -162,9 +166,11 @@ export class PartitionStore {
   async loadCheckpoint(p: number): Promise<Uint8Array | undefined> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return (await this.objects.getBlob(`partition-${p}`)) ?? undefined;
+        // A newer version can replace the object (and purge its chunks) while it is read:
+        // the client then waits forever for chunks that are gone, so the read has a deadline.
+        const read = this.objects.getBlob(`partition-${p}`);
+        return (await withTimeout(read, LOAD_TIMEOUT_MS, `partition-${p}: read`)) ?? undefined;
       } catch (e) {
-        // A newer version replaced the object (and purged its chunks) while it was read.
         if (attempt >= 3) throw e;
       }
     }
