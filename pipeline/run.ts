@@ -150,7 +150,7 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
   };
   const store = await retry(
     async () => {
-      const s = await PartitionStore.open(nc.jetstream(), config.nats.state);
+      const s = await PartitionStore.open(nc, config.nats.state);
       await s.fixCount(config.partitions.count, originOf(config, '/partitions/count'));
       return s;
     },

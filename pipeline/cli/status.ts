@@ -79,7 +79,7 @@ export function statusCommand(program: Command, setup: () => { config: Config })
       try {
         const jsm = await nc.jetstreamManager();
         const tracking = await jsm.streams.info(config.nats.trackingStream.name);
-        const store = await PartitionStore.open(nc.jetstream(), config.nats.state);
+        const store = await PartitionStore.open(nc, config.nats.state);
         const rows = statusOf(
           await store.records(config.partitions.count),
           tracking.state.last_seq,

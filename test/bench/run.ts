@@ -58,7 +58,7 @@ const opts = new Command()
   .option('--live <n>', 'events per live phase', (v) => Number(v), 300_000)
   .option(
     '--phases <list>',
-    'figures, gateway, rules, scaleout, memory (comma-separated)',
+    'figures (history among them), history, gateway, rules, scaleout, memory (comma-separated)',
     'figures,gateway,rules,scaleout,memory',
   )
   .option(
@@ -188,7 +188,14 @@ class Pipeline {
     Pipeline.all.add(this);
     this.child = spawn(
       process.execPath,
-      [join(process.cwd(), 'dist/pipeline/cli/main.js'), 'run'],
+      [
+        // BENCH_PROFILE=<dir>: a V8 CPU profile of every pipeline process, written at its exit.
+        ...(process.env.BENCH_PROFILE
+          ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`]
+          : []),
+        join(process.cwd(), 'dist/pipeline/cli/main.js'),
+        'run',
+      ],
       {
         env: { ...process.env, ...env, ...extra },
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -380,7 +387,7 @@ async function main(): Promise<void> {
       shutdown(130).catch(() => process.exit(130));
     });
   try {
-    if (phases.has('figures')) {
+    if (phases.has('figures') || phases.has('history')) {
       // ---- history: 1M events over the 30 days before today, in JSON batches of 1,000 --------
       const todayStart = Date.UTC(
         new Date().getUTCFullYear(),
@@ -428,210 +435,215 @@ async function main(): Promise<void> {
         ceiling: null,
       });
 
-      // ---- recovery: SIGKILL, a tail of 20,000 more events, restart ------------------------------
-      await pipeline.stop('SIGKILL');
-      await publish(
-        nc,
-        batches(
-          liveEvents(20_000, 2).map((e) => ({ ...e, timestamp: todayStart - 1000 })),
-          1000,
-          'tracking.events.tail',
-        ),
-      );
-      const r0 = performance.now();
-      pipeline = new Pipeline();
-      await caughtUp(nc, sql);
-      const recovery = (performance.now() - r0) / 1000;
-      console.log('\nrecovery');
-      record({
-        name: `recovery after SIGKILL, ${opts.history.toLocaleString('en')} events of history`,
-        value: recovery,
-        unit: 's',
-        ceiling: historySeconds,
-        budget: '≤ 10 s',
-      });
-      // One warm-up event at "now" passes today's midnight, so the live phases evaluate none.
-      await publish(nc, [
-        { subject: 'tracking.events', data: enc.encode(JSON.stringify(liveEvents(1, 3)[0])) },
-      ]);
-      await caughtUp(nc, sql);
-      await pipeline.stop();
-
-      // ---- single-event messages vs the ceiling --------------------------------------------------
-      const live = async (
-        name: string,
-        msgs: { subject: string; data: Uint8Array; ct?: string }[],
-        events: number,
-        extra: Record<string, string> = {},
-      ) => {
-        await publish(nc, msgs);
-        // Timed from "pipeline running" (state restored, reading starts): restoring is
-        // measured by the recovery figure, as the ceiling's timer starts once it is set up.
-        const p = new Pipeline(extra);
-        await p.running();
-        const t0 = performance.now();
-        await caughtUp(nc, sql);
-        const rate = events / ((performance.now() - t0) / 1000);
-        pipeline = p;
-        await p.stop();
-        return rate;
-      };
-      console.log('\nlive (events within the current day)');
-      const singles = liveEvents(opts.live, 4).map((e) => ({
-        subject: 'tracking.events.single',
-        data: enc.encode(JSON.stringify(e)),
-      }));
-      const singleFrom = (await lastSeq(nc)) + 1;
-      const singleRate = await live('single', singles, singles.length);
-      const singleCeiling = await ceiling(
-        nc.admin,
-        STREAM,
-        'tracking.events.single',
-        singleFrom,
-        singles.length,
-        'json',
-      );
-      record({
-        name: 'one-event JSON messages, end to end',
-        value: singleRate,
-        unit: 'events/s',
-        ceiling: singleCeiling,
-        budget: '≥ 70% of ceiling',
-      });
-
-      const arrowEvents = liveEvents(opts.live * 3, 5);
-      const arrowMsgs = Array.from({ length: arrowEvents.length / 1000 }, (_, i) => ({
-        subject: 'tracking.events.arrow',
-        data: arrowBatch(arrowEvents.slice(i * 1000, (i + 1) * 1000)),
-        ct: CONTENT_TYPE_ARROW,
-      }));
-      const arrowFrom = (await lastSeq(nc)) + 1;
-      const arrowRate = await live('arrow', arrowMsgs, arrowEvents.length);
-      const arrowCeiling = await ceiling(
-        nc.admin,
-        STREAM,
-        'tracking.events.arrow',
-        arrowFrom,
-        arrowEvents.length,
-        'arrow',
-      );
-      record({
-        name: 'Arrow IPC batches of 1,000, end to end',
-        value: arrowRate,
-        unit: 'events/s',
-        ceiling: arrowCeiling,
-        budget: '≥ 500,000',
-      });
-
-      const jsonEvents = liveEvents(opts.live * 3, 6);
-      const jsonMsgs = batches(jsonEvents, 1000, 'tracking.events.json');
-      const jsonFrom = (await lastSeq(nc)) + 1;
-      const jsonRate = await live('json', jsonMsgs, jsonEvents.length);
-      const jsonCeiling = await ceiling(
-        nc.admin,
-        STREAM,
-        'tracking.events.json',
-        jsonFrom,
-        jsonEvents.length,
-        'json',
-      );
-      record({
-        name: 'JSON array batches of 1,000, end to end',
-        value: jsonRate,
-        unit: 'events/s',
-        ceiling: jsonCeiling,
-        budget: '≥ 250,000',
-      });
-
-      // ---- latency at half the sustained one-event rate -------------------------------------------
-      pipeline = new Pipeline();
-      await pipeline.running();
-      await caughtUp(nc, sql);
-      const rate = singleRate / 2;
-      // Per event: its stream sequence → when it was sent and its client's partition. It is
-      // visible once that partition's writes reach its sequence.
-      const sent = new Map<number, { at: number; partition: number }>();
-      const latencies: number[] = [];
-      let publishing = true;
-      const poller = (async () => {
-        while (publishing || sent.size > 0) {
-          const rows = await sql.query<{ p: string; w: number }>(
-            'SELECT partition_no p, max(written_seq) w FROM ingest_progress GROUP BY partition_no',
-          );
-          const written = new Map(rows.map((r) => [Number(r.p), Number(r.w)]));
-          const now = performance.now();
-          for (const [seq, s] of sent)
-            if ((written.get(s.partition) ?? 0) >= seq) {
-              latencies.push(now - s.at);
-              sent.delete(seq);
-            }
-          if (stopPolling) return;
-          await sleep(10);
-        }
-      })();
-      polling = poller;
-      const js = nc.publisher.jetstream();
-      const lat = liveEvents(Math.floor(rate * 10), 7);
-      const start = performance.now();
-      const pending: Promise<void>[] = [];
-      for (let i = 0; i < lat.length; i++) {
-        const due = start + (i / rate) * 1000;
-        if (performance.now() < due) await sleep(due - performance.now());
-        const t = performance.now();
-        pending.push(
-          js.publish('tracking.events.latency', enc.encode(JSON.stringify(lat[i]))).then(
-            (ack) =>
-              void sent.set(ack.seq, {
-                at: t,
-                partition: partitionOf(lat[i]!.client_id, config.partitions.count),
-              }),
+      // `--phases history`: the replay and its breakdown alone (a profile's quick loop).
+      if (phases.has('figures')) {
+        // ---- recovery: SIGKILL, a tail of 20,000 more events, restart ------------------------------
+        await pipeline.stop('SIGKILL');
+        await publish(
+          nc,
+          batches(
+            liveEvents(20_000, 2).map((e) => ({ ...e, timestamp: todayStart - 1000 })),
+            1000,
+            'tracking.events.tail',
           ),
         );
-      }
-      await Promise.all(pending);
-      publishing = false;
-      await poller;
-      latencies.sort((a, b) => a - b);
-      const pct = (p: number) =>
-        latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))]! / 1000;
-      console.log(
-        `\nlatency at ${Math.round(rate).toLocaleString('en')} events/s (half the one-event rate), publish → visible in QuestDB`,
-      );
-      record({ name: 'latency p50', value: pct(50), unit: 's', ceiling: null });
-      record({ name: 'latency p99', value: pct(99), unit: 's', ceiling: null, budget: '≤ 2 s' });
-      await pipeline.stop();
+        const r0 = performance.now();
+        pipeline = new Pipeline();
+        await caughtUp(nc, sql);
+        const recovery = (performance.now() - r0) / 1000;
+        console.log('\nrecovery');
+        record({
+          name: `recovery after SIGKILL, ${opts.history.toLocaleString('en')} events of history`,
+          value: recovery,
+          unit: 's',
+          ceiling: historySeconds,
+          budget: '≤ 10 s',
+        });
+        // One warm-up event at "now" passes today's midnight, so the live phases evaluate none.
+        await publish(nc, [
+          { subject: 'tracking.events', data: enc.encode(JSON.stringify(liveEvents(1, 3)[0])) },
+        ]);
+        await caughtUp(nc, sql);
+        await pipeline.stop();
 
-      // ---- with raw-event storage on ----------------------------------------------------------------
-      console.log('\nwith raw events stored');
-      const rawSingles = liveEvents(opts.live / 3, 8).map((e) => ({
-        subject: 'tracking.events.single',
-        data: enc.encode(JSON.stringify(e)),
-      }));
-      const rawRate = await live('raw', rawSingles, rawSingles.length, {
-        PULSO_INGEST__STORE_RAW_EVENTS: 'true',
-      });
-      record({
-        name: 'one-event JSON messages, raw events stored',
-        value: rawRate,
-        unit: 'events/s',
-        ceiling: singleCeiling,
-      });
-      const rawArrowEvents = liveEvents(opts.live, 9);
-      const rawArrow = Array.from({ length: rawArrowEvents.length / 1000 }, (_, i) => ({
-        subject: 'tracking.events.arrow',
-        data: arrowBatch(rawArrowEvents.slice(i * 1000, (i + 1) * 1000)),
-        ct: CONTENT_TYPE_ARROW,
-      }));
-      const rawArrowRate = await live('raw arrow', rawArrow, rawArrowEvents.length, {
-        PULSO_INGEST__STORE_RAW_EVENTS: 'true',
-      });
-      record({
-        name: 'Arrow batches, raw events stored',
-        value: rawArrowRate,
-        unit: 'events/s',
-        ceiling: arrowCeiling,
-      });
-      void baseRss;
+        // ---- single-event messages vs the ceiling --------------------------------------------------
+        const live = async (
+          name: string,
+          msgs: { subject: string; data: Uint8Array; ct?: string }[],
+          events: number,
+          extra: Record<string, string> = {},
+        ) => {
+          await publish(nc, msgs);
+          // Timed from "pipeline running" (state restored, reading starts): restoring is
+          // measured by the recovery figure, as the ceiling's timer starts once it is set up.
+          const p = new Pipeline(extra);
+          await p.running();
+          const t0 = performance.now();
+          await caughtUp(nc, sql);
+          const rate = events / ((performance.now() - t0) / 1000);
+          pipeline = p;
+          await p.stop();
+          return rate;
+        };
+        console.log('\nlive (events within the current day)');
+        const singles = liveEvents(opts.live, 4).map((e) => ({
+          subject: 'tracking.events.single',
+          data: enc.encode(JSON.stringify(e)),
+        }));
+        const singleFrom = (await lastSeq(nc)) + 1;
+        const singleRate = await live('single', singles, singles.length);
+        const singleCeiling = await ceiling(
+          nc.admin,
+          STREAM,
+          'tracking.events.single',
+          singleFrom,
+          singles.length,
+          'json',
+        );
+        record({
+          name: 'one-event JSON messages, end to end',
+          value: singleRate,
+          unit: 'events/s',
+          ceiling: singleCeiling,
+          budget: '≥ 70% of ceiling',
+        });
+
+        const arrowEvents = liveEvents(opts.live * 3, 5);
+        const arrowMsgs = Array.from({ length: arrowEvents.length / 1000 }, (_, i) => ({
+          subject: 'tracking.events.arrow',
+          data: arrowBatch(arrowEvents.slice(i * 1000, (i + 1) * 1000)),
+          ct: CONTENT_TYPE_ARROW,
+        }));
+        const arrowFrom = (await lastSeq(nc)) + 1;
+        const arrowRate = await live('arrow', arrowMsgs, arrowEvents.length);
+        const arrowCeiling = await ceiling(
+          nc.admin,
+          STREAM,
+          'tracking.events.arrow',
+          arrowFrom,
+          arrowEvents.length,
+          'arrow',
+        );
+        record({
+          name: 'Arrow IPC batches of 1,000, end to end',
+          value: arrowRate,
+          unit: 'events/s',
+          ceiling: arrowCeiling,
+          budget: '≥ 500,000',
+        });
+
+        const jsonEvents = liveEvents(opts.live * 3, 6);
+        const jsonMsgs = batches(jsonEvents, 1000, 'tracking.events.json');
+        const jsonFrom = (await lastSeq(nc)) + 1;
+        const jsonRate = await live('json', jsonMsgs, jsonEvents.length);
+        const jsonCeiling = await ceiling(
+          nc.admin,
+          STREAM,
+          'tracking.events.json',
+          jsonFrom,
+          jsonEvents.length,
+          'json',
+        );
+        record({
+          name: 'JSON array batches of 1,000, end to end',
+          value: jsonRate,
+          unit: 'events/s',
+          ceiling: jsonCeiling,
+          budget: '≥ 250,000',
+        });
+
+        // ---- latency at half the sustained one-event rate -------------------------------------------
+        pipeline = new Pipeline();
+        await pipeline.running();
+        await caughtUp(nc, sql);
+        const rate = singleRate / 2;
+        // Per event: its stream sequence → when it was sent and its client's partition. It is
+        // visible once that partition's writes reach its sequence.
+        const sent = new Map<number, { at: number; partition: number }>();
+        const latencies: number[] = [];
+        let publishing = true;
+        const poller = (async () => {
+          while (publishing || sent.size > 0) {
+            const rows = await sql.query<{ p: string; w: number }>(
+              'SELECT partition_no p, max(written_seq) w FROM ingest_progress GROUP BY partition_no',
+            );
+            const written = new Map(rows.map((r) => [Number(r.p), Number(r.w)]));
+            const now = performance.now();
+            for (const [seq, s] of sent)
+              if ((written.get(s.partition) ?? 0) >= seq) {
+                latencies.push(now - s.at);
+                sent.delete(seq);
+              }
+            if (stopPolling) return;
+            await sleep(10);
+          }
+        })();
+        polling = poller;
+        const js = nc.publisher.jetstream();
+        const lat = liveEvents(Math.floor(rate * 10), 7);
+        const start = performance.now();
+        const pending: Promise<void>[] = [];
+        for (let i = 0; i < lat.length; i++) {
+          const due = start + (i / rate) * 1000;
+          if (performance.now() < due) await sleep(due - performance.now());
+          const t = performance.now();
+          pending.push(
+            js.publish('tracking.events.latency', enc.encode(JSON.stringify(lat[i]))).then(
+              (ack) =>
+                void sent.set(ack.seq, {
+                  at: t,
+                  partition: partitionOf(lat[i]!.client_id, config.partitions.count),
+                }),
+            ),
+          );
+        }
+        await Promise.all(pending);
+        publishing = false;
+        await poller;
+        latencies.sort((a, b) => a - b);
+        const pct = (p: number) =>
+          latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))]! /
+          1000;
+        console.log(
+          `\nlatency at ${Math.round(rate).toLocaleString('en')} events/s (half the one-event rate), publish → visible in QuestDB`,
+        );
+        record({ name: 'latency p50', value: pct(50), unit: 's', ceiling: null });
+        record({ name: 'latency p99', value: pct(99), unit: 's', ceiling: null, budget: '≤ 2 s' });
+        await pipeline.stop();
+
+        // ---- with raw-event storage on ----------------------------------------------------------------
+        console.log('\nwith raw events stored');
+        const rawSingles = liveEvents(opts.live / 3, 8).map((e) => ({
+          subject: 'tracking.events.single',
+          data: enc.encode(JSON.stringify(e)),
+        }));
+        const rawRate = await live('raw', rawSingles, rawSingles.length, {
+          PULSO_INGEST__STORE_RAW_EVENTS: 'true',
+        });
+        record({
+          name: 'one-event JSON messages, raw events stored',
+          value: rawRate,
+          unit: 'events/s',
+          ceiling: singleCeiling,
+        });
+        const rawArrowEvents = liveEvents(opts.live, 9);
+        const rawArrow = Array.from({ length: rawArrowEvents.length / 1000 }, (_, i) => ({
+          subject: 'tracking.events.arrow',
+          data: arrowBatch(rawArrowEvents.slice(i * 1000, (i + 1) * 1000)),
+          ct: CONTENT_TYPE_ARROW,
+        }));
+        const rawArrowRate = await live('raw arrow', rawArrow, rawArrowEvents.length, {
+          PULSO_INGEST__STORE_RAW_EVENTS: 'true',
+        });
+        record({
+          name: 'Arrow batches, raw events stored',
+          value: rawArrowRate,
+          unit: 'events/s',
+          ceiling: arrowCeiling,
+        });
+        void baseRss;
+      }
+      await pipeline.stop();
     }
     if (phases.has('gateway')) {
       console.log('\ngateway (HTTP → JetStream, autocannon, 64 connections; no pipeline running)');
@@ -817,7 +829,7 @@ async function scaleOutPhase(bus: Bus, sql: QuestSql): Promise<void> {
       if (run.partitions > 1 && run.workers.length === 1) {
         // Each partition's checkpoint as the run left it (a last one is taken at the stop).
         for (const w of workers) await w.stop();
-        const store = await PartitionStore.open(bus.admin.jetstream(), config.nats.state);
+        const store = await PartitionStore.open(bus.admin, config.nats.state);
         const c = await checkpointFigures(store, run.partitions);
         record({
           name: 'scale-out: checkpoint per partition, mean',

@@ -222,7 +222,7 @@ describe('partitioned workers on a 3-node NATS cluster', () => {
     await midway();
     // Once every partition of worker 1 has a checkpoint object in NATS: then it dies. (Its
     // claim moves on before the object is put, so the object is what to wait for.)
-    const store = await PartitionStore.open(world.nc.jetstream(), world.config.nats.state);
+    const store = await PartitionStore.open(world.nc, world.config.nats.state);
     const ones = Array.from({ length: 16 }, (_, p) => p).filter((p) => p % 3 === 1);
     for (;;) {
       const objects = await Promise.all(ones.map((p) => store.objects.info(`partition-${p}`)));

@@ -206,7 +206,7 @@ describe('trusted outputs and the webhook destination policy', () => {
   const signer = new OutputSigner(Buffer.from('a key only this test pipeline has'));
   /** Partition p's output tail in the partition state, as the pipeline keeps it. */
   const tailOf = async (p: number) => {
-    const store = await PartitionStore.open(world.pipelineNc.jetstream(), world.config.nats.state);
+    const store = await PartitionStore.open(world.pipelineNc, world.config.nats.state);
     return { read: () => store.tail(p), write: (t: OutputTail) => store.setTail(p, t) };
   };
   const stream = () => world.config.nats.outputStream.name;
