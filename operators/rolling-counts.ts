@@ -175,14 +175,16 @@ export class RollingCounts extends WindowedOperator<RollingRow[], RollingCountsS
       for (const n of this.spec.days) {
         const w = windowDays(evalDay, n);
         const p = previousDays(evalDay, n);
-        const value = this.rings.count(slot, w.from, w.to);
-        const previous = this.rings.count(slot, p.from, p.to);
-        // Unchanged since the midnight before: that row still holds.
+        // Unchanged since the midnight before (that row still holds) when the day each
+        // window took in counts as much as the day it let go: four cells, not two sums.
+        const r = this.rings;
         if (
-          value === this.rings.count(slot, w.from - 1, w.to - 1) &&
-          previous === this.rings.count(slot, p.from - 1, p.to - 1)
+          r.count(slot, w.to - 1, w.to) === r.count(slot, w.from - 1, w.from) &&
+          r.count(slot, p.to - 1, p.to) === r.count(slot, p.from - 1, p.from)
         )
           continue;
+        const value = r.count(slot, w.from, w.to);
+        const previous = r.count(slot, p.from, p.to);
         subject ??= this.subjects[subjectId]!;
         rows.push({
           ts: at,

@@ -14,7 +14,7 @@ describe('Outbox', () => {
     }
     expect(box.rows).toBe(1 + 3); // one day cell, three user cells
     const w = box.take();
-    const lines = w.sink.bodies.join('').trim().split('\n');
+    const lines = Buffer.concat(w.sink.bodies).toString().trim().split('\n');
     expect(lines.filter((l) => l.startsWith('usage_daily,'))).toEqual([
       `usage_daily,client_id=acme,kind=screen,name=tela:pedidos events=3i,users=3i,value_sum=3,last_ts=${t + 2}000t ${Date.parse('2026-05-01T00:00:00Z')}000000`,
     ]);

@@ -27,7 +27,45 @@ import { clientLine, eventLine, userLine } from './row-lines.js';
 import type { SinkBatch } from './sink.js';
 
 /** ILP/HTTP bodies are cut at about this size. */
-const BODY_CHARS = 8 * 1024 * 1024;
+const BODY_BYTES = 8 * 1024 * 1024;
+const FIRST_BYTES = 64 * 1024;
+
+/**
+ * Lines written straight into UTF-8 bodies: no joined string, and no conversion of one by
+ * the HTTP client (which also scanned it for lone surrogates). A body grows by doubling up
+ * to about BODY_BYTES, then the next one starts.
+ */
+class Bodies {
+  readonly done: Buffer[] = [];
+  private buf = Buffer.allocUnsafe(FIRST_BYTES);
+  private at = 0;
+
+  put(line: string): void {
+    // UTF-8 takes at most 3 bytes per UTF-16 unit.
+    const most = line.length * 3;
+    if (this.at + most > this.buf.length) this.room(most);
+    this.at += this.buf.write(line, this.at);
+  }
+
+  private room(most: number): void {
+    if (this.at > 0 && this.at + most > BODY_BYTES) this.end();
+    const need = this.at + most;
+    if (need <= this.buf.length) return;
+    let size = this.buf.length;
+    while (size < need) size *= 2;
+    const bigger = Buffer.allocUnsafe(size);
+    this.buf.copy(bigger, 0, 0, this.at);
+    this.buf = bigger;
+  }
+
+  /** The body so far, and an empty one after it. */
+  end(): void {
+    if (this.at === 0) return;
+    this.done.push(this.buf.subarray(0, this.at));
+    this.buf = Buffer.allocUnsafe(FIRST_BYTES);
+    this.at = 0;
+  }
+}
 
 /** Everything one write carries to QuestDB, as typed rows. */
 export interface QuestDbRows {
@@ -47,19 +85,11 @@ export interface QuestDbRows {
 }
 
 export function encodeRows(held: QuestDbRows): SinkBatch {
-  const bodies: string[] = [];
-  let parts: string[] = [];
-  let size = 0;
+  const bodies = new Bodies();
   let rows = 0;
   const put = (line: string) => {
-    parts.push(line);
-    size += line.length;
+    bodies.put(line);
     rows++;
-    if (size >= BODY_CHARS) {
-      bodies.push(parts.join(''));
-      parts = [];
-      size = 0;
-    }
   };
   // Raw events and client attributes first: the figures' last line records progress.
   for (const e of held.events) put(eventLine(e));
@@ -79,6 +109,6 @@ export function encodeRows(held: QuestDbRows): SinkBatch {
   for (const d of held.scores) put(dailyScoreLine(d));
   // Progress goes last: once it is visible, everything before it was accepted.
   put(progressLine({ ...held.progress, figureRows: rows - otherRows }));
-  if (parts.length > 0) bodies.push(parts.join(''));
-  return { bodies, rows, figureRows: rows - otherRows };
+  bodies.end();
+  return { bodies: bodies.done, rows, figureRows: rows - otherRows };
 }

@@ -12,8 +12,8 @@ import type { Logger } from '../../log.js';
 import { retry } from '../../retry.js';
 
 export interface SinkBatch {
-  /** Line protocol in bodies of a bounded size; the last line records progress. */
-  bodies: string[];
+  /** Line protocol (UTF-8) in bodies of a bounded size; the last line records progress. */
+  bodies: Uint8Array[];
   /** Rows in all, and of them figure rows (with the progress row). */
   rows: number;
   figureRows: number;
@@ -36,7 +36,7 @@ export class QuestDbSink {
   /** Aborts the request in flight when the sink is closed. */
   private readonly abort = new AbortController();
 
-  private async postLines(body: string): Promise<void> {
+  private async postLines(body: Uint8Array): Promise<void> {
     const auth = Buffer.from(`${this.c.user}:${this.c.password}`).toString('base64');
     const res = await fetch(`http://${this.c.host}:${this.c.httpPort}/write?precision=n`, {
       method: 'POST',
