@@ -114,6 +114,12 @@ const env: Record<string, string> = {
   PULSO_INGEST__STORE_RAW_EVENTS: 'false',
   PULSO_INGEST__BATCH_SIZE: '5000',
   PULSO_LOG__LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
+  // Any other PULSO_* setting of the bench's own environment applies (a partition count…).
+  ...Object.fromEntries(
+    Object.entries(process.env).filter(
+      (e): e is [string, string] => e[0].startsWith('PULSO_') && e[1] !== undefined,
+    ),
+  ),
 };
 let config = loadConfig({ env });
 const STREAM = config.nats.trackingStream.name;
@@ -340,6 +346,9 @@ function liveEvents(n: number, seed: number): UsageEvent[] {
  * process's CPU (process_cpu_seconds_total minus those: writes, publishes, the NATS
  * client, the checkpoint writer threads).
  */
+/** Rows the pipeline sent QuestDB in the history phase (its /metrics). */
+let rowsSent = 0;
+
 /** The services' processes, whose CPU time the history phase reports beside the pipeline's. */
 const services = { nats: 0, questdb: 0 };
 
@@ -394,6 +403,7 @@ async function stageBreakdown(events: number, since: CpuMark): Promise<Record<st
   out.gc = us(gc);
   out['writes, publishes, NATS client, other threads'] = us(Math.max(0, cpu - measured - gc));
   out['pipeline process total'] = us(cpu);
+  rowsSent = value(/^pulso_questdb_rows_written_total ([\d.e+-]+)$/m);
   // The services it drives, on the same cores: what a row and a message cost them.
   out['QuestDB server (all its threads)'] = us(now.questdb - since.questdb);
   out['NATS server'] = us(now.nats - since.nats);
@@ -514,6 +524,16 @@ async function main(): Promise<void> {
         unit: 'µs',
         ceiling: null,
       });
+      // Every ILP/HTTP request is a transaction of each table it touches: their number is
+      // much of what QuestDB's time per row is.
+      const [txns] = await sql.query<{ n: number }>('SELECT sum(sequencerTxn) n FROM wal_tables()');
+      record({
+        name: 'QuestDB transactions (all tables)',
+        value: Number(txns!.n),
+        unit: 'txns',
+        ceiling: null,
+      });
+      record({ name: 'rows sent to QuestDB', value: rowsSent, unit: 'rows', ceiling: null });
       const [figRows] = await sql.query<{ n: number }>('SELECT count() n FROM rolling_figures');
       record({
         name: 'rolling figure rows written',

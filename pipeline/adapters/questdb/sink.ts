@@ -19,6 +19,33 @@ export interface SinkBatch {
   figureRows: number;
 }
 
+interface Waiter {
+  batch: SinkBatch;
+  resolve(): void;
+  reject(e: unknown): void;
+}
+
+/** Bodies of one request are joined up to this size (the encoder cuts at about as much). */
+const REQUEST_BYTES = 8 * 1024 * 1024;
+
+/** Consecutive bodies joined while they fit in one request, in order. */
+function joined(bodies: Uint8Array[]): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let run: Uint8Array[] = [];
+  let size = 0;
+  for (const b of bodies) {
+    if (size > 0 && size + b.length > REQUEST_BYTES) {
+      out.push(run.length === 1 ? run[0]! : Buffer.concat(run));
+      run = [];
+      size = 0;
+    }
+    run.push(b);
+    size += b.length;
+  }
+  if (run.length > 0) out.push(run.length === 1 ? run[0]! : Buffer.concat(run));
+  return out;
+}
+
 export interface SinkObserver {
   written(rows: number): void;
   failed(error: QuestDbWriteError): void;
@@ -48,14 +75,57 @@ export class QuestDbSink {
       throw new Error(`QuestDB /write answered ${res.status}: ${(await res.text()).slice(0, 500)}`);
   }
 
-  async write(batch: SinkBatch): Promise<void> {
-    const rows = batch.rows;
-    if (rows === 0) return;
+  /** Writes waiting for the request in flight to end; the next request carries them all. */
+  private waiting: Waiter[] = [];
+  private sending = false;
+  private scheduled = false;
+
+  /**
+   * Resolves once QuestDB has accepted the batch. Writes that come while a request is in
+   * flight (every partition of a worker shares this sink) go together in the next one:
+   * QuestDB then merges one transaction per table instead of one per partition, which
+   * measured a third of its time per event (and each batch's rows stay in order, its
+   * progress row last).
+   */
+  write(batch: SinkBatch): Promise<void> {
+    if (batch.rows === 0) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ batch, resolve, reject });
+      // Partitions cut at the same fetch's end: the writes of one turn of the loop go together.
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => {
+          this.scheduled = false;
+          this.next();
+        });
+      }
+    });
+  }
+
+  private next(): void {
+    if (this.sending || this.waiting.length === 0) return;
+    this.sending = true;
+    const group = this.waiting;
+    this.waiting = [];
+    this.send(group.map((w) => w.batch))
+      .then(
+        () => group.forEach((w) => w.resolve()),
+        (e: unknown) => group.forEach((w) => w.reject(e)),
+      )
+      .finally(() => {
+        this.sending = false;
+        this.next();
+      });
+  }
+
+  private async send(batches: SinkBatch[]): Promise<void> {
+    const rows = batches.reduce((n, b) => n + b.rows, 0);
+    const bodies = joined(batches.flatMap((b) => b.bodies));
     const started = Date.now();
     await retry(
       async (attempt) => {
         try {
-          for (const body of batch.bodies) await this.postLines(body);
+          for (const body of bodies) await this.postLines(body);
         } catch (cause) {
           const error = new QuestDbWriteError(rows, attempt, { cause });
           this.observer?.failed(error);
