@@ -20,6 +20,7 @@ import { finalize, lastValueFrom, merge, tap } from 'rxjs';
 import { ensureStreams } from './adapters/nats/streams.js';
 import { startClock } from './adapters/nats/clock.js';
 import { OutputPublisher } from './adapters/nats/outputs.js';
+import { AckedPublisher } from './adapters/nats/acked-publisher.js';
 import { outputSigningKey, type OutputSigner } from './adapters/nats/output-signature.js';
 import { startWebhooks } from './adapters/webhooks.js';
 import { RulesStage } from '../operators/playbooks/stage.js';
@@ -40,7 +41,7 @@ import {
 } from './contract/dead-letter.js';
 import { trackingChains, type PartitionParts, type TestFault } from './chain.js';
 import { retry, withTimeout } from './retry.js';
-import { connectNats } from './adapters/nats/connect.js';
+import { connectNats, inboxPrefixOf } from './adapters/nats/connect.js';
 import { restoreClients } from './adapters/questdb/clients.js';
 import type { Logger } from './log.js';
 import { IngestMetrics } from './metrics.js';
@@ -199,6 +200,7 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
     config.services.dataDir,
     originOf(config, '/nats/outputStream/signingKeyFile'),
   );
+  const acks = new AckedPublisher(nc, inboxPrefixOf('pipeline'));
   const restoredAt = Date.now();
   const parts: PartitionParts[] = [];
   const missing: string[] = [];
@@ -213,7 +215,7 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
           sql,
           sink,
           signer,
-          nc,
+          acks,
           tracking,
           stateDir,
           rulesFiles,
@@ -382,6 +384,7 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
       stopClock?.();
       await webhooks?.stop();
       await sink.close();
+      acks.close();
       for (const p of parts) await p.checkpoints.close();
       await sql.close().catch(() => undefined);
       await server?.close();
@@ -422,7 +425,8 @@ interface PartitionSetup {
   sql: QuestSql;
   sink: QuestDbSink;
   signer: OutputSigner;
-  nc: NatsConnection;
+  /** The worker's one publisher of outputs (all its partitions share its subscription). */
+  acks: AckedPublisher;
   tracking: StreamInfo;
   stateDir: string;
   rulesFiles: ReturnType<typeof loadRules>;
@@ -491,7 +495,7 @@ async function openPartition(
     'state' in saved ? saved.rules : undefined,
     () => performance.now(),
   );
-  const outputs = await OutputPublisher.open(o.nc.jetstream(), o.signer, {
+  const outputs = await OutputPublisher.open(o.acks, o.signer, {
     read: () => store.tail(partition),
     write: (t) => store.setTail(partition, t),
   });

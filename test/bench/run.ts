@@ -309,18 +309,22 @@ async function publish(
   const target = (await lastSeq(bus)) + msgs.length;
   const events = bus.publisher.jetstream();
   const clock = bus.pipeline.jetstream();
-  for (let i = 0; i < msgs.length; i += 2000) {
-    await Promise.all(
-      msgs.slice(i, i + 2000).map((m) => {
-        let h;
-        if (m.ct) {
-          h = headers();
-          h.set('Content-Type', m.ct);
-        }
-        const js = m.subject === 'tracking.clock' ? clock : events;
-        return js.publish(m.subject, m.data, h ? { headers: h } : {});
-      }),
-    );
+  // In parts of at most 2,000 messages or 8 MB: a million events in batches is 300 MB,
+  // which in flight at once outlasts the acknowledgements' timeout.
+  for (let i = 0; i < msgs.length;) {
+    const part: Promise<unknown>[] = [];
+    for (let bytes = 0; i < msgs.length && part.length < 2000 && bytes < 8e6; i++) {
+      const m = msgs[i]!;
+      let h;
+      if (m.ct) {
+        h = headers();
+        h.set('Content-Type', m.ct);
+      }
+      const js = m.subject === 'tracking.clock' ? clock : events;
+      part.push(js.publish(m.subject, m.data, { timeout: 60_000, ...(h ? { headers: h } : {}) }));
+      bytes += m.data.length;
+    }
+    await Promise.all(part);
   }
   while ((await lastSeq(bus)) < target) await sleep(10);
 }

@@ -20,6 +20,7 @@ import { ConfigError, ServiceError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 
 export type { Role };
+export { inboxPrefixOf };
 
 type NatsSection = Config;
 

@@ -15,13 +15,26 @@
  *
  * Each output is signed (output-signature.ts), for the webhook deliverer to verify.
  */
-import { headers as natsHeaders, type JetStreamClient } from 'nats';
+import { headers as natsHeaders, type MsgHdrs } from 'nats';
 import type { Output } from '../../../operators/playbooks/outputs.js';
 import { SIGNATURE_HEADER, type OutputSigner } from './output-signature.js';
 import type { OutputTail } from './partition-store.js';
 
 export const OUTPUT_SUBJECTS = 'cs.>';
-const CHUNK = 1000;
+/**
+ * Outputs in flight at once: acknowledgements are waited for per part, so a large midnight
+ * is not bound by one round trip per thousand.
+ */
+const CHUNK = 10_000;
+
+/** What publishes into the stream and resolves on its acknowledgement (acked-publisher.ts, or a JetStream client). */
+export interface StreamPublisher {
+  publish(
+    subject: string,
+    data: Uint8Array,
+    o: { msgID: string; headers: MsgHdrs },
+  ): Promise<unknown>;
+}
 const enc = new TextEncoder();
 
 /** Where a partition's output tail is kept (the partition state's `tail.<p>`). */
@@ -35,14 +48,14 @@ export class OutputPublisher {
   private seenAtTail = 0;
 
   private constructor(
-    private readonly js: JetStreamClient,
+    private readonly js: StreamPublisher,
     private readonly signer: OutputSigner,
     private readonly keeper: TailKeeper,
     private tail: OutputTail,
   ) {}
 
   static async open(
-    js: JetStreamClient,
+    js: StreamPublisher,
     signer: OutputSigner,
     keeper: TailKeeper,
   ): Promise<OutputPublisher> {
