@@ -1034,7 +1034,9 @@ async function rulesPhases(nc: Bus, sql: QuestSql): Promise<void> {
       data: enc.encode(JSON.stringify(w.events.slice(i * 1000, (i + 1) * 1000))),
     })),
   );
-  const pipeline = new Pipeline();
+  // Room for every client: limits.maxClients is split over the partitions, and a hash
+  // never splits 100,000 clients into exact sixteenths.
+  const pipeline = new Pipeline({ PULSO_LIMITS__MAX_CLIENTS: String(2 * w.clients.length) });
   try {
     await pipeline.running();
     await caughtUp(nc, sql);
@@ -1055,8 +1057,14 @@ async function rulesPhases(nc: Bus, sql: QuestSql): Promise<void> {
         ),
       },
     ]);
-    for (const deadline = Date.now() + 600_000; alerts < r.fired && Date.now() < deadline;)
+    for (const deadline = Date.now() + 600_000; alerts < r.fired && Date.now() < deadline;) {
+      // A pipeline that died is a failure now, with its last words, not a wait of minutes.
+      if (pipeline.child.exitCode !== null || pipeline.child.signalCode !== null)
+        throw new Error(`the pipeline ended after ${alerts} alerts:\n${pipeline.logs}`);
+      if (alerts > 0 && performance.now() - lastAt > 60_000)
+        throw new Error(`no alert for a minute after ${alerts}:\n${pipeline.logs}`);
       await sleep(50);
+    }
     sub.unsubscribe();
     if (alerts !== r.fired) throw new Error(`${alerts} alerts on cs.alert.>, expected ${r.fired}`);
     record({
