@@ -23,6 +23,9 @@ export interface MessageBatch {
   done(): void;
 }
 
+/** How long a fetch should take to fill at the rate of the one before it. */
+const FILL_MS = 100;
+
 export interface BatchOptions {
   afterSeq: number;
   pullMessages: number;
@@ -96,9 +99,11 @@ export function messageBatches(
           const msgs: JsMsg[] = [];
           // A fetch failing outright (its consumer lost with a node) is a stall, like one
           // that never ends: a new consumer is made after the last message taken.
+          const fetchedAt = performance.now();
           const outcome = await fetchWithin(consumer, n, Math.max(1000, o.waitMs), msgs).catch(
             () => 'stuck' as const,
           );
+          const fetchMs = performance.now() - fetchedAt;
           if (msgs.length > 0) lastSeq = msgs[msgs.length - 1]!.info.streamSequence;
           // A fetch has been seen to stall for good once the client's event loop was busy
           // for seconds: the ordered consumer is then replaced by a new one after the last
@@ -114,11 +119,13 @@ export function messageBatches(
             consumer = await orderedAfter(lastSeq);
           }
           const largest = msgs.reduce((m, x) => Math.max(m, x.data.length), 0);
-          if (largest > 0)
-            n = Math.max(
-              1,
-              Math.min(o.pullMessages, Math.floor(o.pullBytes / Math.max(largest, 256))),
-            );
+          // A fetch returns once it holds n messages (or expires): n is what arrives in
+          // about FILL_MS at the rate just seen, so a trickle waits a tenth of a second,
+          // not the fetch's whole wait, and a backlog fetches as much as fits.
+          const byBytes = Math.floor(o.pullBytes / Math.max(largest, 256));
+          const byRate = Math.ceil((msgs.length / Math.max(fetchMs, 1)) * FILL_MS);
+          if (largest > 0) n = Math.max(1, Math.min(o.pullMessages, byBytes, byRate));
+          else if (outcome === 'ok') n = 1;
           if (msgs.length === 0) continue;
           await credit;
           if (stopped) break;

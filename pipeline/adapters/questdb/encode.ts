@@ -40,15 +40,24 @@ class Bodies {
   private buf = Buffer.allocUnsafe(FIRST_BYTES);
   private at = 0;
 
+  /** Lines not yet in the buffer: written some 16k characters at a time (fewer calls). */
+  private pending = '';
+
   put(line: string): void {
+    this.pending += line;
+    if (this.pending.length >= 16_384) this.flush();
+  }
+
+  private flush(): void {
     // UTF-8 takes at most 3 bytes per UTF-16 unit.
-    const most = line.length * 3;
+    const most = this.pending.length * 3;
     if (this.at + most > this.buf.length) this.room(most);
-    this.at += this.buf.write(line, this.at);
+    this.at += this.buf.write(this.pending, this.at);
+    this.pending = '';
   }
 
   private room(most: number): void {
-    if (this.at > 0 && this.at + most > BODY_BYTES) this.end();
+    if (this.at > 0 && this.at + most > BODY_BYTES) this.cut();
     const need = this.at + most;
     if (need <= this.buf.length) return;
     let size = this.buf.length;
@@ -58,8 +67,13 @@ class Bodies {
     this.buf = bigger;
   }
 
-  /** The body so far, and an empty one after it. */
+  /** Everything put so far in bodies, and an empty one after them. */
   end(): void {
+    if (this.pending.length > 0) this.flush();
+    this.cut();
+  }
+
+  private cut(): void {
     if (this.at === 0) return;
     this.done.push(this.buf.subarray(0, this.at));
     this.buf = Buffer.allocUnsafe(FIRST_BYTES);
