@@ -34,8 +34,8 @@ export async function ceiling(
   let events = 0;
   let msgs = 0;
   const t0 = performance.now();
-  // Bounded by bytes too: a pull of 5,000 messages of 300 kB each asks for 1.5 GB at once.
-  const iter = await consumer.consume({ max_messages: 5000, max_bytes: 32 * 1024 * 1024 });
+  // Bounded by bytes: a pull of 5,000 messages of 300 kB each would ask for 1.5 GB at once.
+  const iter = await consumer.consume({ max_bytes: 32 * 1024 * 1024 });
   for await (const m of iter) {
     if (decode === 'json') {
       const doc = JSON.parse(text.decode(m.data)) as
