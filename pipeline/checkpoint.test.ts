@@ -56,6 +56,24 @@ describe('CheckpointStore', () => {
     });
   });
 
+  it("a checkpoint of a tracking stream since created anew is not used (its sequences are not the new one's)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pulso-ckpt-'));
+    const usage = new UsageState(spec('UTC'));
+    const store = new CheckpointStore(dir, 'fp', 'test', 'PULSO_TRACKING@2026-11-01T00:00:00Z');
+    await store.save(store.stage(store.prepare(7, usage.snapshot())));
+    await store.close();
+    const same = await new CheckpointStore(
+      dir,
+      'fp',
+      'test',
+      'PULSO_TRACKING@2026-11-01T00:00:00Z',
+    ).load();
+    expect('state' in same && same.seq).toBe(7);
+    expect(
+      await new CheckpointStore(dir, 'fp', 'test', 'PULSO_TRACKING@2026-12-01T09:00:00Z').load(),
+    ).toEqual({ missing: 'the tracking stream was created anew since the checkpoint was taken' });
+  });
+
   it('the picture is the state at the cut: what is folded afterwards never leaks into it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pulso-ckpt-'));
     const metric = (ts: string, value: number) => ({

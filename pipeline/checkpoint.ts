@@ -78,6 +78,8 @@ function transferables(value: unknown): ArrayBuffer[] {
 export interface Stored extends Checkpoint {
   format: number;
   settings: string;
+  /** The tracking stream it follows: its name and creation time (older checkpoints: none). */
+  stream?: string;
 }
 
 /** What the state's meaning depends on: a change makes an old checkpoint unusable. */
@@ -184,6 +186,11 @@ export class CheckpointStore {
     private readonly settings: string,
     /** Where checkpoint.dir was set, for errors (a file, an environment variable, defaults). */
     source = 'configuration',
+    /**
+     * The tracking stream's identity (name and creation time). A checkpoint of a stream since
+     * deleted and created anew would wait for sequences the new one may never reach.
+     */
+    private readonly stream?: string,
   ) {
     this.backend =
       typeof at === 'string' ? new FileCheckpoints(join(at, 'usage.ckpt'), source) : at;
@@ -219,6 +226,7 @@ export class CheckpointStore {
     return {
       format: FORMAT,
       settings: this.settings,
+      ...(this.stream === undefined ? {} : { stream: this.stream }),
       seq,
       takenAt: Date.now(),
       state,
@@ -301,6 +309,8 @@ export class CheckpointStore {
       return { missing: `checkpoint format ${stored.format} is not ${FORMAT}` };
     if (stored.settings !== this.settings)
       return { missing: 'the window settings changed since the checkpoint was taken' };
+    if (this.stream !== undefined && stored.stream !== undefined && stored.stream !== this.stream)
+      return { missing: 'the tracking stream was created anew since the checkpoint was taken' };
     return {
       seq: stored.seq,
       takenAt: stored.takenAt,

@@ -184,6 +184,10 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
     ...NATS_START,
     what: 'read the tracking stream',
   });
+  const outputStream = await retry(() => jsm.streams.info(config.nats.outputStream.name), {
+    ...NATS_START,
+    what: 'read the output stream',
+  });
   const journal = new CrashJournal(stateDir, tracking.created);
   const start = journal.open();
   if (start.diedIn)
@@ -217,6 +221,7 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
           signer,
           acks,
           tracking,
+          outputStream,
           stateDir,
           rulesFiles,
           log,
@@ -428,6 +433,7 @@ interface PartitionSetup {
   /** The worker's one publisher of outputs (all its partitions share its subscription). */
   acks: AckedPublisher;
   tracking: StreamInfo;
+  outputStream: StreamInfo;
   stateDir: string;
   rulesFiles: ReturnType<typeof loadRules>;
   log: Logger;
@@ -455,6 +461,8 @@ async function openPartition(
           originOf(config, '/checkpoint/dir'),
         ),
     settingsFingerprint(config),
+    originOf(config, '/checkpoint/dir'),
+    `${o.tracking.config.name}@${o.tracking.created}`,
   );
   const saved = await checkpoints.load();
   const count = config.partitions.count;
@@ -495,10 +503,12 @@ async function openPartition(
     'state' in saved ? saved.rules : undefined,
     () => performance.now(),
   );
-  const outputs = await OutputPublisher.open(o.acks, o.signer, {
-    read: () => store.tail(partition),
-    write: (t) => store.setTail(partition, t),
-  });
+  const outputs = await OutputPublisher.open(
+    o.acks,
+    o.signer,
+    { read: () => store.tail(partition), write: (t) => store.setTail(partition, t) },
+    `${o.outputStream.config.name}@${o.outputStream.created}`,
+  );
   const parts = { partition, sink: o.sink, outputs, usage, rules, directory, checkpoints, log };
   if (!('state' in saved)) return { parts, claim, missing: saved.missing };
   log.debug({ seq: saved.seq, at: checkpoints.file }, 'checkpoint restored');

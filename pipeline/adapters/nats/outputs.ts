@@ -52,18 +52,28 @@ export class OutputPublisher {
     private readonly signer: OutputSigner,
     private readonly keeper: TailKeeper,
     private tail: OutputTail,
+    private readonly stream?: string,
   ) {}
 
   static async open(
     js: StreamPublisher,
     signer: OutputSigner,
     keeper: TailKeeper,
+    /**
+     * The output stream's identity (name and creation time): a tail kept for a stream since
+     * deleted and created anew says nothing of the new one, which holds none of its outputs.
+     */
+    stream?: string,
   ): Promise<OutputPublisher> {
+    const kept = await keeper.read();
+    const current =
+      kept && !(stream !== undefined && kept.stream !== undefined && kept.stream !== stream);
     return new OutputPublisher(
       js,
       signer,
       keeper,
-      (await keeper.read()) ?? { at: -Infinity, count: 0 },
+      current ? kept : { at: -Infinity, count: 0 },
+      stream,
     );
   }
 
@@ -111,7 +121,8 @@ export class OutputPublisher {
       }
       await Promise.all(acks);
     }
-    if (published > 0) await this.keeper.write(tail);
+    if (published > 0)
+      await this.keeper.write(this.stream === undefined ? tail : { ...tail, stream: this.stream });
     this.tail = tail;
     this.seenAtTail = seen;
     return { published, skipped };

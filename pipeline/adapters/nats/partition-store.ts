@@ -53,6 +53,8 @@ export interface PartitionRecord {
 export interface OutputTail {
   at: number;
   count: number;
+  /** The output stream it was kept for: its name and creation time. */
+  stream?: string;
 }
 
 /** The partition was claimed by another worker since this one claimed it. */
