@@ -12,6 +12,7 @@ import {
   NatsCheckpoints,
   PartitionStore,
   type PartitionClaim,
+  type PartitionRecord,
 } from './adapters/nats/partition-store.js';
 import { partitionOf } from '../operators/partition.js';
 import { hostname } from 'node:os';
@@ -19,7 +20,8 @@ import { serveOps, type Check } from './adapters/http/ops.js';
 import { finalize, lastValueFrom, merge, tap } from 'rxjs';
 import { ensureStreams } from './adapters/nats/streams.js';
 import { startClock } from './adapters/nats/clock.js';
-import { OutputPublisher } from './adapters/nats/outputs.js';
+import { OutputPublisher, type OutputStreamReader } from './adapters/nats/outputs.js';
+import { outputStreamReader } from './adapters/nats/output-reader.js';
 import { AckedPublisher } from './adapters/nats/acked-publisher.js';
 import { outputSigningKey, type OutputSigner } from './adapters/nats/output-signature.js';
 import { startWebhooks } from './adapters/webhooks.js';
@@ -54,6 +56,8 @@ export interface RunningPipeline {
 }
 
 const STOP_GRACE_MS = 15_000;
+/** How often the owners of this worker's partitions are read, besides the watch. */
+const OWNER_RECHECK_MS = 5_000;
 
 export function limitsOf(c: Config): Limits {
   return {
@@ -205,6 +209,7 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
     originOf(config, '/nats/outputStream/signingKeyFile'),
   );
   const acks = new AckedPublisher(nc, inboxPrefixOf('pipeline'));
+  const outputReader = outputStreamReader(nc.jetstream(), jsm, config.nats.outputStream.name);
   const restoredAt = Date.now();
   const parts: PartitionParts[] = [];
   const missing: string[] = [];
@@ -220,6 +225,7 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
           sink,
           signer,
           acks,
+          outputReader,
           tracking,
           outputStream,
           stateDir,
@@ -277,15 +283,28 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
   const byPartition = new Map(parts.map((p) => [p.partition, p]));
   // Another worker claiming one of these partitions (N changed, a replacement started):
   // that chain ends now rather than at its next checkpoint.
+  const claimed = (p: number, record: PartitionRecord) => {
+    const mine = claims.get(p)?.current;
+    if (mine && (record.worker !== mine.worker || record.claimedAt !== mine.claimedAt)) {
+      claims.delete(p);
+      ingest.release(p, record.worker);
+    }
+  };
+  // Creating the watch has been seen to hang on a cluster: each attempt has a deadline.
   const unwatch = await retry(
-    () =>
-      store.watchOwners((p, record) => {
-        const mine = claims.get(p)?.current;
-        if (mine && (record.worker !== mine.worker || record.claimedAt !== mine.claimedAt))
-          ingest.release(p, record.worker);
-      }),
+    () => withTimeout(store.watchOwners(claimed), 10_000, 'watch the partition owners'),
     { ...NATS_START, what: 'watch the partition owners' },
   );
+  // A watch can stall or end unnoticed on a cluster (a node lost): the owners are also read
+  // every few seconds, so a claim is let go within that time even then.
+  const recheck = setInterval(() => {
+    for (const p of claims.keys())
+      void store
+        .record(p)
+        .then((r) => r && claimed(p, r.record))
+        .catch(() => undefined);
+  }, OWNER_RECHECK_MS);
+  recheck.unref();
   metrics.watchPartitions(() =>
     ingest.partitions().map((r) => {
       const w = byPartition.get(r.partition)!.usage.watermark.value;
@@ -386,6 +405,7 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
     .finally(async () => {
       if (stats) clearInterval(stats);
       unwatch();
+      clearInterval(recheck);
       stopClock?.();
       await webhooks?.stop();
       await sink.close();
@@ -432,6 +452,8 @@ interface PartitionSetup {
   signer: OutputSigner;
   /** The worker's one publisher of outputs (all its partitions share its subscription). */
   acks: AckedPublisher;
+  /** The output stream, read by the restart tail check. */
+  outputReader: OutputStreamReader;
   tracking: StreamInfo;
   outputStream: StreamInfo;
   stateDir: string;
@@ -508,6 +530,7 @@ async function openPartition(
     o.signer,
     { read: () => store.tail(partition), write: (t) => store.setTail(partition, t) },
     `${o.outputStream.config.name}@${o.outputStream.created}`,
+    o.outputReader,
   );
   const parts = { partition, sink: o.sink, outputs, usage, rules, directory, checkpoints, log };
   if (!('state' in saved)) return { parts, claim, missing: saved.missing };

@@ -56,4 +56,25 @@ describe('OutputPublisher', () => {
     expect(await p.publish(batch)).toEqual({ published: 4, skipped: 0 });
     expect(f.tails).toEqual([{ at: 300, count: 1, stream: 'CS@2' }]);
   });
+
+  it('with a reader: the intent is kept before publishing; a start after a crash in between skips what the stream holds', async () => {
+    const f = fakes({ at: 100, count: 1, stream: 'CS@1', pending: { fromSeq: 41 } });
+    const asked: number[] = [];
+    const reader = {
+      lastSeq: () => Promise.resolve(57),
+      // The dead run had published tag-200-1 and tag-300-1 before it died.
+      idsAfter: (seq: number) => {
+        asked.push(seq);
+        return Promise.resolve(new Set(['tag-200-1', 'tag-300-1']));
+      },
+    };
+    const p = await OutputPublisher.open(f.js, signer, f.keeper, 'CS@1', reader);
+    expect(asked).toEqual([41]);
+    expect(await p.publish(batch)).toEqual({ published: 1, skipped: 3 });
+    expect(f.sent).toEqual(['tag-200-2']);
+    expect(f.tails).toEqual([
+      { at: 100, count: 1, stream: 'CS@1', pending: { fromSeq: 57 } },
+      { at: 300, count: 1, stream: 'CS@1' },
+    ]);
+  });
 });

@@ -8,9 +8,10 @@
  * evaluation time published and how many outputs of that time — kept per partition in the
  * partition state (`tail.<p>`, partition-store.ts) after every publish. A restart or a
  * replay skips every output evaluated earlier, and the first `count` of that time: nothing
- * is published twice, however long ago the first publication was. A crash between a
- * publish and its tail record re-publishes those outputs at once, well inside JetStream's
- * duplicate window, which drops them. The tail lives where only the pipeline role may
+ * is published twice, however long ago the first publication was. Before a publish the
+ * tail records its intent (the stream's last sequence then): a start after a crash in the
+ * middle reads which ids the stream holds after it and skips them, however long the
+ * restart took (JetStream's duplicate window is a second guard). The tail lives where only the pipeline role may
  * write: a message someone else puts on `cs.>` (say, dated 2100) changes nothing.
  *
  * Each output is signed (output-signature.ts), for the webhook deliverer to verify.
@@ -37,6 +38,14 @@ export interface StreamPublisher {
 }
 const enc = new TextEncoder();
 
+/** The output stream as the restart tail check reads it (output-reader.ts). */
+export interface OutputStreamReader {
+  /** The stream's last sequence now. */
+  lastSeq(): Promise<number>;
+  /** The `Nats-Msg-Id` of every message after `seq`. */
+  idsAfter(seq: number): Promise<Set<string>>;
+}
+
 /** Where a partition's output tail is kept (the partition state's `tail.<p>`). */
 export interface TailKeeper {
   read(): Promise<OutputTail | undefined>;
@@ -53,6 +62,9 @@ export class OutputPublisher {
     private readonly keeper: TailKeeper,
     private tail: OutputTail,
     private readonly stream?: string,
+    private readonly reader?: OutputStreamReader,
+    /** Ids the stream held after the last run's unfinished publish. */
+    private readonly held?: ReadonlySet<string>,
   ) {}
 
   static async open(
@@ -64,17 +76,18 @@ export class OutputPublisher {
      * deleted and created anew says nothing of the new one, which holds none of its outputs.
      */
     stream?: string,
+    /** Reads the stream after a publish the last run did not see through. */
+    reader?: OutputStreamReader,
   ): Promise<OutputPublisher> {
     const kept = await keeper.read();
     const current =
       kept && !(stream !== undefined && kept.stream !== undefined && kept.stream !== stream);
-    return new OutputPublisher(
-      js,
-      signer,
-      keeper,
-      current ? kept : { at: -Infinity, count: 0 },
-      stream,
-    );
+    const tail = current ? { at: kept.at, count: kept.count } : { at: -Infinity, count: 0 };
+    // The last run died between a publish's intent and its tail: what of it the stream
+    // holds is skipped when the replay comes to it, the rest published.
+    const held =
+      current && kept.pending && reader ? await reader.idsAfter(kept.pending.fromSeq) : undefined;
+    return new OutputPublisher(js, signer, keeper, tail, stream, reader, held);
   }
 
   /** Where this partition's outputs stand. */
@@ -84,47 +97,56 @@ export class OutputPublisher {
 
   /** Publishes what the stream does not hold yet; resolves once JetStream has all of it. */
   async publish(outputs: readonly Output[]): Promise<{ published: number; skipped: number }> {
-    let published = 0;
     let skipped = 0;
     // Moved on only once JetStream holds everything: a failed publish is retried whole.
     let tail = this.tail;
     let seen = this.seenAtTail;
-    for (let i = 0; i < outputs.length; i += CHUNK) {
+    const send: Output[] = [];
+    for (const o of outputs) {
+      if (o.at < tail.at) {
+        skipped++;
+        continue;
+      }
+      if (o.at > tail.at) {
+        tail = { at: o.at, count: 0 };
+        seen = 0;
+      }
+      if (++seen <= tail.count) {
+        skipped++;
+        continue;
+      }
+      tail = { at: o.at, count: seen };
+      // Published before a crash that came ahead of its tail record (see open()).
+      if (this.held?.has(o.id)) skipped++;
+      else send.push(o);
+    }
+    if (send.length > 0 && this.reader) {
+      // The intent first: a crash from here until the tail below leaves the stream holding
+      // some of these; the next start reads which (after `fromSeq`) instead of guessing.
+      const fromSeq = await this.reader.lastSeq();
+      await this.keeper.write(this.kept({ ...this.tail, pending: { fromSeq } }));
+    }
+    for (let i = 0; i < send.length; i += CHUNK) {
       const acks: Promise<unknown>[] = [];
-      for (const o of outputs.slice(i, i + CHUNK)) {
-        if (o.at < tail.at) {
-          skipped++;
-          continue;
-        }
-        if (o.at > tail.at) {
-          tail = { at: o.at, count: 0 };
-          seen = 0;
-        }
-        if (++seen <= tail.count) {
-          skipped++;
-          continue;
-        }
-        tail = { at: o.at, count: seen };
+      for (const o of send.slice(i, i + CHUNK)) {
         const h = natsHeaders();
         const body = enc.encode(JSON.stringify(o.body));
         h.set('Pulso-At', String(o.at));
         h.set('Pulso-Kind', o.kind);
         h.set('Content-Type', 'application/json');
         h.set(SIGNATURE_HEADER, this.signer.sign(o.id, String(o.at), o.subject, body));
-        acks.push(
-          this.js.publish(o.subject, body, {
-            msgID: o.id,
-            headers: h,
-          }),
-        );
-        published++;
+        acks.push(this.js.publish(o.subject, body, { msgID: o.id, headers: h }));
       }
       await Promise.all(acks);
     }
-    if (published > 0)
-      await this.keeper.write(this.stream === undefined ? tail : { ...tail, stream: this.stream });
+    if (send.length > 0 || (skipped > 0 && tail !== this.tail))
+      await this.keeper.write(this.kept(tail));
     this.tail = tail;
     this.seenAtTail = seen;
-    return { published, skipped };
+    return { published: send.length, skipped };
+  }
+
+  private kept(t: OutputTail): OutputTail {
+    return this.stream === undefined ? t : { ...t, stream: this.stream };
   }
 }

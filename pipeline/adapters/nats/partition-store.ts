@@ -55,6 +55,11 @@ export interface OutputTail {
   count: number;
   /** The output stream it was kept for: its name and creation time. */
   stream?: string;
+  /**
+   * Set while a publish is under way: the stream's last sequence before it. A start that
+   * finds it reads which of those outputs the stream holds.
+   */
+  pending?: { fromSeq: number };
 }
 
 /** The partition was claimed by another worker since this one claimed it. */
