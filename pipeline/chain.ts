@@ -20,6 +20,7 @@ import type { JetStreamClient } from 'nats';
 import {
   catchError,
   EMPTY,
+  finalize,
   ignoreElements,
   interval,
   map,
@@ -101,10 +102,11 @@ export interface Chains {
   /** Messages in the stream after the last one folded, as the last fetch said. */
   pending(): number;
   /**
-   * Lets a partition go (another worker claimed it): it gets nothing more, writes what it
-   * holds and ends (its last checkpoint is refused by the claim; see partition-store.ts).
+   * Lets a partition go (another worker claimed it): it gets nothing more and ends without
+   * writing what it holds (the new owner replays that from the last checkpoint). Resolves
+   * once its chain has ended: no write of it is in flight any more.
    */
-  release(partition: number, by: string): void;
+  release(partition: number, by: string): Promise<void>;
   /** Per partition still running: where it stands. */
   partitions(): {
     partition: number;
@@ -130,6 +132,8 @@ interface Running {
   open: Set<() => void>;
   /** Ends its flush ticks (when it is let go). */
   ended: Subject<void>;
+  /** Resolves when its chain has ended (every write of it done or failed). */
+  finished: Promise<void>;
 }
 
 export function trackingChains(
@@ -195,7 +199,7 @@ export function trackingChains(
     stop: () => stop$.next(),
     release: (partition, by) => {
       const r = running.get(partition);
-      if (!r) return;
+      if (!r) return Promise.resolve();
       r.parts.log.warn(
         { by },
         `partition ${partition} was claimed by ${by}; this worker lets it go`,
@@ -203,6 +207,7 @@ export function trackingChains(
       running.delete(partition);
       r.ended.next();
       r.input.complete();
+      return r.finished;
     },
     processedSeq: () => Math.min(...[...running.values()].map((r) => r.parts.usage.seq)),
     pending: () => Math.max(pending, ...[...running.values()].map((r) => r.pending())),
@@ -273,6 +278,9 @@ function partitionChain(
 ): Observable<WriteResult & { partition: number }> {
   const input = new Subject<Slice>();
   const ended = new Subject<void>();
+  let letGo = false;
+  ended.subscribe(() => (letGo = true));
+  let finish!: () => void;
   const checkpoints = new CheckpointPolicy(
     p.checkpoints,
     c.checkpoint.intervalSeconds * 1000,
@@ -302,6 +310,9 @@ function partitionChain(
     partition: p.partition,
     metrics: shared.metrics,
     idle: () => sink.idle(),
+    // Let go: what it holds is the new owner's to write (it replays from the last
+    // checkpoint). Written here, late, it could overwrite the new owner's newer rows.
+    finalCut: () => !letGo,
   });
   const r: Running = {
     parts: p,
@@ -314,6 +325,7 @@ function partitionChain(
     checkpoints,
     open: new Set(),
     ended,
+    finished: new Promise<void>((resolve) => (finish = resolve)),
   };
   running.set(p.partition, r);
   const folded$ = input.pipe(
@@ -337,6 +349,7 @@ function partitionChain(
       if (w.checkpointed) r.checkpointAt = Date.now();
       return { ...w, partition: p.partition };
     }),
+    finalize(() => finish()),
     catchError((e: unknown) => {
       if (!(e instanceof PartitionLostError)) return throwError(() => e);
       // Another worker owns it now: this chain ends, the others go on.

@@ -56,6 +56,8 @@ export interface RunningPipeline {
 }
 
 const STOP_GRACE_MS = 15_000;
+/** How long a partition moved from a worker of another ordinal waits for it to let go. */
+const HANDOVER_MS = 15_000;
 /** How often the owners of this worker's partitions are read, besides the watch. */
 const OWNER_RECHECK_MS = 5_000;
 
@@ -211,6 +213,8 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
   const acks = new AckedPublisher(nc, inboxPrefixOf('pipeline'));
   const outputReader = outputStreamReader(nc.jetstream(), jsm, config.nats.outputStream.name);
   const restoredAt = Date.now();
+  // One bound for all the partitions of this start, not one each.
+  const handoverDeadline = restoredAt + HANDOVER_MS;
   const parts: PartitionParts[] = [];
   const missing: string[] = [];
   const claims = new Map<number, PartitionClaim>();
@@ -226,6 +230,7 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
           signer,
           acks,
           outputReader,
+          handoverDeadline,
           tracking,
           outputStream,
           stateDir,
@@ -287,7 +292,11 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
     const mine = claims.get(p)?.current;
     if (mine && (record.worker !== mine.worker || record.claimedAt !== mine.claimedAt)) {
       claims.delete(p);
-      ingest.release(p, record.worker);
+      // Once nothing of it is in flight, the new owner may write (it waits for this).
+      void ingest
+        .release(p, record.worker)
+        .then(() => store.markReleased(p, mine))
+        .catch(() => undefined);
     }
   };
   // Creating the watch has been seen to hang on a cluster: each attempt has a deadline.
@@ -409,6 +418,11 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
       stopClock?.();
       await webhooks?.stop();
       await sink.close();
+      // Its writes are over: whoever claims these next need not wait for it.
+      for (const [p, c] of claims)
+        await withTimeout(store.markReleased(p, c.current), 2000, 'released').catch(
+          () => undefined,
+        );
       acks.close();
       for (const p of parts) await p.checkpoints.close();
       await sql.close().catch(() => undefined);
@@ -454,6 +468,8 @@ interface PartitionSetup {
   acks: AckedPublisher;
   /** The output stream, read by the restart tail check. */
   outputReader: OutputStreamReader;
+  /** Until when (epoch ms) partitions moved from other workers wait for them to let go. */
+  handoverDeadline: number;
   tracking: StreamInfo;
   outputStream: StreamInfo;
   stateDir: string;
@@ -475,6 +491,18 @@ async function openPartition(
   const claim = await store.claim(partition, o.workerId);
   if (claim.previousOwner && claim.previousOwner !== o.workerId)
     log.debug({ from: claim.previousOwner }, 'partition taken over');
+  // From a live worker of another ordinal (N changed): its last writes must land before
+  // ours, or its older rows could overwrite our newer ones. It says when it has let go; a
+  // dead one never does, hence the bound. (The same ordinal is a replacement: no one left.)
+  const ordinalOf = (w: string | undefined) => /^worker-(\d+)@/.exec(w ?? '')?.[1];
+  if (claim.previous && ordinalOf(claim.previous.worker) !== ordinalOf(o.workerId)) {
+    const released = await store.waitReleased(partition, claim.previous, o.handoverDeadline);
+    if (!released)
+      log.warn(
+        { from: claim.previous.worker },
+        'the previous owner did not say it let the partition go; taking it over',
+      );
+  }
   const checkpoints = new CheckpointStore(
     config.checkpoint.store === 'nats'
       ? new NatsCheckpoints(store, claim)

@@ -10,7 +10,7 @@
  *     it all again), or when the outbox is full;
  *   - at a flush tick, whatever is held (or a checkpoint alone, when one is due);
  *   - when the input completes: a last cut with a checkpoint, so a clean stop restarts
- *     instantly.
+ *     instantly (none when the partition was let go to another worker).
  * A cut is taken once the write before it is done (`idle`): meanwhile the outbox keeps
  * filling and folding waits, so one outbox and one picture of the state are held at most.
  * A slice that cuts nothing is settled here; one that cuts is settled when its write
@@ -67,6 +67,8 @@ export interface OutboxOptions {
    * the outbox keeps filling (and coalescing), and only one picture of the state is held.
    */
   idle(): Promise<void>;
+  /** Whether the input's end writes a last cut (false once the partition was let go). */
+  finalCut?: () => boolean;
 }
 
 export interface OutboxStage {
@@ -153,7 +155,7 @@ export function toOutbox(o: OutboxOptions): OutboxStage {
           return addSlice(u, u.outputs);
         }),
       ),
-      defer(() => emitCut(true)),
+      defer(() => (o.finalCut?.() === false ? EMPTY : emitCut(true))),
     );
 
   /**

@@ -160,11 +160,42 @@ export class PartitionStore {
         const revision = had
           ? await this.kv.update(`owner.${p}`, json(record), had.revision)
           : await this.kv.create(`owner.${p}`, json(record));
-        return new PartitionClaim(this, p, record, revision, had?.record.worker);
+        return new PartitionClaim(this, p, record, revision, had?.record);
       } catch (e) {
         // Someone claimed it between our read and write: read again (a few times).
         if (attempt >= 5) throw e;
       }
+    }
+  }
+
+  /**
+   * An owner's word that its claim of `p` (who, since when) is over: its chain for `p` has
+   * ended, so no write of its can land after the next owner's (`released.<p>`).
+   */
+  async markReleased(
+    p: number,
+    claim: Pick<PartitionRecord, 'worker' | 'claimedAt'>,
+  ): Promise<void> {
+    await this.kv.put(`released.${p}`, json({ worker: claim.worker, claimedAt: claim.claimedAt }));
+  }
+
+  /**
+   * Waits until the claim `previous` of `p` is over (its owner said so), or until
+   * `deadline` (epoch ms; the owner may be dead); true when it said so.
+   */
+  async waitReleased(
+    p: number,
+    previous: Pick<PartitionRecord, 'worker' | 'claimedAt'>,
+    deadline: number,
+  ): Promise<boolean> {
+    for (;;) {
+      const e = await this.kv.get(`released.${p}`).catch(() => null);
+      if (e && e.operation === 'PUT') {
+        const r = parse<Pick<PartitionRecord, 'worker' | 'claimedAt'>>(e.value);
+        if (r.worker === previous.worker && r.claimedAt === previous.claimedAt) return true;
+      }
+      if (Date.now() >= deadline) return false;
+      await new Promise((r) => setTimeout(r, 200));
     }
   }
 
@@ -266,9 +297,14 @@ export class PartitionClaim {
     readonly partition: number,
     private record: PartitionRecord,
     private revision: number,
-    /** Who held it before (a different worker: the partition moved here). */
-    readonly previousOwner: string | undefined,
+    /** The claim before this one (another worker's: the partition moved here). */
+    readonly previous: PartitionRecord | undefined,
   ) {}
+
+  /** Who held it before. */
+  get previousOwner(): string | undefined {
+    return this.previous?.worker;
+  }
 
   get current(): Readonly<PartitionRecord> {
     return this.record;
