@@ -596,21 +596,23 @@ async function main(): Promise<void> {
           await p.stop();
           return rate;
         };
+        /** A live phase and, over the same messages, the bare consumer: [rate, ceiling]. */
+        const liveBeside = async (
+          msgs: { subject: string; data: Uint8Array; ct?: string }[],
+          events: number,
+          decode: 'json' | 'arrow',
+        ): Promise<[number, number]> => {
+          const from = (await lastSeq(nc)) + 1;
+          const rate = await live(msgs[0]!.subject, msgs, events);
+          const top = await ceiling(nc.pipeline, STREAM, msgs[0]!.subject, from, events, decode);
+          return [rate, top];
+        };
         console.log('\nlive (events within the current day)');
         const singles = liveEvents(opts.live, 4).map((e) => ({
           subject: 'tracking.events.single',
           data: enc.encode(JSON.stringify(e)),
         }));
-        const singleFrom = (await lastSeq(nc)) + 1;
-        const singleRate = await live('single', singles, singles.length);
-        const singleCeiling = await ceiling(
-          nc.pipeline,
-          STREAM,
-          'tracking.events.single',
-          singleFrom,
-          singles.length,
-          'json',
-        );
+        const [singleRate, singleCeiling] = await liveBeside(singles, singles.length, 'json');
         record({
           name: 'one-event JSON messages, end to end',
           value: singleRate,
@@ -625,16 +627,7 @@ async function main(): Promise<void> {
           data: arrowBatch(arrowEvents.slice(i * 1000, (i + 1) * 1000)),
           ct: CONTENT_TYPE_ARROW,
         }));
-        const arrowFrom = (await lastSeq(nc)) + 1;
-        const arrowRate = await live('arrow', arrowMsgs, arrowEvents.length);
-        const arrowCeiling = await ceiling(
-          nc.pipeline,
-          STREAM,
-          'tracking.events.arrow',
-          arrowFrom,
-          arrowEvents.length,
-          'arrow',
-        );
+        const [arrowRate, arrowCeiling] = await liveBeside(arrowMsgs, arrowEvents.length, 'arrow');
         record({
           name: 'Arrow IPC batches of 1,000, end to end',
           value: arrowRate,
@@ -645,16 +638,7 @@ async function main(): Promise<void> {
 
         const jsonEvents = liveEvents(opts.live * 3, 6);
         const jsonMsgs = batches(jsonEvents, 1000, 'tracking.events.json');
-        const jsonFrom = (await lastSeq(nc)) + 1;
-        const jsonRate = await live('json', jsonMsgs, jsonEvents.length);
-        const jsonCeiling = await ceiling(
-          nc.pipeline,
-          STREAM,
-          'tracking.events.json',
-          jsonFrom,
-          jsonEvents.length,
-          'json',
-        );
+        const [jsonRate, jsonCeiling] = await liveBeside(jsonMsgs, jsonEvents.length, 'json');
         record({
           name: 'JSON array batches of 1,000, end to end',
           value: jsonRate,
