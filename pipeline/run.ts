@@ -124,6 +124,7 @@ export function ownedPartitions(config: Config): number[] {
 }
 
 export async function startPipeline(config: Config, log: Logger): Promise<RunningPipeline> {
+  const startedAt = Date.now();
   const owned = ownedPartitions(config);
   const workerId =
     config.worker.id ??
@@ -218,30 +219,49 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
   const parts: PartitionParts[] = [];
   const missing: string[] = [];
   const claims = new Map<number, PartitionClaim>();
-  for (const partition of owned) {
-    const opened = await retry(
-      () =>
-        openPartition(config, {
-          partition,
-          workerId,
-          store,
-          sql,
-          sink,
-          signer,
-          acks,
-          outputReader,
-          handoverDeadline,
-          tracking,
-          outputStream,
-          stateDir,
-          rulesFiles,
-          log,
-        }),
-      NATS_START,
+  for (;;) {
+    for (const partition of owned) {
+      const opened = await retry(
+        () =>
+          openPartition(config, {
+            partition,
+            workerId,
+            startedAt,
+            store,
+            sql,
+            sink,
+            signer,
+            acks,
+            outputReader,
+            handoverDeadline,
+            tracking,
+            outputStream,
+            stateDir,
+            rulesFiles,
+            log,
+          }),
+        NATS_START,
+      );
+      if (!opened) {
+        const holder = (await store.record(partition))?.record.worker;
+        log.warn(
+          { partition, holder },
+          `partition ${partition} is held by a worker started after this one; left to it`,
+        );
+        continue;
+      }
+      parts.push(opened.parts);
+      claims.set(partition, opened.claim);
+      if (opened.missing) missing.push(opened.missing);
+    }
+    if (parts.length > 0) break;
+    // Mid-rollout, later workers may hold them all: one of them lets go, or a restart of
+    // this worker (then the later one) takes them.
+    log.warn(
+      { partitions: owned },
+      'every partition of this worker is held by a worker started after it; waiting for one to be let go',
     );
-    parts.push(opened.parts);
-    claims.set(partition, opened.claim);
-    if (opened.missing) missing.push(opened.missing);
+    await new Promise((r) => setTimeout(r, OWNER_RECHECK_MS));
   }
   if (missing.length < parts.length)
     log.info(
@@ -256,7 +276,7 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
   log.info(
     {
       worker: workerId,
-      partitions: owned,
+      partitions: parts.map((p) => p.partition),
       of: config.partitions.count,
       ms: Date.now() - restoredAt,
       seqs: parts.map((p) => p.usage.seq),
@@ -306,12 +326,17 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
   );
   // A watch can stall or end unnoticed on a cluster (a node lost): the owners are also read
   // every few seconds, so a claim is let go within that time even then.
+  // A read that fails is said once a minute at most: silence here once hid a stalled worker.
+  let recheckWarnedAt = 0;
   const recheck = setInterval(() => {
     for (const p of claims.keys())
-      void store
-        .record(p)
+      void withTimeout(store.record(p), OWNER_RECHECK_MS, `owner.${p}`)
         .then((r) => r && claimed(p, r.record))
-        .catch(() => undefined);
+        .catch((e: unknown) => {
+          if (Date.now() - recheckWarnedAt < 60_000) return;
+          recheckWarnedAt = Date.now();
+          log.warn({ partition: p, err: (e as Error).message }, 'partition owner not read');
+        });
   }, OWNER_RECHECK_MS);
   recheck.unref();
   metrics.watchPartitions(() =>
@@ -361,7 +386,7 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
       'operations endpoints',
     );
   // One clock and one webhook deliverer per deployment: the worker that owns partition 0.
-  const first = owned.includes(0);
+  const first = claims.has(0);
   const stopClock =
     first && config.rules.clockTickSeconds > 0
       ? startClock(
@@ -460,6 +485,8 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
 interface PartitionSetup {
   partition: number;
   workerId: string;
+  /** When this worker started: a worker started later keeps what it claimed. */
+  startedAt: number;
   store: PartitionStore;
   sql: QuestSql;
   sink: QuestDbSink;
@@ -485,10 +512,11 @@ interface PartitionSetup {
 async function openPartition(
   config: Config,
   o: PartitionSetup,
-): Promise<{ parts: PartitionParts; claim: PartitionClaim; missing?: string }> {
+): Promise<{ parts: PartitionParts; claim: PartitionClaim; missing?: string } | undefined> {
   const { partition, store } = o;
   const log = o.log.child({ partition });
-  const claim = await store.claim(partition, o.workerId);
+  const claim = await store.claim(partition, o.workerId, o.startedAt);
+  if (!claim) return undefined;
   if (claim.previousOwner && claim.previousOwner !== o.workerId)
     log.debug({ from: claim.previousOwner }, 'partition taken over');
   // From a live worker of another ordinal (N changed): its last writes must land before

@@ -266,28 +266,24 @@ describe('partitioned workers on a 3-node NATS cluster', () => {
     expect(await dump(world)).toEqual(reference);
   });
 
-  // Known flake under the full suite's load: an old worker now and then notices no claim
-  // (its watch and its re-reads both silent) for minutes; one retry, from a fresh reset.
-  it(
-    '2 workers become 3 while running: partitions move (the old owner lets go), identical results',
-    { retry: 1 },
-    async () => {
-      await derivedReset();
-      const old = [worker(0, 2), worker(1, 2)];
-      await midway();
-      // The new worker claims its partitions from both old ones…
-      const third = worker(2, 3);
-      await third.untilLog('partitions claimed and restored', 120_000);
-      await Promise.all(old.map((p) => p.untilLog('was claimed by', 90_000)));
-      // …then the old ones are replaced, one at a time, as a StatefulSet rolls.
-      await old[0]!.kill('SIGTERM');
-      worker(0, 3);
-      await old[1]!.kill('SIGTERM');
-      worker(1, 3);
-      await world.caughtUp(180_000, third);
-      expect(differences(await dump(world), reference)).toEqual([]);
-    },
-  );
+  it('2 workers become 3 while running: partitions move (the old owner lets go), identical results', async () => {
+    await derivedReset();
+    const old = [worker(0, 2), worker(1, 2)];
+    // Both hold all of theirs (a claim made while one still restores is the next test's).
+    await Promise.all(old.map((p) => p.untilLog('pipeline running', 120_000)));
+    await midway();
+    // The new worker claims its partitions from both old ones…
+    const third = worker(2, 3);
+    await third.untilLog('partitions claimed and restored', 120_000);
+    await Promise.all(old.map((p) => p.untilLog('was claimed by', 90_000)));
+    // …then the old ones are replaced, one at a time, as a StatefulSet rolls.
+    await old[0]!.kill('SIGTERM');
+    worker(0, 3);
+    await old[1]!.kill('SIGTERM');
+    worker(1, 3);
+    await world.caughtUp(180_000, third);
+    expect(differences(await dump(world), reference)).toEqual([]);
+  });
 
   it('a NATS node killed mid-run (R3): nothing lost, nothing twice', async () => {
     await derivedReset();

@@ -1,6 +1,7 @@
 /**
  * Checkpoints put by Pulso's own Object Store writer (natively hashed) are objects like any
  * other: nats.js reads them back, digest checked, and a replaced one leaves no chunks behind.
+ * Claims: the later-started worker keeps what it holds until it lets go.
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -41,5 +42,31 @@ describe('the partition store', () => {
     expect(chunks.map((s) => stream.state.subjects![s])).toEqual(expect.arrayContaining([1, 4]));
     expect(chunks).toHaveLength(2);
     await world.forgetCheckpoints();
+  });
+
+  it('a claim takes a partition from an earlier-started worker, never from a later one until it lets go', async () => {
+    const store = await PartitionStore.open(world.pipelineNc, world.config.nats.state);
+    const p = 11;
+    await store.kv.purge(`owner.${p}`);
+    const a = (await store.claim(p, 'worker-0@a:1', 1_000))!;
+    expect(a.previous).toBeUndefined();
+    // B started later (a replacement, or the new worker count's): it takes p from A.
+    const b = (await store.claim(p, 'worker-2@b:2', 2_000))!;
+    expect(b.previousOwner).toBe('worker-0@a:1');
+    // A, restarting its claims or still restoring, does not take it back…
+    expect(await store.claim(p, 'worker-0@a:1', 1_000)).toBeUndefined();
+    expect(await store.claim(p, 'worker-1@c:3', 1_500)).toBeUndefined();
+    expect((await store.record(p))!.record.worker).toBe('worker-2@b:2');
+    // …its checkpoints are refused by the claim…
+    await expect(
+      a.save(new Uint8Array([1]), { seq: 5, watermark: null, costMs: 1 }),
+    ).rejects.toThrow(/was claimed by worker-2@b:2/);
+    // …until B says it let p go; a worker started after B takes it at once.
+    await store.markReleased(p, b.current);
+    const again = (await store.claim(p, 'worker-0@a:1', 1_000))!;
+    expect(again.previousOwner).toBe('worker-2@b:2');
+    expect((await store.claim(p, 'worker-1@d:4', 3_000))!.previousOwner).toBe('worker-0@a:1');
+    // The claims stay in KV: gone with the rest, so no later test waits on them.
+    await world.reset();
   });
 });

@@ -10,7 +10,8 @@
  * (compare-and-set). Every checkpoint it saves moves that entry on with the revision its
  * last write returned; once someone else has claimed the partition, that update fails,
  * the old owner learns it lost the partition (`PartitionLostError`) and stops its chain
- * there. Two owners can overlap only until the old one's next checkpoint; meanwhile both
+ * there. A claim never takes a partition from a worker that started later and still holds
+ * it: mid-rollout, workers of two worker counts would otherwise take it to and fro. Two owners can overlap only until the old one's next checkpoint; meanwhile both
  * fold the same partition stream into the same rows (QuestDB de-duplicates them) and the
  * same output ids (JetStream de-duplicates them), and the checkpoint object the old one
  * may still write is a true picture of the partition at its position — so nothing is
@@ -40,6 +41,8 @@ export interface PartitionRecord {
   partition: number;
   worker: string;
   claimedAt: number;
+  /** When the claiming worker's process started (epoch ms; absent in older records: 0). */
+  startedAt?: number;
   /** Tracking-stream sequence of the last checkpoint (0: none yet). */
   seq: number;
   /** Event-time watermark at that checkpoint (epoch ms; null before any event). */
@@ -99,6 +102,10 @@ export class PartitionStore {
       replicas: s.replicas,
       history: 1,
       storage: StorageType.File,
+      // Reads go through the stream's leader. A direct get may be answered by any replica,
+      // and a follower that lags answers with an older owner or tail: an old owner then
+      // never sees the claim that took its partition, a restart reads a stale tail.
+      allow_direct: false,
     });
     const objects = await js.views.os(names.objects, {
       replicas: s.replicas,
@@ -140,10 +147,28 @@ export class PartitionStore {
     );
   }
 
-  /** Claims partition p for `worker`: the claim its checkpoints then carry on. */
-  async claim(p: number, worker: string, now = Date.now()): Promise<PartitionClaim> {
+  /**
+   * Claims partition p for `worker` (whose process started at `startedAt`): the claim its
+   * checkpoints then carry on. Undefined when p is held by another worker that started
+   * later and has not let it go: that one took it from this one's configuration or is its
+   * replacement, so taking it back would move the partition to and fro (workers of two
+   * worker counts, mid-rollout). The later start wins; a restart makes a worker the later.
+   */
+  async claim(
+    p: number,
+    worker: string,
+    startedAt: number,
+    now = Date.now(),
+  ): Promise<PartitionClaim | undefined> {
     for (let attempt = 0; ; attempt++) {
       const had = await this.record(p);
+      if (
+        had &&
+        had.record.worker !== worker &&
+        (had.record.startedAt ?? 0) > startedAt &&
+        !(await this.isReleased(p, had.record))
+      )
+        return undefined;
       const record: PartitionRecord = {
         ...(had?.record ?? {
           partition: p,
@@ -155,6 +180,7 @@ export class PartitionStore {
         }),
         worker,
         claimedAt: now,
+        startedAt,
       };
       try {
         const revision = had
@@ -189,14 +215,18 @@ export class PartitionStore {
     deadline: number,
   ): Promise<boolean> {
     for (;;) {
-      const e = await this.kv.get(`released.${p}`).catch(() => null);
-      if (e && e.operation === 'PUT') {
-        const r = parse<Pick<PartitionRecord, 'worker' | 'claimedAt'>>(e.value);
-        if (r.worker === previous.worker && r.claimedAt === previous.claimedAt) return true;
-      }
+      if (await this.isReleased(p, previous).catch(() => false)) return true;
       if (Date.now() >= deadline) return false;
       await new Promise((r) => setTimeout(r, 200));
     }
+  }
+
+  /** Whether the owner of the claim `c` of `p` said it let p go. */
+  async isReleased(p: number, c: Pick<PartitionRecord, 'worker' | 'claimedAt'>): Promise<boolean> {
+    const e = await this.kv.get(`released.${p}`);
+    if (!e || e.operation !== 'PUT') return false;
+    const r = parse<Pick<PartitionRecord, 'worker' | 'claimedAt'>>(e.value);
+    return r.worker === c.worker && r.claimedAt === c.claimedAt;
   }
 
   /**
