@@ -157,6 +157,9 @@ export class IngestMetrics {
   readonly webhooks = this.counter('pulso_webhook_calls_total', 'Webhook calls by outcome', [
     'outcome',
   ]);
+  readonly emails = this.counter('pulso_emails_total', 'E-mails to clients by outcome', [
+    'outcome',
+  ]);
   readonly outputs = this.counter(
     'pulso_rules_outputs_published_total',
     'Alerts, health changes, tasks, tags, notifications, e-mails and webhook calls published on cs.>',

@@ -25,8 +25,11 @@ import { outputStreamReader } from './adapters/nats/output-reader.js';
 import { AckedPublisher } from './adapters/nats/acked-publisher.js';
 import { outputSigningKey, type OutputSigner } from './adapters/nats/output-signature.js';
 import { startWebhooks } from './adapters/webhooks.js';
+import { SendMarks, startEmailSender } from './adapters/delivery/email.js';
+import { EmailTemplates } from './adapters/delivery/templates.js';
+import type { Playbook } from '../operators/playbooks/playbook.js';
 import { RulesStage } from '../operators/playbooks/stage.js';
-import { loadRules } from './config/playbooks.js';
+import { installedPath, loadRules } from './config/playbooks.js';
 import { QuestDbSink } from './adapters/questdb/sink.js';
 import { QuestSql } from './adapters/questdb/sql.js';
 import { createTables } from './adapters/questdb/tables.js';
@@ -142,6 +145,7 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
     { playbooks: rulesFiles.playbooks.map((p) => p.id), health: rulesFiles.health.source },
     'playbooks and health model loaded',
   );
+  const emailTemplates = emailTemplatesOf(config, rulesFiles.playbooks);
   const { nc, lost$ } = await connectNats(config, log);
   const deadLetterCaps = deadLetterCapsFor(config, nc.info?.max_payload ?? 1_048_576);
   const jsm = await nc.jetstreamManager();
@@ -411,6 +415,20 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
         })
       : undefined;
 
+  const emails =
+    first && emailTemplates
+      ? await startEmailSender(nc, config.nats.outputStream.name, {
+          settings: config.delivery.email,
+          templates: emailTemplates,
+          marks: await SendMarks.open(nc, config.nats.state),
+          signer,
+          env: process.env,
+          log: log.child({ stage: 'email' }),
+          caps: deadLetterCaps,
+          metrics,
+        })
+      : undefined;
+
   const stats =
     config.log.statsIntervalSeconds > 0
       ? setInterval(() => {
@@ -442,6 +460,7 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
       clearInterval(recheck);
       stopClock?.();
       await webhooks?.stop();
+      await emails?.stop();
       await sink.close();
       // Its writes are over: whoever claims these next need not wait for it.
       for (const [p, c] of claims)
@@ -592,6 +611,24 @@ async function openPartition(
   if (!('state' in saved)) return { parts, claim, missing: saved.missing };
   log.debug({ seq: saved.seq, at: checkpoints.file }, 'checkpoint restored');
   return { parts, claim };
+}
+
+/** The e-mail templates, when e-mails are sent: loaded, and every playbook's found, at start. */
+function emailTemplatesOf(
+  config: Config,
+  playbooks: readonly Playbook[],
+): EmailTemplates | undefined {
+  const c = config.delivery.email;
+  if (!c.enabled) return undefined;
+  const dir = installedPath(c.templates);
+  const templates = EmailTemplates.load(
+    dir,
+    c.language,
+    c.link,
+    originOf(config, '/delivery/email/templates'),
+  );
+  templates.check(playbooks, dir);
+  return templates;
 }
 
 /** Dead letters sized for this server's max payload; a cap that could not fit is refused. */

@@ -102,7 +102,10 @@ export type ReasonCode =
   | 'webhook_failed'
   | 'webhook_refused'
   | 'output_forged'
-  | 'unknown_client';
+  | 'unknown_client'
+  | 'email_invalid'
+  | 'email_failed'
+  | 'email_unconfirmed';
 
 /** Why an input was refused: machine-readable code plus what a person needs to fix it. */
 export interface Reason {

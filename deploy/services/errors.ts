@@ -5,7 +5,7 @@
  */
 export class ServiceError extends Error {
   constructor(
-    readonly service: 'nats' | 'questdb',
+    readonly service: 'nats' | 'questdb' | 'mail',
     message: string,
     readonly details: Record<string, unknown> = {},
     options?: { cause?: unknown },

@@ -80,7 +80,12 @@ export function permissionsOf(role: Role, s: StreamNames): Permissions {
             ...consumerApi(n),
           ]),
           // The partition state: a KV bucket and an Object Store (partition-store.ts).
-          ...[`KV_${s.state}_partitions`, `OBJ_${s.state}_checkpoints`].flatMap((n) => [
+          ...[
+            `KV_${s.state}_partitions`,
+            `OBJ_${s.state}_checkpoints`,
+            // What the e-mail sender has sent (delivery/email.ts).
+            `KV_${s.state}_deliveries`,
+          ].flatMap((n) => [
             `${api}.STREAM.CREATE.${n}`,
             `${api}.STREAM.MSG.GET.${n}`,
             `${api}.DIRECT.GET.${n}`,
@@ -89,6 +94,7 @@ export function permissionsOf(role: Role, s: StreamNames): Permissions {
           ]),
           `${api}.STREAM.PURGE.OBJ_${s.state}_checkpoints`,
           `$KV.${s.state}_partitions.>`,
+          `$KV.${s.state}_deliveries.>`,
           `$O.${s.state}_checkpoints.>`,
           'tracking.clock',
           'cs.>',

@@ -303,6 +303,8 @@ export class Rules {
             variables: {
               clientName: view.attribute(clientId, 'name') ?? clientId,
               playbook: p.title,
+              // The templates' language, when the client has one (pt, en).
+              language: textOrNull(view.attribute(clientId, 'language')),
             },
           }),
         );

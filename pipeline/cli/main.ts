@@ -7,6 +7,8 @@ import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { servicesDown, servicesStatus, servicesUp } from '../../deploy/services/index.js';
+import { startMailCatcher } from '../../deploy/services/mail.js';
+import { join, resolve } from 'node:path';
 import { connectAs } from '../adapters/nats/connect.js';
 import {
   passwordAuthorizationBlock,
@@ -95,6 +97,23 @@ program
           log.child({ stage: 'gateway' }, { level: 'warn' }),
         )
       : undefined;
+    // The demo's e-mails go to a catch-all server here, kept as files a newcomer can open.
+    const smtp = config.delivery.email.smtp;
+    const mail =
+      opts.demo && config.demo.mailCatcher && !config.delivery.email.enabled
+        ? await startMailCatcher({
+            host: smtp.host,
+            port: smtp.port,
+            dir: resolve(join(config.services.dataDir, 'mail')),
+            onMessage: (file, envelope) =>
+              log.info({ to: envelope.to, file }, 'demo e-mail received by the catch-all server'),
+          })
+        : undefined;
+    if (mail)
+      log.info(
+        { smtp: `${smtp.host}:${mail.port}`, dir: resolve(join(config.services.dataDir, 'mail')) },
+        'catch-all SMTP server for the demo: e-mails the playbooks send are kept as .eml files',
+      );
     const configFile = program.opts<{ config?: string }>().config;
     const supervisor = new Supervisor({
       command: process.execPath,
@@ -103,7 +122,7 @@ program
         'run',
         ...(configFile ? ['--config', configFile] : []),
       ],
-      env: process.env,
+      env: mail ? { ...process.env, PULSO_DELIVERY__EMAIL__ENABLED: 'true' } : process.env,
       log: log.child({ stage: 'supervisor' }),
       onRefused: () => {
         (async () => {
@@ -118,6 +137,7 @@ program
     const signal = untilSignal(async () => {
       await gateway?.close();
       await supervisor.stop();
+      await mail?.stop();
       if (!opts.keepServices) for (const line of await servicesDown(config)) log.info(line);
       stopped();
     });

@@ -87,6 +87,9 @@ export function demoClients(
         attributes: {
           sector: pick(r, ['varejo', 'industria', 'servicos', 'financas']),
           seats: users.length * 2,
+          // Where the playbooks' e-mails go, and in which language (every fifth in English).
+          email: `contato@${clientId}.example`,
+          language: i % 5 === 4 ? 'en' : 'pt',
         },
       },
     };

@@ -476,5 +476,60 @@ export interface Config {
      * How the demo's live events travel: straight to NATS (as the publisher role), or through the HTTP gateway's native API (with a write key it creates for the source demo).
      */
     via: 'nats' | 'gateway';
+    /**
+     * With the demo, and unless delivery.email is enabled: `pulso up` starts a catch-all SMTP server on delivery.email.smtp's host and port, keeping each e-mail the playbooks send as an .eml file in <services.dataDir>/mail, and turns e-mail delivery on.
+     */
+    mailCatcher: boolean;
+  };
+  /**
+   * Delivery of outputs to people: e-mails to clients over SMTP.
+   */
+  delivery: {
+    email: {
+      /**
+       * Send cs.email.> messages over SMTP (the worker owning partition 0 does). `pulso up` turns it on with the demo's catch-all server.
+       */
+      enabled: boolean;
+      smtp: {
+        host: string;
+        port: number;
+        /**
+         * TLS from the first byte (port 465); otherwise STARTTLS when the server offers it.
+         */
+        secure: boolean;
+        user?: string;
+        /**
+         * The environment variable holding the SMTP password.
+         */
+        passwordEnv?: string;
+        timeoutMs: number;
+      };
+      /**
+       * The sender, as an address or "Name <address>".
+       */
+      from: string;
+      /**
+       * The templates' language when the client has no `language` attribute.
+       */
+      language: 'pt' | 'en';
+      /**
+       * The folder of templates, <template>.<language>.hbs: a Subject: line, a blank line, the text (Handlebars).
+       */
+      templates: string;
+      /**
+       * The deep link a template shows as {{link}}; {client} is replaced by the client id (URL-encoded).
+       */
+      link: string;
+      /**
+       * Attempts before an e-mail is given up and dead-lettered.
+       */
+      maxDeliveries: number;
+      /**
+       * Delay before each retry (the last one repeats).
+       *
+       * @minItems 1
+       */
+      backoffSeconds: number[];
+    };
   };
 }

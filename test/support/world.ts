@@ -125,6 +125,7 @@ export class World {
       this.config.nats.outputStream.name,
       `KV_${this.config.nats.state.bucket}_partitions`,
       `OBJ_${this.config.nats.state.bucket}_checkpoints`,
+      `KV_${this.config.nats.state.bucket}_deliveries`,
     ]) {
       await jsm.streams.delete(s).catch(() => undefined);
     }
