@@ -160,6 +160,11 @@ export class IngestMetrics {
   readonly emails = this.counter('pulso_emails_total', 'E-mails to clients by outcome', [
     'outcome',
   ]);
+  readonly notifications = this.counter(
+    'pulso_notifications_total',
+    'CSM notifications to chat tools by outcome',
+    ['outcome'],
+  );
   readonly outputs = this.counter(
     'pulso_rules_outputs_published_total',
     'Alerts, health changes, tasks, tags, notifications, e-mails and webhook calls published on cs.>',

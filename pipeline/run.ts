@@ -27,6 +27,7 @@ import { outputSigningKey, type OutputSigner } from './adapters/nats/output-sign
 import { startWebhooks } from './adapters/webhooks.js';
 import { SendMarks, startEmailSender } from './adapters/delivery/email.js';
 import { EmailTemplates } from './adapters/delivery/templates.js';
+import { resolveRoutes, startNotifier } from './adapters/delivery/notify.js';
 import type { Playbook } from '../operators/playbooks/playbook.js';
 import { RulesStage } from '../operators/playbooks/stage.js';
 import { installedPath, loadRules } from './config/playbooks.js';
@@ -146,6 +147,9 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
     'playbooks and health model loaded',
   );
   const emailTemplates = emailTemplatesOf(config, rulesFiles.playbooks);
+  const notifyRoutes = config.delivery.notify.enabled
+    ? resolveRoutes(config, process.env, originOf(config, '/delivery/notify/routes'))
+    : undefined;
   const { nc, lost$ } = await connectNats(config, log);
   const deadLetterCaps = deadLetterCapsFor(config, nc.info?.max_payload ?? 1_048_576);
   const jsm = await nc.jetstreamManager();
@@ -415,12 +419,30 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
         })
       : undefined;
 
+  const marks =
+    first && (emailTemplates || notifyRoutes)
+      ? await SendMarks.open(nc, config.nats.state)
+      : undefined;
+  const notifier =
+    marks && notifyRoutes
+      ? await startNotifier(nc, config.nats.outputStream.name, {
+          settings: config.delivery.notify,
+          routes: notifyRoutes,
+          policy: config.rules.webhooks,
+          link: config.delivery.link,
+          marks,
+          signer,
+          log: log.child({ stage: 'notify' }),
+          caps: deadLetterCaps,
+          metrics,
+        })
+      : undefined;
   const emails =
-    first && emailTemplates
+    marks && emailTemplates
       ? await startEmailSender(nc, config.nats.outputStream.name, {
           settings: config.delivery.email,
           templates: emailTemplates,
-          marks: await SendMarks.open(nc, config.nats.state),
+          marks,
           signer,
           env: process.env,
           log: log.child({ stage: 'email' }),
@@ -461,6 +483,7 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
       stopClock?.();
       await webhooks?.stop();
       await emails?.stop();
+      await notifier?.stop();
       await sink.close();
       // Its writes are over: whoever claims these next need not wait for it.
       for (const [p, c] of claims)
@@ -624,7 +647,7 @@ function emailTemplatesOf(
   const templates = EmailTemplates.load(
     dir,
     c.language,
-    c.link,
+    config.delivery.link,
     originOf(config, '/delivery/email/templates'),
   );
   templates.check(playbooks, dir);

@@ -105,7 +105,10 @@ export type ReasonCode =
   | 'unknown_client'
   | 'email_invalid'
   | 'email_failed'
-  | 'email_unconfirmed';
+  | 'email_unconfirmed'
+  | 'notify_invalid'
+  | 'notify_failed'
+  | 'notify_refused';
 
 /** Why an input was refused: machine-readable code plus what a person needs to fix it. */
 export interface Reason {

@@ -22,14 +22,15 @@
  */
 import { AckPolicy, DeliverPolicy, type JsMsg, type NatsConnection } from 'nats';
 import { Webhook } from 'standardwebhooks';
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { describeErrors, validateOutput } from '../../schemas/index.js';
 import type { Playbook } from '../../operators/playbooks/playbook.js';
 import type { DeadLetterCaps } from '../contract/dead-letter.js';
 import type { Reason } from '../../schemas/types.js';
 import { publishDeadLetters } from './nats/dead-letters.js';
 import type { OutputSigner } from './nats/output-signature.js';
-import { DestinationRefused, policyAgent, refusedUrl } from './webhook-destination.js';
+import { policyAgent, refusedUrl } from './webhook-destination.js';
+import { postTo } from './delivery/post.js';
 import type { Config } from '../config/types.js';
 import type { Logger } from '../log.js';
 import type { IngestMetrics } from '../metrics.js';
@@ -175,19 +176,6 @@ const refused = (message: string): Reason => ({
   expected: 'an https destination on a public address, or one rules.webhooks allows',
 });
 
-/** What the receiver said, read up to the cap (for the log); the rest is discarded. */
-async function answerOf(body: Dispatcher.ResponseData['body'], cap: number): Promise<string> {
-  const parts: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body as AsyncIterable<Buffer>) {
-    if (size < cap) parts.push(chunk.subarray(0, cap - size));
-    size += chunk.length;
-    if (size >= cap) break;
-  }
-  body.destroy();
-  return Buffer.concat(parts).toString('utf8');
-}
-
 async function deliver(
   m: JsMsg,
   o: WebhookOptions,
@@ -269,54 +257,19 @@ async function deliver(
       ),
     );
   }
-  try {
-    const res = await request(url, {
-      method: 'POST',
-      body,
-      headers,
-      dispatcher: agent,
-      signal: AbortSignal.timeout(c.timeoutMs),
-    });
-    const answer = await answerOf(res.body, c.maxResponseBytes);
-    if (res.statusCode >= 200 && res.statusCode < 300) {
-      o.metrics?.webhooks.inc({ outcome: 'delivered' });
-      m.ack();
-      return;
-    }
-    if (res.statusCode >= 300 && res.statusCode < 400) {
-      o.metrics?.webhooks.inc({ outcome: 'refused' });
-      const to = String(res.headers.location ?? '(no location)');
-      log.warn({ id: call.id, url, to }, 'webhook answered with a redirect; dead-lettered');
-      return giveUp(
-        m,
-        refused(
-          `${url} answered ${res.statusCode}, a redirect to ${to}: redirects are not followed`,
-        ),
-      );
-    }
-    throw new Error(`HTTP ${res.statusCode}${answer ? `: ${answer.slice(0, 200)}` : ''}`);
-  } catch (e) {
-    const cause = causeChain(e).find((x) => x instanceof DestinationRefused);
-    if (cause) {
-      o.metrics?.webhooks.inc({ outcome: 'refused' });
-      log.warn(
-        { id: call.id, url, err: cause.message },
-        'webhook destination refused; dead-lettered',
-      );
-      return giveUp(m, refused(`${url}: ${cause.message}`));
-    }
-    o.metrics?.webhooks.inc({ outcome: 'retried' });
-    const delay = c.backoffSeconds[Math.min(attempt - 1, c.backoffSeconds.length - 1)]! * 1000;
-    log.warn(
-      { id: call.id, url, attempt, err: (e as Error).message, retryInMs: delay },
-      'webhook failed',
-    );
-    m.nak(delay);
+  const sent = await postTo(url, body, headers, agent, c);
+  if (sent.outcome === 'delivered') {
+    o.metrics?.webhooks.inc({ outcome: 'delivered' });
+    m.ack();
+    return;
   }
-}
-
-function causeChain(e: unknown): unknown[] {
-  const out: unknown[] = [];
-  for (let x = e; x && out.length < 8; x = (x as { cause?: unknown }).cause) out.push(x);
-  return out;
+  if (sent.outcome === 'refused') {
+    o.metrics?.webhooks.inc({ outcome: 'refused' });
+    log.warn({ id: call.id, url, err: sent.why }, 'webhook destination refused; dead-lettered');
+    return giveUp(m, refused(sent.why));
+  }
+  o.metrics?.webhooks.inc({ outcome: 'retried' });
+  const delay = c.backoffSeconds[Math.min(attempt - 1, c.backoffSeconds.length - 1)]! * 1000;
+  log.warn({ id: call.id, url, attempt, err: sent.why, retryInMs: delay }, 'webhook failed');
+  m.nak(delay);
 }

@@ -49,8 +49,8 @@ describe('decodeMessage: invalid inputs become dead letters with a precise reaso
     // payload_too_large needs a 1 MiB message, batch_too_large a batch and internal_error a bug: both are tested below. The
     // rest are decided after decoding: too_late by the watermark, the limits by admission,
     // poison by the crash journal, webhook_* and output_forged by the webhook deliverer
-    // (tests beside them and in test/integration/security.test.ts), email_* by the e-mail
-    // sender (test/integration/email.test.ts).
+    // (tests beside them and in test/integration/security.test.ts), email_* and notify_* by
+    // their senders (test/integration/email.test.ts, notify.test.ts).
     const elsewhere = [
       'payload_too_large',
       'batch_too_large',
@@ -68,6 +68,9 @@ describe('decodeMessage: invalid inputs become dead letters with a precise reaso
       'email_invalid',
       'email_failed',
       'email_unconfirmed',
+      'notify_invalid',
+      'notify_failed',
+      'notify_refused',
     ];
     for (const code of codes) if (!elsewhere.includes(code)) expect(covered).toContain(code);
   });

@@ -482,9 +482,13 @@ export interface Config {
     mailCatcher: boolean;
   };
   /**
-   * Delivery of outputs to people: e-mails to clients over SMTP.
+   * Delivery of outputs to people: e-mails to clients over SMTP, notifications to CSMs in chat tools.
    */
   delivery: {
+    /**
+     * The deep link e-mails and notifications show for a client (Client 360); {client} is replaced by the client id (URL-encoded).
+     */
+    link: string;
     email: {
       /**
        * Send cs.email.> messages over SMTP (the worker owning partition 0 does). `pulso up` turns it on with the demo's catch-all server.
@@ -517,11 +521,48 @@ export interface Config {
        */
       templates: string;
       /**
-       * The deep link a template shows as {{link}}; {client} is replaced by the client id (URL-encoded).
-       */
-      link: string;
-      /**
        * Attempts before an e-mail is given up and dead-lettered.
+       */
+      maxDeliveries: number;
+      /**
+       * Delay before each retry (the last one repeats).
+       *
+       * @minItems 1
+       */
+      backoffSeconds: number[];
+    };
+    notify: {
+      /**
+       * Deliver cs.notify.> messages to the routes (the worker owning partition 0 does).
+       */
+      enabled: boolean;
+      /**
+       * Where a CSM's notifications go: every route whose csm is the client's CSM, or *, gets each one. The destination policy is rules.webhooks' (https to public addresses unless allowed there).
+       *
+       * @maxItems 1000
+       */
+      routes: {
+        /**
+         * The CSM (the client's csm attribute), or * for every one.
+         */
+        csm: string;
+        /**
+         * slack: a Slack incoming webhook; teams: a Microsoft Teams workflow webhook (an Adaptive Card); json: the notification as JSON, signed as Standard Webhooks when secretEnv is set.
+         */
+        kind: 'slack' | 'teams' | 'json';
+        url?: string;
+        /**
+         * The environment variable holding the URL (chat webhook URLs are secrets).
+         */
+        urlEnv?: string;
+        /**
+         * json only: the variable holding the Standard Webhooks secret (whsec_…).
+         */
+        secretEnv?: string;
+      }[];
+      timeoutMs: number;
+      /**
+       * Attempts before a notification is given up and dead-lettered.
        */
       maxDeliveries: number;
       /**

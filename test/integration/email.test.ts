@@ -7,18 +7,8 @@
 import { simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ensureStreams } from '../../pipeline/adapters/nats/streams.js';
 import { PipelineProcess, World } from '../support/world.js';
-
-const DAY = 86_400_000;
-const start = Date.parse('2026-10-01T10:00:00Z');
-/** 24 clients: most in Portuguese, every fourth in English, one with no address. */
-const clients = Array.from({ length: 24 }, (_, i) => ({
-  client_id: `cliente-${i}`,
-  name: `Empresa ${i} & Filhos`,
-  email: i === 5 ? undefined : `contato${i}@empresa${i}.example`,
-  language: i % 4 === 1 ? 'en' : undefined,
-}));
+import { clients, publishQuietClients, settledOutputs, until } from '../fixtures/quiet-clients.js';
 
 interface Received {
   id: string;
@@ -45,7 +35,7 @@ describe('e-mail delivery over SMTP', () => {
     PULSO_DELIVERY__EMAIL__BACKOFF_SECONDS: '[0.2]',
     // What a killed sender held is handed out again after about this (the ack wait).
     PULSO_DELIVERY__EMAIL__SMTP__TIMEOUT_MS: '3000',
-    PULSO_DELIVERY__EMAIL__LINK: 'https://grafana.example/d/pulso-client-360?var-client={client}',
+    PULSO_DELIVERY__LINK: 'https://grafana.example/d/pulso-client-360?var-client={client}',
   });
 
   beforeAll(async () => {
@@ -79,84 +69,19 @@ describe('e-mail delivery over SMTP', () => {
     await world.close();
   });
 
-  /** Clients known on day −1, one login each on day 0, then a tick a week later. */
-  async function publishStream() {
-    await world.reset();
-    await ensureStreams(await world.nc.jetstreamManager(), world.config.nats);
-    await world.publishAll(
-      [
-        {
-          subject: 'tracking.clients',
-          payload: clients.map((c, i) => ({
-            id: `attr-${i}`,
-            client_id: c.client_id,
-            timestamp: start - DAY,
-            status: 'active',
-            name: c.name,
-            csm: 'carla@pulso.example',
-            attributes: {
-              ...(c.email ? { email: c.email } : {}),
-              ...(c.language ? { language: c.language } : {}),
-            },
-          })),
-        },
-        {
-          subject: 'tracking.events',
-          payload: clients.map((c, i) => ({
-            id: `login-${i}`,
-            kind: 'login',
-            client_id: c.client_id,
-            user_id: `u${i}`,
-            timestamp: start,
-          })),
-        },
-        { subject: 'tracking.clock', payload: { ts: start + 7 * DAY + 3 * 3_600_000 } },
-      ],
-      1,
-    ); // in this order: the tick last
-  }
-
-  /**
-   * The e-mail outputs, and the alerts of the playbook that sends them, once published: a
-   * write's rows and outputs go out together, so the outputs can trail the progress row.
-   */
-  async function outputs() {
-    let all = await world.outputs();
-    for (let seen = -1; all.length === 0 || all.length !== seen;) {
-      seen = all.length;
-      await new Promise((r) => setTimeout(r, 500));
-      all = await world.outputs();
-    }
-    return {
-      emails: all.filter((o) => o.subject.startsWith('cs.email.')),
-      alerts: all.filter((o) => o.subject.startsWith('cs.alert.sem-login-5-dias.')),
-    };
-  }
-
-  async function until(what: string, done: () => Promise<boolean>, ms = 90_000) {
-    const deadline = Date.now() + ms;
-    while (!(await done())) {
-      if (pipeline && pipeline.child.exitCode !== null)
-        throw new Error(`the pipeline exited waiting for ${what}:\n${pipeline.logs.slice(-3000)}`);
-      if (Date.now() > deadline)
-        throw new Error(`timed out waiting for ${what}:\n${pipeline?.logs.slice(-3000) ?? ''}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-
   it("sends each playbook e-mail once, to the client's address, in its language, with its link", async () => {
     received.length = 0;
     answerDelayMs = 0;
-    await publishStream();
+    await publishQuietClients(world);
     pipeline = new PipelineProcess().start(env());
     await world.caughtUp(120_000, pipeline);
-    const { emails, alerts } = await outputs();
+    const { emails, alerts } = await settledOutputs(world);
     // Every sem-login-5-dias alert asks for one e-mail; one client has no address.
     expect(alerts.length).toBeGreaterThanOrEqual(clients.length);
     expect(emails.map((e) => e.body.alertId).sort()).toEqual(alerts.map((a) => a.id).sort());
     const addressed = emails.filter((e) => e.body.to !== null);
-    await until('every e-mail', async () => received.length >= addressed.length);
-    await until('the dead letters of the client with no address', async () => {
+    await until(pipeline, 'every e-mail', async () => received.length >= addressed.length);
+    await until(pipeline, 'the dead letters of the client with no address', async () => {
       const dl = await world.deadLetters();
       return (
         dl.filter((d) => (d.body.reason as { code: string }).code === 'email_invalid').length ===
@@ -186,19 +111,20 @@ describe('e-mail delivery over SMTP', () => {
   it('SIGKILLed while sending and restarted: no e-mail twice; one cut short is dead-lettered, not resent', async () => {
     received.length = 0;
     answerDelayMs = 150;
-    await publishStream();
+    await publishQuietClients(world);
     pipeline = new PipelineProcess().start(env());
-    await until('the first e-mails', async () => received.length >= 4);
+    await until(pipeline, 'the first e-mails', async () => received.length >= 4);
     await pipeline.kill('SIGKILL');
     pipeline = new PipelineProcess().start(env());
     await world.caughtUp(120_000, pipeline);
-    const { emails } = await outputs();
+    const { emails } = await settledOutputs(world);
     const addressed = emails.filter((e) => e.body.to !== null).map((e) => e.id);
     const unconfirmed = async () =>
       (await world.deadLetters()).filter(
         (d) => (d.body.reason as { code: string }).code === 'email_unconfirmed',
       );
     await until(
+      pipeline,
       'every e-mail sent or dead-lettered',
       async () => received.length + (await unconfirmed()).length >= addressed.length,
     );
@@ -223,7 +149,7 @@ describe('e-mail delivery over SMTP', () => {
   it('an e-mail output not signed by the pipeline is dead-lettered, never sent', async () => {
     received.length = 0;
     answerDelayMs = 0;
-    await publishStream();
+    await publishQuietClients(world);
     pipeline = new PipelineProcess().start(env());
     await pipeline.untilLog('pipeline running');
     // Valid in shape, addressed to someone, but published by another hand.
@@ -239,7 +165,7 @@ describe('e-mail delivery over SMTP', () => {
       subject: 'Forged',
       variables: {},
     });
-    await until('the forged e-mail dead-lettered', async () =>
+    await until(pipeline, 'the forged e-mail dead-lettered', async () =>
       (await world.deadLetters()).some(
         (d) => (d.body.reason as { code: string }).code === 'output_forged',
       ),

@@ -32,6 +32,10 @@ export interface RenderedEmail {
   html: string;
 }
 
+/** `delivery.link` for one client: `{client}` is its id, URL-encoded. */
+export const clientLink = (pattern: string, clientId: string) =>
+  pattern.replace(/\{client\}/g, encodeURIComponent(clientId));
+
 const FILE = /^([a-z0-9][a-z0-9_-]*)\.([a-z]{2})\.hbs$/;
 /** Characters Handlebars' escaping leaves as they are, and no text holds. */
 const LINK_TOKEN = '\u0000link\u0000';
@@ -124,7 +128,7 @@ export class EmailTemplates {
   }
 
   linkFor(clientId: string): string {
-    return this.link.replace(/\{client\}/g, encodeURIComponent(clientId));
+    return clientLink(this.link, clientId);
   }
 
   render(body: EmailBody, language: Language): RenderedEmail | Reason {

@@ -1,0 +1,176 @@
+/**
+ * CSM notifications of the shipped playbooks, delivered by the real pipeline to a local HTTP
+ * receiver standing in for Slack, Microsoft Teams and a JSON webhook: each notification
+ * reaches the routes of its client's CSM, in the shape each tool takes; a route that fails
+ * is retried without repeating the others; a route the policy refuses stops the start.
+ */
+import { createServer, type Server } from 'node:http';
+import { Webhook } from 'standardwebhooks';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { PipelineProcess, World } from '../support/world.js';
+import {
+  clients,
+  CSMS,
+  publishQuietClients,
+  settledOutputs,
+  until,
+} from '../fixtures/quiet-clients.js';
+
+const SECRET = `whsec_${Buffer.from('the notify test receiver secret!').toString('base64')}`;
+
+interface Call {
+  path: string;
+  body: Record<string, unknown>;
+  headers: Record<string, string>;
+  status: number;
+}
+
+describe('CSM notifications to chat tools', () => {
+  const world = new World();
+  let server: Server;
+  let port = 0;
+  const calls: Call[] = [];
+  /** Answers of the Teams route, in turn: its first call fails. */
+  let teamsFailures = 1;
+  let pipeline: PipelineProcess | undefined;
+
+  const routes = () => [
+    { csm: CSMS[0], kind: 'slack', urlEnv: 'TEST_SLACK_URL' },
+    { csm: '*', kind: 'teams', url: `http://127.0.0.1:${port}/teams` },
+    {
+      csm: CSMS[1],
+      kind: 'json',
+      url: `http://127.0.0.1:${port}/json`,
+      secretEnv: 'TEST_NOTIFY_SECRET',
+    },
+  ];
+  const env = (r: unknown = routes()) => ({
+    PULSO_INGEST__FLUSH_INTERVAL_MS: '50',
+    PULSO_DELIVERY__NOTIFY__ENABLED: 'true',
+    PULSO_DELIVERY__NOTIFY__ROUTES: JSON.stringify(r),
+    PULSO_DELIVERY__NOTIFY__BACKOFF_SECONDS: '[0.2]',
+    PULSO_DELIVERY__LINK: 'https://grafana.example/d/pulso-client-360?var-client={client}',
+    PULSO_RULES__WEBHOOKS__ALLOW_HOSTS: '["127.0.0.1"]',
+    PULSO_RULES__WEBHOOKS__ALLOW_HTTP: 'true',
+    TEST_SLACK_URL: `http://127.0.0.1:${port}/slack`,
+    TEST_NOTIFY_SECRET: SECRET,
+  });
+
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      let text = '';
+      req.on('data', (d: Buffer) => (text += d.toString()));
+      req.on('end', () => {
+        const path = req.url ?? '';
+        const status = path === '/teams' && teamsFailures-- > 0 ? 503 : 200;
+        const headers = req.headers as Record<string, string>;
+        if (path === '/json') new Webhook(SECRET).verify(text, headers); // throws if forged
+        calls.push({ path, body: JSON.parse(text) as Record<string, unknown>, headers, status });
+        res.writeHead(status).end();
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    port = (server.address() as { port: number }).port;
+    await world.open();
+  });
+  afterEach(async () => {
+    await pipeline?.kill('SIGKILL');
+  });
+  afterAll(async () => {
+    server.close();
+    await world.close();
+  });
+
+  it("each notification reaches its CSM's routes as Slack, Teams and signed JSON; a failed route alone is retried", async () => {
+    await publishQuietClients(world);
+    pipeline = new PipelineProcess().start(env());
+    await world.caughtUp(120_000, pipeline);
+    const { notifications, alerts } = await settledOutputs(world);
+    expect(alerts.length).toBeGreaterThanOrEqual(clients.length);
+    // Every sem-login-5-dias alert notified its CSM (other playbooks notify too).
+    const notified = new Set(notifications.map((n) => n.body.alertId));
+    expect(alerts.filter((a) => !notified.has(a.id))).toEqual([]);
+    const ofCsm = (csm: string) => notifications.filter((n) => n.body.csm === csm);
+    expect(ofCsm(CSMS[0]!).length).toBeGreaterThan(0);
+    expect(ofCsm(CSMS[1]!).length).toBeGreaterThan(0);
+    const delivered = (path: string) => calls.filter((c) => c.path === path && c.status === 200);
+    // Every notification to Teams, Carla's to Slack, Bruno's to the JSON receiver.
+    await until(
+      pipeline,
+      'every notification',
+      async () =>
+        delivered('/teams').length >= notifications.length &&
+        delivered('/slack').length >= ofCsm(CSMS[0]!).length &&
+        delivered('/json').length >= ofCsm(CSMS[1]!).length,
+    );
+    await new Promise((r) => setTimeout(r, 1000));
+
+    // Slack: text, a header, the summary in mrkdwn, the Client 360 link.
+    const slack = delivered('/slack');
+    expect(slack).toHaveLength(ofCsm(CSMS[0]!).length);
+    for (const c of slack) {
+      const blocks = c.body.blocks as {
+        type: string;
+        text?: { text: string };
+        elements?: { text: string }[];
+      }[];
+      expect(blocks.map((b) => b.type)).toEqual(['header', 'section', 'context']);
+      expect(String(c.body.text)).toMatch(/^.+ — cliente-\d*[02468]: .+/);
+      expect(blocks[1]!.text!.text).toMatch(/^\*cliente-\d+\* — .+\n• /);
+      expect(blocks[2]!.elements![0]!.text).toMatch(
+        /^<https:\/\/grafana\.example\/d\/pulso-client-360\?var-client=cliente-\d*[02468]\|Client 360> · [a-z0-9-]+ · /,
+      );
+    }
+    // Teams: an Adaptive Card; its first call failed and was retried once, for that one only.
+    const teams = delivered('/teams');
+    expect(teams).toHaveLength(notifications.length);
+    expect(calls.filter((c) => c.path === '/teams' && c.status === 503)).toHaveLength(1);
+    for (const c of teams) {
+      const [card] = c.body.attachments as {
+        contentType: string;
+        content: Record<string, unknown>;
+      }[];
+      expect(card!.contentType).toBe('application/vnd.microsoft.card.adaptive');
+      expect(card!.content.type).toBe('AdaptiveCard');
+      expect((card!.content.actions as { url: string }[])[0]!.url).toMatch(
+        /var-client=cliente-\d+$/,
+      );
+    }
+    // JSON: the notification itself, signed (verified by the receiver with the spec's library).
+    const json = delivered('/json');
+    expect(json.map((c) => (c.body.notification as { id: string }).id).sort()).toEqual(
+      ofCsm(CSMS[1]!)
+        .map((n) => n.id)
+        .sort(),
+    );
+    expect(new Set(json.map((c) => c.headers['webhook-id'])).size).toBe(json.length);
+    // Nothing twice anywhere.
+    for (const path of ['/slack', '/teams', '/json']) {
+      const ids = delivered(path).map((c) => JSON.stringify(c.body));
+      expect(new Set(ids).size).toBe(ids.length);
+    }
+  });
+
+  it('a route to a refused destination, or naming an unset variable, stops the start with its path', async () => {
+    const refused = new PipelineProcess().start({
+      ...env([{ csm: '*', kind: 'slack', url: 'http://169.254.169.254/latest' }]),
+      PULSO_RULES__WEBHOOKS__ALLOW_HOSTS: '[]',
+      PULSO_RULES__WEBHOOKS__ALLOW_HTTP: 'false',
+    });
+    pipeline = refused;
+    await until(undefined, 'the refusal', async () => refused.child.exitCode !== null, 30_000);
+    expect(refused.child.exitCode).toBe(78);
+    expect(refused.logs).toContain(
+      '/delivery/notify/routes/0/url: expected an allowed destination',
+    );
+    const unset = new PipelineProcess().start(
+      env([{ csm: '*', kind: 'slack', urlEnv: 'NOT_SET_ANYWHERE' }]),
+    );
+    pipeline = unset;
+    await until(undefined, 'the refusal', async () => unset.child.exitCode !== null, 30_000);
+    expect(unset.child.exitCode).toBe(78);
+    expect(unset.logs).toContain(
+      '/delivery/notify/routes/0/urlEnv: expected the variable NOT_SET_ANYWHERE to hold the URL, got "not set"',
+    );
+  });
+});
