@@ -54,8 +54,17 @@ export function playbooks() {
         'Tasks by owner',
         "Tasks created in the time range per owner (the client's CSM).",
         sql(
-          `SELECT owner, count() tasks FROM tasks WHERE $__timeFilter(ts) AND ${seg} GROUP BY owner ORDER BY tasks DESC`,
+          `SELECT owner, count() tasks FROM tasks WHERE $__timeFilter(ts) AND (status IS NULL OR status = 'open') AND ${seg} GROUP BY owner ORDER BY tasks DESC`,
         ),
       ).span(12),
+    )
+    .withPanel(
+      barPanel(
+        'Open and overdue tasks by CSM',
+        'Tasks Pulso opened that nothing has closed yet (not their twin, nor a recovery), per owner, and how many of them are past their due date now. Whatever the time range.',
+        sql(
+          `SELECT owner, sum(1 - closed) open, sum(CASE WHEN closed = 0 AND due < now() THEN 1 ELSE 0 END) overdue FROM (SELECT owner, task_id, max(CASE WHEN status = 'closed' THEN 1 ELSE 0 END) closed, min(due_at) due FROM tasks WHERE ${seg} GROUP BY owner, task_id) GROUP BY owner ORDER BY overdue DESC, open DESC`,
+        ),
+      ).span(24),
     );
 }

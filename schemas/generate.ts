@@ -58,10 +58,13 @@ const targets: { schema: string; out: string; name: string; defaultsFill: boolea
   { schema: 'config.schema.json', out: 'config.ts', name: 'Config', defaultsFill: true },
   { schema: 'playbook.schema.json', out: 'playbook.ts', name: 'PlaybookFile', defaultsFill: true },
   { schema: 'health.schema.json', out: 'health.ts', name: 'HealthModel', defaultsFill: true },
-  ...['alert', 'health', 'task', 'tag', 'notify', 'email', 'webhook'].map((k) => ({
+  ...['alert', 'health', 'task', 'tag', 'notify', 'email', 'webhook', 'task-closed'].map((k) => ({
     schema: `outputs/${k}.schema.json`,
     out: `outputs/${k}.ts`,
-    name: `${k[0]!.toUpperCase()}${k.slice(1)}Body`,
+    name: `${k
+      .split('-')
+      .map((w) => `${w[0]!.toUpperCase()}${w.slice(1)}`)
+      .join('')}Body`,
     defaultsFill: false,
   })),
 ];

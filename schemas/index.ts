@@ -19,6 +19,7 @@ import tagOut from './outputs/tag.schema.json' with { type: 'json' };
 import notifyOut from './outputs/notify.schema.json' with { type: 'json' };
 import emailOut from './outputs/email.schema.json' with { type: 'json' };
 import webhookOut from './outputs/webhook.schema.json' with { type: 'json' };
+import taskClosedOut from './outputs/task-closed.schema.json' with { type: 'json' };
 
 // ajv-formats ships CommonJS; under NodeNext its default export is the module object.
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
@@ -52,7 +53,7 @@ addFormats(withDefaults);
 export const validatePlaybooks: ValidateFunction = withDefaults.compile(playbook);
 export const validateHealth: ValidateFunction = withDefaults.compile(health);
 
-/** The rules stage's messages on cs.>, by kind (the second subject token). */
+/** The rules stage's messages on cs.>, by kind (`outputKindOf` a subject). */
 export const validateOutput: Record<string, ValidateFunction> = {
   alert: strict.compile(alertOut),
   health: strict.compile(healthOut),
@@ -61,6 +62,7 @@ export const validateOutput: Record<string, ValidateFunction> = {
   notify: strict.compile(notifyOut),
   email: strict.compile(emailOut),
   webhook: strict.compile(webhookOut),
+  'task-closed': strict.compile(taskClosedOut),
 };
 
 export const schemas = {

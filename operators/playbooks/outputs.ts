@@ -13,6 +13,7 @@ import type { NotifyBody } from '../../schemas/generated/outputs/notify.js';
 import type { TagBody } from '../../schemas/generated/outputs/tag.js';
 import type { TaskBody } from '../../schemas/generated/outputs/task.js';
 import type { WebhookBody } from '../../schemas/generated/outputs/webhook.js';
+import type { TaskClosedBody } from '../../schemas/generated/outputs/task-closed.js';
 import { isoOf } from './conditions/kind.js';
 
 /** Each kind's body, as its schema in schemas/outputs generates it. */
@@ -24,6 +25,7 @@ export interface OutputBodies {
   notify: NotifyBody;
   email: EmailBody;
   webhook: WebhookBody;
+  'task-closed': TaskClosedBody;
 }
 
 export type OutputKind = keyof OutputBodies;
@@ -77,9 +79,22 @@ export function outputSubject(kind: OutputKind, source: string, clientId: string
   return outputSubjectOfTokens(kind, token(source), token(clientId));
 }
 
-/** The same from tokens already encoded (a firing's outputs share its client's token). */
+/**
+ * The same from tokens already encoded (a firing's outputs share its client's token). A
+ * closed task is `cs.task.closed.<playbook>.<client>`: under `cs.task.>` with the tasks,
+ * told apart by its five tokens.
+ */
 export function outputSubjectOfTokens(kind: OutputKind, source: string, client: string): string {
-  return `cs.${kind}.${source}.${client}`;
+  return kind === 'task-closed'
+    ? `cs.task.closed.${source}.${client}`
+    : `cs.${kind}.${source}.${client}`;
+}
+
+/** The kind of an output by its subject (`cs.<kind>.…`, or `cs.task.closed.…`). */
+export function outputKindOf(subject: string): string | undefined {
+  const t = subject.split('.');
+  if (t[0] !== 'cs') return undefined;
+  return t[1] === 'task' && t[2] === 'closed' && t.length === 5 ? 'task-closed' : t[1];
 }
 
 /** A firing: the playbook, client and period every output it makes refers to. */
@@ -123,7 +138,7 @@ export function alertOutput(
 type ActionFields = 'id' | 'alertId' | 'playbook' | 'clientId' | 'period' | 'at';
 
 /** The output of action `i` of a firing. */
-function actionOutput<K extends Exclude<OutputKind, 'alert' | 'health'>>(
+function actionOutput<K extends Exclude<OutputKind, 'alert' | 'health' | 'task-closed'>>(
   kind: K,
   f: Firing,
   i: number,
@@ -181,5 +196,47 @@ export function healthOutput(
     clientId,
     source,
     body: { id, clientId, at: isoOf(at), period, ...body },
+  };
+}
+
+/** A task Pulso opened, while it is open (kept in the rules state). */
+export interface OpenTask {
+  id: string;
+  playbook: string;
+  period: string;
+  title: string;
+  dueAt: string;
+  owner: string | null;
+}
+
+/** The closing of `task` at `at`: once per task, whatever closed it. */
+export function taskClosedOutput(
+  task: OpenTask,
+  clientId: string,
+  at: number,
+  reason: TaskClosedBody['reason'],
+  by: string,
+): OutputOf<'task-closed'> {
+  const id = outputId('closed', task.id);
+  return {
+    kind: 'task-closed',
+    subject: outputSubject('task-closed', task.playbook, clientId),
+    id,
+    at,
+    clientId,
+    source: task.playbook,
+    body: {
+      id,
+      taskId: task.id,
+      playbook: task.playbook,
+      clientId,
+      period: task.period,
+      at: isoOf(at),
+      reason,
+      by,
+      title: task.title,
+      dueAt: task.dueAt,
+      owner: task.owner,
+    },
   };
 }

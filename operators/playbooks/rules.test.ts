@@ -293,7 +293,15 @@ describe('outputs', () => {
     );
     const out = new RulesHarness(attrs).feed([...events, ev(d0, 'd', 'login')], d0 + 81 * DAY);
     const kinds = new Set(out.map((o) => o.kind));
-    expect([...kinds].sort()).toEqual(['alert', 'email', 'health', 'notify', 'tag', 'task']);
+    expect([...kinds].sort()).toEqual([
+      'alert',
+      'email',
+      'health',
+      'notify',
+      'tag',
+      'task',
+      'task-closed',
+    ]);
     for (const o of out) {
       const validate = validateOutput[o.kind]!;
       const body = JSON.parse(JSON.stringify(o.body)) as unknown;
@@ -302,6 +310,78 @@ describe('outputs', () => {
         `${o.subject}: ${JSON.stringify(describeErrors(validate.errors, body))}`,
       ).toBe(true);
     }
+  });
+});
+
+describe('task lifecycle', () => {
+  it('a client that stops, then resumes using tela:criar_produto: a task, then the task closed by the twin, once each', () => {
+    const attrs = active('X', 'Y');
+    const h = new RulesHarness(attrs);
+    const w1 = MON - 14 * DAY; // X uses the screen in week 1, not in week 2, again in week 3
+    const out = h.feed(
+      [
+        ...spread(3, 'X', 'tela:criar_produto', w1, w1 + 7 * DAY),
+        ev(w1 + 8 * DAY, 'X', 'tela:pedidos'),
+        ...spread(2, 'X', 'tela:criar_produto', MON, MON + 7 * DAY),
+        ev(w1, 'Y', 'tela:pedidos'), // Y never uses it: its tasks stay open
+      ],
+      MON + 7 * DAY + 3_600_000,
+    );
+    const [task] = of(out, 'task', 'criar-produto-sem-uso', 'X');
+    expect(task!.body.period).toBe('2026-W09');
+    expect(of(out, 'task', 'criar-produto-sem-uso', 'X')).toHaveLength(1);
+    const closed = of(out, 'task-closed', 'criar-produto-sem-uso', 'X');
+    expect(closed.map((c) => c.body)).toEqual([
+      {
+        id: `closed/${task!.id}`,
+        taskId: task!.id,
+        playbook: 'criar-produto-sem-uso',
+        clientId: 'X',
+        period: '2026-W09',
+        at: '2026-03-09T00:00:00.000Z',
+        reason: 'twin',
+        by: 'alert/criar-produto-em-uso/X/2026-W10',
+        title: 'Reforçar treinamento de criação de produtos',
+        dueAt: '2026-03-05T00:00:00.000Z',
+        owner: 'csm-X@pulso.dev',
+      },
+    ]);
+    expect(closed[0]!.subject).toBe('cs.task.closed.criar-produto-sem-uso.X');
+    // Its twin's alert is in the same run, before the closing.
+    const twin = out.findIndex((o) => o.id === 'alert/criar-produto-em-uso/X/2026-W10');
+    expect(twin).toBeGreaterThanOrEqual(0);
+    expect(out.indexOf(closed[0]!)).toBeGreaterThan(twin);
+    // Y's tasks (weeks 9 and 10) stay open: its twin never fired.
+    expect(of(out, 'task', 'criar-produto-sem-uso', 'Y').length).toBeGreaterThanOrEqual(2);
+    expect(of(out, 'task-closed', undefined, 'Y')).toEqual([]);
+    // A replay of the same stream gives the same outputs, ids and all.
+    const again = new RulesHarness(attrs).feed(
+      [
+        ...spread(3, 'X', 'tela:criar_produto', w1, w1 + 7 * DAY),
+        ev(w1 + 8 * DAY, 'X', 'tela:pedidos'),
+        ...spread(2, 'X', 'tela:criar_produto', MON, MON + 7 * DAY),
+        ev(w1, 'Y', 'tela:pedidos'),
+      ],
+      MON + 7 * DAY + 3_600_000,
+    );
+    expect(again.map((o) => o.id)).toEqual(out.map((o) => o.id));
+  });
+
+  it('closeWhen recovered: the next run where the condition no longer holds closes the task', () => {
+    const attrs = active('Z');
+    const h = new RulesHarness(attrs);
+    // Activity, then 91 days of silence (the 90-day task), then activity again.
+    const d0 = Date.parse('2025-11-03T10:00:00Z');
+    const out = h.feed([ev(d0, 'Z', 'login'), ev(d0 + 98 * DAY, 'Z', 'login')], d0 + 112 * DAY);
+    const tasks = of(out, 'task', 'sem-interacao-90-dias', 'Z');
+    expect(tasks.length).toBeGreaterThanOrEqual(1);
+    const closed = of(out, 'task-closed', 'sem-interacao-90-dias', 'Z');
+    expect(closed.map((c) => c.body.taskId)).toEqual(tasks.map((t) => t.id));
+    expect(closed.map((c) => c.body.reason)).toEqual(tasks.map(() => 'recovered'));
+    // Closed at the first weekly run after the login of day 98.
+    expect(new Set(closed.map((c) => c.body.at)).size).toBe(1);
+    expect(Date.parse(closed[0]!.body.at)).toBeGreaterThan(d0 + 98 * DAY);
+    expect(Date.parse(closed[0]!.body.at)).toBeLessThanOrEqual(d0 + 98 * DAY + 7 * DAY);
   });
 });
 

@@ -29,10 +29,12 @@ import {
   firingOf,
   healthOutput,
   notifyOutput,
+  type OpenTask,
   type Output,
   type OutputOf,
   SCORE_SOURCE,
   tagOutput,
+  taskClosedOutput,
   taskOutput,
   webhookOutput,
 } from './outputs.js';
@@ -49,6 +51,8 @@ interface ClientRecord {
   tags: Set<string>;
   /** Playbook id → day it last fired (continuous playbooks' cooldown). */
   fired: Map<string, number>;
+  /** Playbook id → the tasks it opened that are still open, oldest first. */
+  tasks: Map<string, OpenTask[]>;
 }
 
 export interface RulesSnapshot {
@@ -61,6 +65,8 @@ export interface RulesSnapshot {
     history: [number, number][];
     tags: string[];
     fired: [string, number][];
+    /** Absent in checkpoints from before tasks had a lifecycle. */
+    tasks?: [string, OpenTask[]][];
   }[];
 }
 
@@ -126,9 +132,16 @@ export class Rules {
         health: h,
         tags: new Set(c.tags),
         fired: new Map(c.fired),
+        tasks: new Map(c.tasks ?? []),
       });
     }
+    // Playbook id → the playbooks whose tasks its firing closes (it is their twin).
+    for (const p of playbooks)
+      if (p.closeWhen === 'twin' && p.twin)
+        this.closedBy.set(p.twin, [...(this.closedBy.get(p.twin) ?? []), p.id]);
   }
+
+  private readonly closedBy = new Map<string, string[]>();
 
   get size(): number {
     return this.clients.size;
@@ -148,6 +161,7 @@ export class Rules {
         health: new ClientHealth(),
         tags: new Set(),
         fired: new Map(),
+        tasks: new Map(),
       });
     else if (ts < r.knownSince) r.knownSince = ts;
   }
@@ -199,11 +213,27 @@ export class Rules {
         }
         this.stats.evaluations++;
         const reading = health ? this.reading(r, b.day) : undefined;
-        if (!conditionsHold(conditions, every, clientId, m, view, reading)) continue;
+        if (!conditionsHold(conditions, every, clientId, m, view, reading)) {
+          // Its condition no longer holds at this run: the tasks it opened are done with.
+          if (p.closeWhen === 'recovered')
+            this.closeTasks(r, p.id, clientId, m.at, 'recovered', period, out);
+          continue;
+        }
         const f0 = this.now();
         this.stats.fired++;
         r.fired.set(p.id, b.day);
         this.fire(p, period, m, clientId, r, explain(p, clientId, m, view, reading), view, out);
+        // The twin of others: their open tasks for this client close with this alert.
+        for (const other of this.closedBy.get(p.id) ?? [])
+          this.closeTasks(
+            r,
+            other,
+            clientId,
+            m.at,
+            'twin',
+            firingOf(p.id, clientId, period, m.at).alertId,
+            out,
+          );
         firingMs += this.now() - f0;
       }
     }
@@ -218,6 +248,22 @@ export class Rules {
       r.health.trim(b.day, adj, this.historyDays);
     }
     return out;
+  }
+
+  /** Closes every open task `playbook` opened for the client, oldest first. */
+  private closeTasks(
+    r: ClientRecord,
+    playbook: string,
+    clientId: string,
+    at: number,
+    reason: 'twin' | 'recovered',
+    by: string,
+    out: Output[],
+  ): void {
+    const open = r.tasks.get(playbook);
+    if (!open) return;
+    r.tasks.delete(playbook);
+    for (const t of open) out.push(taskClosedOutput(t, clientId, at, reason, by));
   }
 
   private reading(r: ClientRecord, day: number): HealthReading | undefined {
@@ -267,16 +313,28 @@ export class Rules {
             String(i),
           ),
         );
-      } else if ('task' in a)
-        emitted.push(
-          taskOutput(f, i, {
-            title: a.task.title,
-            description: a.task.description ?? p.description,
-            dueAt: isoOf(m.at + a.task.dueInDays * DAY_MS),
-            owner: csm,
-          }),
-        );
-      else if ('tag' in a) {
+      } else if ('task' in a) {
+        const task = taskOutput(f, i, {
+          title: a.task.title,
+          description: a.task.description ?? p.description,
+          dueAt: isoOf(m.at + a.task.dueInDays * DAY_MS),
+          owner: csm,
+        });
+        emitted.push(task);
+        // Open until closed: kept only when something can close it.
+        if (p.closeWhen !== 'never')
+          r.tasks.set(p.id, [
+            ...(r.tasks.get(p.id) ?? []),
+            {
+              id: task.id,
+              playbook: p.id,
+              period,
+              title: task.body.title,
+              dueAt: task.body.dueAt,
+              owner: csm,
+            },
+          ]);
+      } else if ('tag' in a) {
         const add = 'add' in a.tag;
         const tag = 'add' in a.tag ? a.tag.add : a.tag.remove;
         const changed = add ? !r.tags.has(tag) : r.tags.has(tag);
@@ -374,6 +432,7 @@ export class Rules {
         history: r.health.history,
         tags: [...r.tags],
         fired: [...r.fired],
+        tasks: [...r.tasks],
       })),
     };
   }
@@ -402,7 +461,8 @@ function summaryOf(o: Output): AlertBody['actions'][number] {
     case 'webhook':
       return { kind: 'webhook', id, url: o.body.url };
     case 'alert':
-      throw new Error('an alert is not an action');
+    case 'task-closed':
+      throw new Error(`${o.kind} is not an action`);
     default:
       // A kind added to Output and not handled here is a type error.
       return ((kind: never) => kind)(o);

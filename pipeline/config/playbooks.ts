@@ -107,6 +107,23 @@ export function loadPlaybooks(paths: string[], windows: Windows): Playbook[] {
       if (p.enabled) playbooks.push({ ...p, source: `${file}#${at}` });
     });
   }
+  // A twin is another loaded playbook, and only closing by twin names one.
+  for (const p of playbooks) {
+    const [file, at] = p.source!.split('#') as [string, string];
+    if (p.closeWhen === 'twin' && !playbooks.some((q) => q.id === p.twin && q.id !== p.id))
+      errors.push(
+        new ConfigError(
+          file,
+          `${at}/twin`,
+          'the id of another loaded playbook (closeWhen: twin)',
+          p.twin ?? 'none',
+        ),
+      );
+    else if (p.closeWhen !== 'twin' && p.twin !== undefined)
+      errors.push(
+        new ConfigError(file, `${at}/closeWhen`, 'twin, when a twin is named', p.closeWhen),
+      );
+  }
   if (errors.length > 0) throw new ConfigErrors(errors);
   return playbooks;
 }

@@ -418,5 +418,13 @@ export interface PlaybookFile {
           };
         }
     )[];
+    /**
+     * When Pulso closes the tasks this playbook opens: twin — when the playbook named in twin fires for the client; recovered — at this playbook's next run, if its conditions no longer hold; never — only a person does.
+     */
+    closeWhen: 'twin' | 'recovered' | 'never';
+    /**
+     * The positive twin (a playbook id): with closeWhen twin, its firing closes this playbook's open tasks for the client.
+     */
+    twin?: string;
   }[];
 }

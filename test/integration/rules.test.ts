@@ -16,7 +16,7 @@ import { Webhook } from 'standardwebhooks';
 import { loadPlaybooks, loadRules } from '../../pipeline/config/playbooks.js';
 import { dryRun } from '../../pipeline/dry-run.js';
 import { validateOutput } from '../../schemas/index.js';
-import type { Output } from '../../operators/playbooks/outputs.js';
+import { outputKindOf, type Output } from '../../operators/playbooks/outputs.js';
 import { ev } from '../fixtures/events.js';
 import { random } from '../fixtures/reference.js';
 import { RulesHarness, WINDOWS } from '../fixtures/rules.js';
@@ -169,7 +169,7 @@ describe('rules stage through NATS and QuestDB', () => {
     expect(first.length).toBe(want.length);
     expect(view(first)).toEqual(view(want));
     for (const o of first)
-      expect(validateOutput[o.subject.split('.')[1]!]!(o.body), o.subject).toBe(true);
+      expect(validateOutput[outputKindOf(o.subject)!]!(o.body), o.subject).toBe(true);
     // Nothing for the cancelled clients but their computed score.
     expect(
       first.filter(
@@ -180,7 +180,13 @@ describe('rules stage through NATS and QuestDB', () => {
 
     const count = (table: string) => world.scalar(`SELECT count() FROM ${table}`);
     expect(await count('alerts')).toBe(want.filter((o) => o.kind === 'alert').length);
-    expect(await count('tasks')).toBe(want.filter((o) => o.kind === 'task').length);
+    // A row when a task opens, one when it closes.
+    expect(await count("tasks WHERE status = 'open'")).toBe(
+      want.filter((o) => o.kind === 'task').length,
+    );
+    expect(await count("tasks WHERE status = 'closed'")).toBe(
+      want.filter((o) => o.kind === 'task-closed').length,
+    );
     expect(await count('health_history')).toBe(want.filter((o) => o.kind === 'health').length);
     const [worst] = await world.sql.query<{ client_id: string; score: number }>(
       'SELECT client_id, score FROM health_history LATEST ON ts PARTITION BY client_id ORDER BY score LIMIT 1',

@@ -1,6 +1,7 @@
 /**
  * Line protocol for the rules stage's tables: alerts, tasks, health history and tags, one
- * row per output (notifications, e-mails and webhook calls live on NATS only).
+ * row per output (notifications, e-mails and webhook calls live on NATS only). A task has a
+ * row when it opens (status open) and one when it closes (status closed, with the reason).
  */
 import type { Output } from '../../../operators/playbooks/outputs.js';
 import { float, micros, ns, str, tag } from './figure-lines.js';
@@ -25,7 +26,12 @@ export function outputLine(o: Output): string | undefined {
     }
     case 'task': {
       const b = o.body;
-      return `${TASKS_TABLE},playbook=${tag(b.playbook)},client_id=${tag(o.clientId)}${b.owner ? `,owner=${tag(b.owner)}` : ''} task_id=${str(o.id)},alert_id=${str(b.alertId)},title=${str(b.title)},due_at=${micros(Date.parse(b.dueAt))} ${ns(o.at)}\n`;
+      return `${TASKS_TABLE},playbook=${tag(b.playbook)},client_id=${tag(o.clientId)}${b.owner ? `,owner=${tag(b.owner)}` : ''},status=open task_id=${str(o.id)},alert_id=${str(b.alertId)},title=${str(b.title)},due_at=${micros(Date.parse(b.dueAt))} ${ns(o.at)}\n`;
+    }
+    case 'task-closed': {
+      // The task's row again, at its closing, with its new status and why.
+      const b = o.body;
+      return `${TASKS_TABLE},playbook=${tag(b.playbook)},client_id=${tag(o.clientId)}${b.owner ? `,owner=${tag(b.owner)}` : ''},status=closed task_id=${str(b.taskId)},alert_id=${str(b.by)},title=${str(b.title)},due_at=${micros(Date.parse(b.dueAt))},reason=${str(b.reason)} ${ns(o.at)}\n`;
     }
     case 'health': {
       const b = o.body;

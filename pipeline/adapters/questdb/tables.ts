@@ -43,8 +43,10 @@ export const DDL = [
     client_id SYMBOL CAPACITY 16384,
     title VARCHAR,
     due_at TIMESTAMP,
-    owner SYMBOL CAPACITY 1024
-  ) TIMESTAMP(ts) PARTITION BY MONTH WAL DEDUP UPSERT KEYS(ts, task_id)`,
+    owner SYMBOL CAPACITY 1024,
+    status SYMBOL CAPACITY 8,
+    reason VARCHAR
+  ) TIMESTAMP(ts) PARTITION BY MONTH WAL DEDUP UPSERT KEYS(ts, task_id, status)`,
   // Every change of a client's score, with its reason (a playbook, or the components).
   `CREATE TABLE IF NOT EXISTS ${HEALTH_TABLE} (
     ts TIMESTAMP,
