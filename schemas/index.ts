@@ -8,6 +8,7 @@ import common from './common.schema.json' with { type: 'json' };
 import trackingEvent from './tracking-event.schema.json' with { type: 'json' };
 import clientUpdate from './client-update.schema.json' with { type: 'json' };
 import userUpdate from './user-update.schema.json' with { type: 'json' };
+import taskUpdate from './task-update.schema.json' with { type: 'json' };
 import deadLetter from './dead-letter.schema.json' with { type: 'json' };
 import config from './config.schema.json' with { type: 'json' };
 import playbook from './playbook.schema.json' with { type: 'json' };
@@ -47,6 +48,7 @@ const withDefaults = new Ajv({
 export const validateTrackingEvent: ValidateFunction = strict.compile(trackingEvent);
 export const validateClientUpdate: ValidateFunction = strict.compile(clientUpdate);
 export const validateUserUpdate: ValidateFunction = strict.compile(userUpdate);
+export const validateTaskUpdate: ValidateFunction = strict.compile(taskUpdate);
 export const validateDeadLetter: ValidateFunction = strict.compile(deadLetter);
 export const validateConfig: ValidateFunction = withDefaults.compile(config);
 addFormats(withDefaults);
@@ -70,6 +72,7 @@ export const schemas = {
   trackingEvent,
   clientUpdate,
   userUpdate,
+  taskUpdate,
   deadLetter,
   config,
   playbook,

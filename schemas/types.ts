@@ -55,6 +55,18 @@ export interface UserUpdate {
   subject: string;
 }
 
+/** A CS tool's word on a task (tracking.tasks): done or cancelled. */
+export interface TaskUpdate {
+  updateId: string;
+  ts: number;
+  taskId: string;
+  clientId: string;
+  status: 'done' | 'cancelled';
+  by: string | null;
+  streamSeq: number;
+  index: number;
+}
+
 export interface ClientUpdate {
   updateId: string;
   ts: number;
@@ -138,6 +150,7 @@ export interface Decoded {
   events: TrackingEvent[];
   clientUpdates: ClientUpdate[];
   userUpdates: UserUpdate[];
+  taskUpdates: TaskUpdate[];
   deadLetters: DeadLetter[];
   /** A wall-clock tick: event time has reached this (see operators/types.ts EventBatch). */
   clock?: number;

@@ -116,7 +116,8 @@ export function permissionsOf(role: Role, s: StreamNames): Permissions {
       };
     case 'reader':
       return {
-        publish: [`${api}.INFO`, ...consumerApi(s.outputs)],
+        // A CS tool reads the outputs, and says which of the tasks are done (tracking.tasks).
+        publish: [`${api}.INFO`, ...consumerApi(s.outputs), 'tracking.tasks', 'tracking.tasks.>'],
         subscribe: ['cs.>', inbox],
       };
     case 'admin':

@@ -9,7 +9,7 @@
  * replay reproduces every output with the same id. A client is evaluated once it is known
  * (first event or attribute update) before the midnight.
  */
-import type { TrackingEvent } from '../../schemas/types.js';
+import type { TaskUpdate, TrackingEvent } from '../../schemas/types.js';
 import { Calendar, DAY_MS } from '../calendar.js';
 import type { Boundary } from '../usage-figures.js';
 import {
@@ -68,7 +68,12 @@ export interface RulesSnapshot {
     /** Absent in checkpoints from before tasks had a lifecycle. */
     tasks?: [string, OpenTask[]][];
   }[];
+  /** CS tools' words on tasks not yet taken (the next midnight takes them). */
+  taskUpdates?: TaskUpdate[];
 }
+
+/** Open tasks kept per client and playbook: older ones can then only be closed by a person. */
+export const OPEN_TASKS_KEPT = 20;
 
 export interface EvaluationStats {
   clients: number;
@@ -121,6 +126,7 @@ export class Rules {
         if ('drop' in c.spec) longest = Math.max(longest, c.spec.drop.withinDays);
       }
     this.historyDays = longest;
+    this.taskUpdates = [...(snapshot?.taskUpdates ?? [])];
     for (const c of snapshot?.clients ?? []) {
       const h = new ClientHealth();
       h.base = c.base;
@@ -142,6 +148,13 @@ export class Rules {
   }
 
   private readonly closedBy = new Map<string, string[]>();
+  /** CS tools' words on tasks, in stream order, until the next midnight. */
+  private taskUpdates: TaskUpdate[] = [];
+
+  /** A CS tool says a task is done or cancelled: taken at the next midnight's run. */
+  queueTaskUpdate(u: TaskUpdate): void {
+    this.taskUpdates.push(u);
+  }
 
   get size(): number {
     return this.clients.size;
@@ -178,6 +191,19 @@ export class Rules {
     const known: [string, ClientRecord][] = [];
     for (const entry of this.clients) if (entry[1].knownSince < b.at) known.push(entry);
     this.stats.clients = known.length;
+
+    // What CS tools closed since the last midnight, in stream order.
+    for (const u of this.taskUpdates.splice(0)) {
+      const r = this.clients.get(u.clientId);
+      for (const [playbook, open] of r?.tasks ?? []) {
+        const i = open.findIndex((t) => t.id === u.taskId);
+        if (i < 0) continue;
+        const [task] = open.splice(i, 1);
+        if (open.length === 0) r!.tasks.delete(playbook);
+        out.push(taskClosedOutput(task!, u.clientId, b.at, u.status, u.by ?? 'a CS tool'));
+        break;
+      }
+    }
 
     for (const [clientId, r] of known) {
       const { base, components } = componentScores(this.health, clientId, view);
@@ -256,7 +282,7 @@ export class Rules {
     playbook: string,
     clientId: string,
     at: number,
-    reason: 'twin' | 'recovered',
+    reason: 'twin' | 'recovered' | 'done' | 'cancelled',
     by: string,
     out: Output[],
   ): void {
@@ -321,19 +347,18 @@ export class Rules {
           owner: csm,
         });
         emitted.push(task);
-        // Open until closed: kept only when something can close it.
-        if (p.closeWhen !== 'never')
-          r.tasks.set(p.id, [
-            ...(r.tasks.get(p.id) ?? []),
-            {
-              id: task.id,
-              playbook: p.id,
-              period,
-              title: task.body.title,
-              dueAt: task.body.dueAt,
-              owner: csm,
-            },
-          ]);
+        // Open until closed (by its twin, a recovery or a CS tool); the newest kept.
+        r.tasks.set(p.id, [
+          ...(r.tasks.get(p.id) ?? []).slice(-(OPEN_TASKS_KEPT - 1)),
+          {
+            id: task.id,
+            playbook: p.id,
+            period,
+            title: task.body.title,
+            dueAt: task.body.dueAt,
+            owner: csm,
+          },
+        ]);
       } else if ('tag' in a) {
         const add = 'add' in a.tag;
         const tag = 'add' in a.tag ? a.tag.add : a.tag.remove;
@@ -434,6 +459,7 @@ export class Rules {
         fired: [...r.fired],
         tasks: [...r.tasks],
       })),
+      taskUpdates: [...this.taskUpdates],
     };
   }
 }

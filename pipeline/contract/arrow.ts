@@ -41,7 +41,13 @@ const num = (v: unknown): number | null =>
   v === null || v === undefined ? null : typeof v === 'bigint' ? Number(v) : (v as number);
 
 export function decodeArrow(msg: InboundMessage, limits: Limits): Decoded {
-  const out: Decoded = { events: [], clientUpdates: [], userUpdates: [], deadLetters: [] };
+  const out: Decoded = {
+    events: [],
+    clientUpdates: [],
+    userUpdates: [],
+    taskUpdates: [],
+    deadLetters: [],
+  };
   const whole = (message: string, expected: string) =>
     out.deadLetters.push(deadLetter(msg, { code: 'invalid_arrow', message, expected }, msg.data));
 

@@ -292,6 +292,68 @@ describe('decodeMessage: client updates', () => {
   });
 });
 
+describe('decodeMessage: task updates (tracking.tasks)', () => {
+  const task = 'task/criar-produto-sem-uso/acme.com/2026-W09/1';
+  it('a CS tool closing tasks: done and cancelled, alone or in a batch, on any tracking.tasks subject', () => {
+    const one = decodeMessage(
+      msg(
+        JSON.stringify({
+          task_id: task,
+          client_id: 'acme.com',
+          status: 'done',
+          by: 'ana',
+          timestamp: 1_767_225_600_000,
+        }),
+        {
+          subject: 'tracking.tasks',
+        },
+      ),
+      DEFAULT_LIMITS,
+    );
+    expect(one.deadLetters).toEqual([]);
+    expect(one.taskUpdates).toEqual([
+      {
+        updateId: 'js-7',
+        ts: 1_767_225_600_000,
+        taskId: task,
+        clientId: 'acme.com',
+        status: 'done',
+        by: 'ana',
+        streamSeq: 7,
+        index: 0,
+      },
+    ]);
+    const batch = decodeMessage(
+      msg(
+        JSON.stringify([
+          { task_id: task, client_id: 'acme.com', status: 'cancelled' },
+          { task_id: task, client_id: 'acme.com', status: 'open' },
+        ]),
+        {
+          subject: 'tracking.tasks.crm',
+        },
+      ),
+      DEFAULT_LIMITS,
+    );
+    expect(batch.taskUpdates.map((u) => [u.status, u.by, u.ts, u.index])).toEqual([
+      ['cancelled', null, STORED_AT, 0],
+    ]);
+    expect(batch.deadLetters.map((d) => [d.reason.code, d.reason.path, d.index])).toEqual([
+      ['schema_violation', '/status', 1],
+    ]);
+    expect(batch.events).toEqual([]);
+  });
+
+  it('without its client, the update is refused: it could not be routed to its partition', () => {
+    const d = decodeMessage(
+      msg(JSON.stringify({ task_id: task, status: 'done' }), { subject: 'tracking.tasks' }),
+      DEFAULT_LIMITS,
+    );
+    expect(d.deadLetters.map((x) => x.reason.code)).toEqual(['schema_violation']);
+    expect(d.deadLetters[0]!.reason.message).toContain('client_id');
+  });
+});
+
 describe('decodeMessage: wall-clock ticks (tracking.clock)', () => {
   it('a tick carries its time and nothing else', () => {
     const ts = STORED_AT - 1000;
@@ -300,6 +362,7 @@ describe('decodeMessage: wall-clock ticks (tracking.clock)', () => {
       events: [],
       clientUpdates: [],
       userUpdates: [],
+      taskUpdates: [],
       deadLetters: [],
       clock: ts,
     });

@@ -9,6 +9,7 @@ import {
   validateClientUpdate,
   validateTrackingEvent,
   validateUserUpdate,
+  validateTaskUpdate,
 } from '../../schemas/index.js';
 import { CONTENT_TYPE_ARROW, decodeArrow } from './arrow.js';
 import { parseEventTime } from './event-time.js';
@@ -22,6 +23,7 @@ import type {
   InboundMessage,
   Reason,
   Scalar,
+  TaskUpdate,
   TrackingEvent,
   UserUpdate,
 } from '../../schemas/types.js';
@@ -29,11 +31,13 @@ import type {
 export const SUBJECT_EVENTS = 'tracking.events';
 export const SUBJECT_CLIENTS = 'tracking.clients';
 export const SUBJECT_USERS = 'tracking.users';
+/** A CS tool's word on a task (done, cancelled): the reader role publishes here. */
+export const SUBJECT_TASKS = 'tracking.tasks';
 /** Wall-clock ticks the pipeline itself records: `{"ts": <epoch ms>}`. */
 export const SUBJECT_CLOCK = 'tracking.clock';
 export const CONTENT_TYPE_NDJSON = 'application/x-ndjson';
 
-type Route = 'events' | 'clients' | 'users';
+type Route = 'events' | 'clients' | 'users' | 'tasks';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -41,6 +45,7 @@ export function routeOf(subject: string): Route | undefined {
   if (subject === SUBJECT_EVENTS || subject.startsWith(`${SUBJECT_EVENTS}.`)) return 'events';
   if (subject === SUBJECT_CLIENTS || subject.startsWith(`${SUBJECT_CLIENTS}.`)) return 'clients';
   if (subject === SUBJECT_USERS || subject.startsWith(`${SUBJECT_USERS}.`)) return 'users';
+  if (subject === SUBJECT_TASKS || subject.startsWith(`${SUBJECT_TASKS}.`)) return 'tasks';
   return undefined;
 }
 
@@ -65,6 +70,7 @@ export function decodeMessage(msg: InboundMessage, limits: Limits): Decoded {
       events: [],
       clientUpdates: [],
       userUpdates: [],
+      taskUpdates: [],
       deadLetters: [deadLetter(msg, internalError(e), msg.data)],
     };
   }
@@ -80,7 +86,13 @@ export function internalError(e: unknown): Reason {
 }
 
 function decodeOrThrow(msg: InboundMessage, limits: Limits): Decoded {
-  const out: Decoded = { events: [], clientUpdates: [], userUpdates: [], deadLetters: [] };
+  const out: Decoded = {
+    events: [],
+    clientUpdates: [],
+    userUpdates: [],
+    taskUpdates: [],
+    deadLetters: [],
+  };
   const refuse = (reason: Reason, payload = msg.data, index?: number) =>
     out.deadLetters.push(deadLetter(msg, reason, payload, index));
 
@@ -116,7 +128,7 @@ function decodeOrThrow(msg: InboundMessage, limits: Limits): Decoded {
     refuse({
       code: 'unknown_subject',
       message: `nothing is published on ${msg.subject}`,
-      expected: `${SUBJECT_EVENTS}[.<source>], ${SUBJECT_CLIENTS}[.<source>] or ${SUBJECT_USERS}[.<source>]`,
+      expected: `${SUBJECT_EVENTS}[.<source>], ${SUBJECT_CLIENTS}[.<source>], ${SUBJECT_USERS}[.<source>] or ${SUBJECT_TASKS}[.<source>]`,
       actual: msg.subject,
     });
     return out;
@@ -154,11 +166,14 @@ function decodeOrThrow(msg: InboundMessage, limits: Limits): Decoded {
         ? toEvent(value, msg, limits, index)
         : route === 'clients'
           ? toClientUpdate(value, msg, limits, index)
-          : toUserUpdate(value, msg, limits, index);
+          : route === 'users'
+            ? toUserUpdate(value, msg, limits, index)
+            : toTaskUpdate(value, msg, limits, index);
     if ('code' in result) refuse(result, bytes, index);
     else if (route === 'events') out.events.push(result as TrackingEvent);
     else if (route === 'clients') out.clientUpdates.push(result as ClientUpdate);
-    else out.userUpdates.push(result as UserUpdate);
+    else if (route === 'users') out.userUpdates.push(result as UserUpdate);
+    else out.taskUpdates.push(result as TaskUpdate);
   };
 
   if (contentType === CONTENT_TYPE_NDJSON) {
@@ -373,6 +388,35 @@ function toUserUpdate(
     streamSeq: msg.streamSeq,
     index: index ?? 0,
     subject: msg.subject,
+  };
+}
+
+function toTaskUpdate(
+  value: unknown,
+  msg: InboundMessage,
+  limits: Limits,
+  index?: number,
+): TaskUpdate | Reason {
+  if (!validateTaskUpdate(value)) return schemaReason(validateTaskUpdate.errors, value);
+  const u = value as {
+    id?: string;
+    task_id: string;
+    client_id: string;
+    status: 'done' | 'cancelled';
+    by?: string;
+    timestamp?: string | number;
+  };
+  const ts = parseEventTime(u.timestamp, msg.storedAt, limits.maxFutureSkewMs);
+  if (typeof ts !== 'number') return ts;
+  return {
+    updateId: u.id ?? derivedId(msg, index),
+    ts,
+    taskId: u.task_id,
+    clientId: u.client_id,
+    status: u.status,
+    by: u.by ?? null,
+    streamSeq: msg.streamSeq,
+    index: index ?? 0,
   };
 }
 

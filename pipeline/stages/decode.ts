@@ -73,6 +73,7 @@ export function decodeSlices(o: DecodeOptions): OperatorFunction<MessageBatch, S
     for (const e of d.events) slice.events.push(e);
     for (const u of d.clientUpdates) slice.updates.push(u);
     for (const u of d.userUpdates) slice.userUpdates.push(u);
+    for (const u of d.taskUpdates) slice.taskUpdates.push(u);
     for (const dl of d.deadLetters) slice.deadLetters.push(dl);
     if (d.clock !== undefined) slice.clock = d.clock;
     return true;
@@ -117,6 +118,7 @@ export function decodeSlices(o: DecodeOptions): OperatorFunction<MessageBatch, S
               slice.events.length >= o.batchSize ||
               slice.updates.length > 0 ||
               slice.userUpdates.length > 0 ||
+              slice.taskUpdates.length > 0 ||
               slice.clock !== undefined
             ) {
               await emit(slice, 'early');
@@ -147,6 +149,7 @@ function newSlice(fetchStartedAt: number): Slice {
     events: [],
     updates: [],
     userUpdates: [],
+    taskUpdates: [],
     deadLetters: [],
     messages: 0,
     lastSeq: 0,

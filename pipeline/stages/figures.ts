@@ -98,6 +98,7 @@ export function foldFigures(o: FiguresOptions): OperatorFunction<Slice, Folded> 
         o.rules.state.know(u.clientId, u.ts);
         return o.directory.apply(u);
       });
+      for (const u of s.taskUpdates) o.rules.state.queueTaskUpdate(u);
       // After the slice's events: a user update ends its slice, so it governs what follows.
       const users = s.userUpdates.flatMap((u) => {
         const rows = o.directory.users.apply(u);

@@ -29,6 +29,7 @@ function folded(seq: number, outputs: Output[] = []): Folded {
       events: [],
       updates: [],
       userUpdates: [],
+      taskUpdates: [],
       deadLetters: [],
       messages: 1,
       lastSeq: seq,

@@ -27,6 +27,7 @@ function sliceOf(msgs: InboundMessage[], clock?: number): Slice {
     events: [],
     updates: [],
     userUpdates: [],
+    taskUpdates: [],
     deadLetters: [],
     messages: msgs.length,
     lastSeq: msgs[msgs.length - 1]!.streamSeq,

@@ -44,6 +44,7 @@ export function splitSlice(
       events: [],
       updates: [],
       userUpdates: [],
+      taskUpdates: [],
       deadLetters: [],
       settle: () => undefined,
     });
@@ -75,6 +76,8 @@ export function splitSlice(
   }
   for (const part of out.values()) part.reached = reached;
   for (const u of s.updates) target(partitionOf(u.clientId, count), u.streamSeq)?.updates.push(u);
+  for (const u of s.taskUpdates)
+    target(partitionOf(u.clientId, count), u.streamSeq)?.taskUpdates.push(u);
   for (const [p, part] of out) {
     const from = after.get(p)!;
     for (const u of s.userUpdates) if (u.streamSeq > from) part.userUpdates.push(u);

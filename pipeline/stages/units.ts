@@ -2,7 +2,13 @@
 import type { FigureBatch } from '../../operators/usage-figures.js';
 import type { DailyScore } from '../../operators/playbooks/rules.js';
 import type { Output } from '../../operators/playbooks/outputs.js';
-import type { ClientUpdate, DeadLetter, TrackingEvent, UserUpdate } from '../../schemas/types.js';
+import type {
+  ClientUpdate,
+  DeadLetter,
+  TrackingEvent,
+  UserUpdate,
+  TaskUpdate,
+} from '../../schemas/types.js';
 import type { ClientRow, UserRow } from '../contract/client-directory.js';
 import type { Write } from '../outbox.js';
 
@@ -21,6 +27,8 @@ export interface Slice {
   updates: ClientUpdate[];
   /** User updates (tracking.users): applied after the slice's events, as the stream orders them. */
   userUpdates: UserUpdate[];
+  /** A CS tool's word on tasks (tracking.tasks): queued for the next midnight's run. */
+  taskUpdates: TaskUpdate[];
   deadLetters: DeadLetter[];
   messages: number;
   lastSeq: number;

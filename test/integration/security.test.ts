@@ -96,7 +96,7 @@ describe('roles on the project’s NATS', () => {
     }
   });
 
-  it('reader consumes cs.> (as a subscriber and with its own consumer) and publishes nothing', async () => {
+  it('reader consumes cs.> (as a subscriber and with its own consumer) and publishes only task updates', async () => {
     const nc = await world.connect('reader');
     try {
       const sub = nc.subscribe('cs.>', { max: 1 });
@@ -112,6 +112,16 @@ describe('roles on the project’s NATS', () => {
       expect(m?.subject).toBe('cs.alert.p.acme');
       for (const subject of ['tracking.events', 'cs.alert.p.acme', 'pulso.dlq.x'])
         await refusal(nc.jetstream().publish(subject, enc.encode('{}'), { timeout: 1500 }));
+      // A CS tool says a task is done: the one thing it may write, and a producer may not.
+      const done = enc.encode(
+        '{"task_id":"task/p/acme/2026-W01/0","client_id":"acme","status":"done"}',
+      );
+      expect((await nc.jetstream().publish('tracking.tasks', done)).stream).toBe(
+        world.config.nats.trackingStream.name,
+      );
+      await refusal(
+        world.publisherNc.jetstream().publish('tracking.tasks', done, { timeout: 1500 }),
+      );
       await refusal(
         nc.request(`$JS.API.STREAM.DELETE.${world.config.nats.outputStream.name}`, undefined, {
           timeout: 1500,

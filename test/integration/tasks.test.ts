@@ -35,11 +35,11 @@ function messages() {
     // "volta" uses the screen in week 1, not in week 2, and again in week 3; "some" stops.
     {
       subject: 'tracking.events',
-      payload: [...uses('volta', [1, 3, 15, 16]), ...uses('some', [2])],
-    },
-    {
-      subject: 'tracking.events',
-      payload: { kind: 'login', client_id: 'volta', timestamp: at(9) },
+      payload: [
+        ...uses('volta', [1, 3, 15, 16]),
+        ...uses('some', [2]),
+        { id: 'volta-login', kind: 'login', client_id: 'volta', timestamp: at(9) },
+      ].sort((a, b) => a.timestamp - b.timestamp),
     },
     { subject: 'tracking.clock', payload: { ts: at(21, 3) } },
   ];
@@ -111,5 +111,75 @@ describe('task lifecycle through NATS and QuestDB', () => {
     const after = await lifecycle();
     expect(after.all.length).toBe(before);
     expect([after.tasks.length, after.closed.length]).toEqual([1, 1]);
+  });
+
+  it('a CS tool marks a task done, another cancelled, one twice, one unknown: each open task closes once, at the next midnight', async () => {
+    await world.reset();
+    await ensureStreams(await world.nc.jetstreamManager(), world.config.nats);
+    const [clients, events] = messages();
+    await world.publishAll([clients!, events!], 1);
+    // "some" stopped after day 2: a weekly task from week 9 on (the stream has reached
+    // March 4th with volta's events). A CS tool then reports, on March 2nd.
+    const task = (week: string) => `task/criar-produto-sem-uso/some/2026-${week}/1`;
+    await world.publishAll(
+      [
+        {
+          subject: 'tracking.tasks',
+          payload: [
+            {
+              task_id: task('W09'),
+              client_id: 'some',
+              status: 'done',
+              by: 'ana',
+              timestamp: at(14, 9),
+            },
+            { task_id: task('W09'), client_id: 'some', status: 'cancelled', timestamp: at(14, 10) },
+            {
+              task_id: 'task/nao-existe/some/2026-W09/1',
+              client_id: 'some',
+              status: 'done',
+              timestamp: at(14, 11),
+            },
+          ],
+        },
+        { subject: 'tracking.clock', payload: { ts: at(21, 3) } }, // up to W10's run
+        {
+          subject: 'tracking.tasks.crm',
+          payload: {
+            task_id: task('W10'),
+            client_id: 'some',
+            status: 'cancelled',
+            timestamp: at(21, 9),
+          },
+        },
+        { subject: 'tracking.clock', payload: { ts: at(22, 3) } }, // the next midnight
+      ],
+      1,
+    );
+    pipeline = new PipelineProcess().start(env);
+    await world.caughtUp(120_000, pipeline);
+    await settledOutputs(world);
+    const closed = (await world.outputs()).filter(
+      (o) => o.subject === 'cs.task.closed.criar-produto-sem-uso.some',
+    );
+    expect(closed.map((c) => [c.body.taskId, c.body.reason, c.body.by, c.body.at])).toEqual([
+      // At the first midnight after the word came (the stream was past March 4th's).
+      [task('W09'), 'done', 'ana', '2026-03-05T00:00:00.000Z'],
+      [task('W10'), 'cancelled', 'a CS tool', '2026-03-10T00:00:00.000Z'],
+    ]);
+    const rows = await world.sql.query<{
+      task_id: string;
+      status: string;
+      reason: string;
+      closed_by: string;
+    }>(
+      "SELECT task_id, status, reason, closed_by FROM tasks WHERE client_id = 'some' AND status = 'closed' ORDER BY ts",
+    );
+    expect(rows.map((r) => [r.task_id, r.reason, r.closed_by])).toEqual([
+      [task('W09'), 'done', 'ana'],
+      [task('W10'), 'cancelled', 'a CS tool'],
+    ]);
+    // Nothing was refused: the updates were valid, only not all of them matched a task.
+    expect(await world.deadLetters()).toEqual([]);
   });
 });

@@ -43,10 +43,15 @@ export function testEnv(): Record<string, string> {
  * dead letter (unknown_subject) is the contract's unit tests' to check.
  */
 export const publishable = (subject: string) =>
-  PRODUCER_SUBJECT.test(subject) || subject === 'tracking.clock' || subject.startsWith('cs.');
+  PRODUCER_SUBJECT.test(subject) ||
+  TASKS_SUBJECT.test(subject) ||
+  subject === 'tracking.clock' ||
+  subject.startsWith('cs.');
 
 /** What the publisher role may publish; anything else a test publishes, the pipeline does. */
 const PRODUCER_SUBJECT = /^tracking\.(events|clients|users)(\.|$)/;
+/** What a CS tool (the reader role) says of tasks. */
+const TASKS_SUBJECT = /^tracking\.tasks(\.|$)/;
 
 export function checkpointDir(): string {
   return join(dataDir(), 'checkpoints');
@@ -81,6 +86,8 @@ export class World {
   publisherNc!: NatsConnection;
   /** As `pipeline`: what only Pulso may publish (clock ticks, outputs), for tests that play it. */
   pipelineNc!: NatsConnection;
+  /** As `reader`: a CS tool, reading outputs and saying which tasks are done. */
+  readerNc!: NatsConnection;
   sql!: QuestSql;
   private readonly enc = new TextEncoder();
 
@@ -88,12 +95,14 @@ export class World {
     this.nc = await this.connect('admin');
     this.publisherNc = await this.connect('publisher');
     this.pipelineNc = await this.connect('pipeline');
+    this.readerNc = await this.connect('reader');
     this.sql = new QuestSql(this.config.questdb);
     return this;
   }
 
   /** Producers' subjects as a producer; anything else (ticks, outputs) as the pipeline. */
   connectionFor(subject: string): NatsConnection {
+    if (TASKS_SUBJECT.test(subject)) return this.readerNc;
     return PRODUCER_SUBJECT.test(subject) ? this.publisherNc : this.pipelineNc;
   }
 
@@ -246,11 +255,11 @@ export class World {
 
   /** Closes the NATS connections (before the server is stopped under them). */
   async closeNats(): Promise<void> {
-    for (const nc of [this.nc, this.publisherNc, this.pipelineNc]) await nc.close();
+    for (const nc of [this.nc, this.publisherNc, this.pipelineNc, this.readerNc]) await nc.close();
   }
 
   async close(): Promise<void> {
-    for (const nc of [this.nc, this.publisherNc, this.pipelineNc]) await nc.drain();
+    for (const nc of [this.nc, this.publisherNc, this.pipelineNc, this.readerNc]) await nc.drain();
     await this.sql.close();
   }
 }

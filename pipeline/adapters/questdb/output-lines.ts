@@ -31,7 +31,7 @@ export function outputLine(o: Output): string | undefined {
     case 'task-closed': {
       // The task's row again, at its closing, with its new status and why.
       const b = o.body;
-      return `${TASKS_TABLE},playbook=${tag(b.playbook)},client_id=${tag(o.clientId)}${b.owner ? `,owner=${tag(b.owner)}` : ''},status=closed task_id=${str(b.taskId)},alert_id=${str(b.by)},title=${str(b.title)},due_at=${micros(Date.parse(b.dueAt))},reason=${str(b.reason)} ${ns(o.at)}\n`;
+      return `${TASKS_TABLE},playbook=${tag(b.playbook)},client_id=${tag(o.clientId)}${b.owner ? `,owner=${tag(b.owner)}` : ''},status=closed task_id=${str(b.taskId)},title=${str(b.title)},due_at=${micros(Date.parse(b.dueAt))},reason=${str(b.reason)},closed_by=${str(b.by)} ${ns(o.at)}\n`;
     }
     case 'health': {
       const b = o.body;

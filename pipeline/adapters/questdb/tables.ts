@@ -45,7 +45,8 @@ export const DDL = [
     due_at TIMESTAMP,
     owner SYMBOL CAPACITY 1024,
     status SYMBOL CAPACITY 8,
-    reason VARCHAR
+    reason VARCHAR,
+    closed_by VARCHAR
   ) TIMESTAMP(ts) PARTITION BY MONTH WAL DEDUP UPSERT KEYS(ts, task_id, status)`,
   // Every change of a client's score, with its reason (a playbook, or the components).
   `CREATE TABLE IF NOT EXISTS ${HEALTH_TABLE} (

@@ -19,15 +19,15 @@ export interface TaskClosedBody {
    */
   period: string;
   /**
-   * When it closed: the evaluation time (a local midnight) of the run that closed it.
+   * When it closed: the evaluation time (a local midnight) of the run that closed it, or that took the CS tool's word.
    */
   at: string;
   /**
-   * twin: the playbook's positive twin fired for the client; recovered: at the playbook's next run its conditions no longer held.
+   * twin: the playbook's positive twin fired for the client; recovered: at the playbook's next run its conditions no longer held; done, cancelled: a CS tool said so (tracking.tasks).
    */
-  reason: 'twin' | 'recovered';
+  reason: 'twin' | 'recovered' | 'done' | 'cancelled';
   /**
-   * What closed it: the twin's alert id, or the run's period for recovered.
+   * What closed it: the twin's alert id, the run's period for recovered, or who the CS tool named ("a CS tool" when none).
    */
   by: string;
   title: string;
