@@ -27,7 +27,9 @@ import { outputSigningKey, type OutputSigner } from './adapters/nats/output-sign
 import { startWebhooks } from './adapters/webhooks.js';
 import { SendMarks, startEmailSender } from './adapters/delivery/email.js';
 import { EmailTemplates } from './adapters/delivery/templates.js';
-import { resolveRoutes, startNotifier } from './adapters/delivery/notify.js';
+import { startNotifier } from './adapters/delivery/notify.js';
+import { resolveRoutes } from './adapters/delivery/routes.js';
+import { scheduleDigests, sendDigestOf } from './adapters/delivery/digest.js';
 import type { Playbook } from '../operators/playbooks/playbook.js';
 import { RulesStage } from '../operators/playbooks/stage.js';
 import { installedPath, loadRules } from './config/playbooks.js';
@@ -46,7 +48,7 @@ import {
   type DeadLetterCaps,
 } from './contract/dead-letter.js';
 import { trackingChains, type PartitionParts, type TestFault } from './chain.js';
-import { retry, withTimeout } from './retry.js';
+import { retry, withTimeout, type RetryPolicy } from './retry.js';
 import { connectNats, inboxPrefixOf } from './adapters/nats/connect.js';
 import { restoreClients } from './adapters/questdb/clients.js';
 import type { Logger } from './log.js';
@@ -63,7 +65,7 @@ const STOP_GRACE_MS = 15_000;
 /** How long a partition moved from a worker of another ordinal waits for it to let go. */
 const HANDOVER_MS = 15_000;
 /** How often the owners of this worker's partitions are read, besides the watch. */
-const OWNER_RECHECK_MS = 5_000;
+const OWNER_RECHECK_MS = 2_000;
 
 export function limitsOf(c: Config): Limits {
   return {
@@ -147,9 +149,11 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
     'playbooks and health model loaded',
   );
   const emailTemplates = emailTemplatesOf(config, rulesFiles.playbooks);
-  const notifyRoutes = config.delivery.notify.enabled
-    ? resolveRoutes(config, process.env, originOf(config, '/delivery/notify/routes'))
-    : undefined;
+  // The CSMs' routes: for their notifications, and for their daily digests.
+  const notifyRoutes =
+    config.delivery.notify.enabled || config.delivery.digest.enabled
+      ? resolveRoutes(config, process.env, originOf(config, '/delivery/notify/routes'))
+      : undefined;
   const { nc, lost$ } = await connectNats(config, log);
   const deadLetterCaps = deadLetterCapsFor(config, nc.info?.max_payload ?? 1_048_576);
   const jsm = await nc.jetstreamManager();
@@ -222,26 +226,29 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
   const acks = new AckedPublisher(nc, inboxPrefixOf('pipeline'));
   const outputReader = outputStreamReader(nc.jetstream(), jsm, config.nats.outputStream.name);
   const restoredAt = Date.now();
-  // One bound for all the partitions of this start, not one each.
-  const handoverDeadline = restoredAt + HANDOVER_MS;
   const parts: PartitionParts[] = [];
   const missing: string[] = [];
   const claims = new Map<number, PartitionClaim>();
   for (;;) {
-    for (const partition of owned) {
+    for (const [partition, claim] of await claimPartitions(
+      owned,
+      store,
+      workerId,
+      startedAt,
+      log,
+      NATS_START,
+    )) {
       const opened = await retry(
         () =>
-          openPartition(config, {
+          openPartition(config, claim, {
             partition,
             workerId,
-            startedAt,
             store,
             sql,
             sink,
             signer,
             acks,
             outputReader,
-            handoverDeadline,
             tracking,
             outputStream,
             stateDir,
@@ -250,16 +257,8 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
           }),
         NATS_START,
       );
-      if (!opened) {
-        const holder = (await store.record(partition))?.record.worker;
-        log.warn(
-          { partition, holder },
-          `partition ${partition} is held by a worker started after this one; left to it`,
-        );
-        continue;
-      }
       parts.push(opened.parts);
-      claims.set(partition, opened.claim);
+      claims.set(partition, claim);
       if (opened.missing) missing.push(opened.missing);
     }
     if (parts.length > 0) break;
@@ -424,7 +423,7 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
       ? await SendMarks.open(nc, config.nats.state)
       : undefined;
   const notifier =
-    marks && notifyRoutes
+    marks && notifyRoutes && config.delivery.notify.enabled
       ? await startNotifier(nc, config.nats.outputStream.name, {
           settings: config.delivery.notify,
           routes: notifyRoutes,
@@ -435,6 +434,23 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
           log: log.child({ stage: 'notify' }),
           caps: deadLetterCaps,
           metrics,
+        })
+      : undefined;
+  const stopDigests =
+    marks && notifyRoutes && config.delivery.digest.enabled
+      ? scheduleDigests({
+          at: config.delivery.digest.at,
+          timeZone: config.windows.timeZone,
+          log: log.child({ stage: 'digest' }),
+          run: (day) =>
+            sendDigestOf(day, config, sql, rulesFiles.health.thresholds, {
+              routes: notifyRoutes,
+              policy: config.rules.webhooks,
+              timeoutMs: config.delivery.notify.timeoutMs,
+              link: config.delivery.link,
+              marks,
+              log: log.child({ stage: 'digest' }),
+            }).then(() => undefined),
         })
       : undefined;
   const emails =
@@ -484,6 +500,7 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
       await webhooks?.stop();
       await emails?.stop();
       await notifier?.stop();
+      stopDigests?.();
       await sink.close();
       // Its writes are over: whoever claims these next need not wait for it.
       for (const [p, c] of claims)
@@ -501,6 +518,15 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
     metrics,
     done,
     async stop() {
+      // Partitions claimed by others since the last re-read are let go first: a final write
+      // of theirs would land after the new owner's.
+      await Promise.all(
+        [...claims.keys()].map((p) =>
+          withTimeout(store.record(p), 2000, `owner.${p}`)
+            .then((r) => r && claimed(p, r.record))
+            .catch(() => undefined),
+        ),
+      );
       ingest.stop();
       // Batches already received get a while to finish; one held by a QuestDB outage is
       // then abandoned, and the next start reads it again after the last checkpoint.
@@ -527,8 +553,6 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
 interface PartitionSetup {
   partition: number;
   workerId: string;
-  /** When this worker started: a worker started later keeps what it claimed. */
-  startedAt: number;
   store: PartitionStore;
   sql: QuestSql;
   sink: QuestDbSink;
@@ -537,8 +561,6 @@ interface PartitionSetup {
   acks: AckedPublisher;
   /** The output stream, read by the restart tail check. */
   outputReader: OutputStreamReader;
-  /** Until when (epoch ms) partitions moved from other workers wait for them to let go. */
-  handoverDeadline: number;
   tracking: StreamInfo;
   outputStream: StreamInfo;
   stateDir: string;
@@ -547,32 +569,57 @@ interface PartitionSetup {
 }
 
 /**
- * Claims one partition and restores it: its checkpoint (or, without one, its clients'
+ * Claims this worker's partitions (those a later-started worker holds are left to it), then
+ * waits — for all of them at once, at most HANDOVER_MS — until each previous owner of
+ * another ordinal (N changed) says it let go: its last writes must land before ours, or its
+ * older rows could overwrite our newer ones. A dead owner never says so, hence the bound;
+ * the same ordinal is a replacement, with no one left to wait for.
+ */
+async function claimPartitions(
+  owned: number[],
+  store: PartitionStore,
+  workerId: string,
+  startedAt: number,
+  log: Logger,
+  retrying: RetryPolicy,
+): Promise<Map<number, PartitionClaim>> {
+  const claims = new Map<number, PartitionClaim>();
+  for (const partition of owned) {
+    const claim = await retry(() => store.claim(partition, workerId, startedAt), retrying);
+    if (claim) claims.set(partition, claim);
+    else
+      log.warn(
+        { partition, holder: (await store.record(partition))?.record.worker },
+        `partition ${partition} is held by a worker started after this one; left to it`,
+      );
+  }
+  const ordinalOf = (w: string | undefined) => /^worker-(\d+)@/.exec(w ?? '')?.[1];
+  const deadline = Date.now() + HANDOVER_MS;
+  await Promise.all(
+    [...claims].map(async ([partition, claim]) => {
+      if (!claim.previous || ordinalOf(claim.previous.worker) === ordinalOf(workerId)) return;
+      if (!(await store.waitReleased(partition, claim.previous, deadline)))
+        log.warn(
+          { partition, from: claim.previous.worker },
+          'the previous owner did not say it let the partition go; taking it over',
+        );
+    }),
+  );
+  return claims;
+}
+
+/**
+ * Restores one claimed partition: its checkpoint (or, without one, its clients'
  * attributes from QuestDB as of the stream's first message), its rules state, its output
  * tail.
  */
 async function openPartition(
   config: Config,
+  claim: PartitionClaim,
   o: PartitionSetup,
-): Promise<{ parts: PartitionParts; claim: PartitionClaim; missing?: string } | undefined> {
+): Promise<{ parts: PartitionParts; missing?: string }> {
   const { partition, store } = o;
   const log = o.log.child({ partition });
-  const claim = await store.claim(partition, o.workerId, o.startedAt);
-  if (!claim) return undefined;
-  if (claim.previousOwner && claim.previousOwner !== o.workerId)
-    log.debug({ from: claim.previousOwner }, 'partition taken over');
-  // From a live worker of another ordinal (N changed): its last writes must land before
-  // ours, or its older rows could overwrite our newer ones. It says when it has let go; a
-  // dead one never does, hence the bound. (The same ordinal is a replacement: no one left.)
-  const ordinalOf = (w: string | undefined) => /^worker-(\d+)@/.exec(w ?? '')?.[1];
-  if (claim.previous && ordinalOf(claim.previous.worker) !== ordinalOf(o.workerId)) {
-    const released = await store.waitReleased(partition, claim.previous, o.handoverDeadline);
-    if (!released)
-      log.warn(
-        { from: claim.previous.worker },
-        'the previous owner did not say it let the partition go; taking it over',
-      );
-  }
   const checkpoints = new CheckpointStore(
     config.checkpoint.store === 'nats'
       ? new NatsCheckpoints(store, claim)
@@ -631,9 +678,9 @@ async function openPartition(
     o.outputReader,
   );
   const parts = { partition, sink: o.sink, outputs, usage, rules, directory, checkpoints, log };
-  if (!('state' in saved)) return { parts, claim, missing: saved.missing };
+  if (!('state' in saved)) return { parts, missing: saved.missing };
   log.debug({ seq: saved.seq, at: checkpoints.file }, 'checkpoint restored');
-  return { parts, claim };
+  return { parts };
 }
 
 /** The e-mail templates, when e-mails are sent: loaded, and every playbook's found, at start. */

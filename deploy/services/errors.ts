@@ -5,7 +5,7 @@
  */
 export class ServiceError extends Error {
   constructor(
-    readonly service: 'nats' | 'questdb' | 'mail',
+    readonly service: 'nats' | 'questdb' | 'mail' | 'receiver',
     message: string,
     readonly details: Record<string, unknown> = {},
     options?: { cause?: unknown },

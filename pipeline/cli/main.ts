@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { servicesDown, servicesStatus, servicesUp } from '../../deploy/services/index.js';
 import { startMailCatcher } from '../../deploy/services/mail.js';
+import { startReceiver } from '../../deploy/services/receiver.js';
 import { join, resolve } from 'node:path';
 import { connectAs } from '../adapters/nats/connect.js';
 import {
@@ -37,6 +38,7 @@ import { keysFileOf } from '../adapters/http/write-keys.js';
 import { startGateway } from '../adapters/http/gateway.js';
 import { playbookCommands } from './playbooks.js';
 import { statusCommand } from './status.js';
+import { digestCommand } from './digest.js';
 
 const program = new Command()
   .name('pulso')
@@ -114,6 +116,37 @@ program
         { smtp: `${smtp.host}:${mail.port}`, dir: resolve(join(config.services.dataDir, 'mail')) },
         'catch-all SMTP server for the demo: e-mails the playbooks send are kept as .eml files',
       );
+    // …and its CSM notifications to a receiver here, kept as JSON files.
+    const receiver =
+      opts.demo && config.demo.receiverPort > 0 && !config.delivery.notify.enabled
+        ? await startReceiver({
+            host: '127.0.0.1',
+            port: config.demo.receiverPort,
+            dir: resolve(join(config.services.dataDir, 'notifications')),
+          })
+        : undefined;
+    if (receiver)
+      log.info(
+        { url: receiver.url, dir: resolve(join(config.services.dataDir, 'notifications')) },
+        "HTTP receiver for the demo: the CSMs' notifications are kept as .json files",
+      );
+    const demoEnv: Record<string, string> = {
+      ...(mail ? { PULSO_DELIVERY__EMAIL__ENABLED: 'true' } : {}),
+      ...(receiver
+        ? {
+            PULSO_DELIVERY__NOTIFY__ENABLED: 'true',
+            PULSO_DELIVERY__NOTIFY__ROUTES: JSON.stringify([
+              { csm: '*', kind: 'json', url: `${receiver.url}/notify` },
+            ]),
+            // The receiver is on this machine: allowed explicitly, as a deployment would.
+            PULSO_RULES__WEBHOOKS__ALLOW_HOSTS: JSON.stringify([
+              ...config.rules.webhooks.allowHosts,
+              '127.0.0.1',
+            ]),
+            PULSO_RULES__WEBHOOKS__ALLOW_HTTP: 'true',
+          }
+        : {}),
+    };
     const configFile = program.opts<{ config?: string }>().config;
     const supervisor = new Supervisor({
       command: process.execPath,
@@ -122,7 +155,7 @@ program
         'run',
         ...(configFile ? ['--config', configFile] : []),
       ],
-      env: mail ? { ...process.env, PULSO_DELIVERY__EMAIL__ENABLED: 'true' } : process.env,
+      env: { ...process.env, ...demoEnv },
       log: log.child({ stage: 'supervisor' }),
       onRefused: () => {
         (async () => {
@@ -138,6 +171,7 @@ program
       await gateway?.close();
       await supervisor.stop();
       await mail?.stop();
+      await receiver?.stop();
       if (!opts.keepServices) for (const line of await servicesDown(config)) log.info(line);
       stopped();
     });
@@ -195,6 +229,7 @@ function workerOverrides(o: {
 }
 
 statusCommand(program, setup);
+digestCommand(program, setup);
 
 const services = program
   .command('services')

@@ -15,7 +15,7 @@ import { tableFromIPC, type Table, type Vector } from 'apache-arrow';
 import common from '../../schemas/common.schema.json' with { type: 'json' };
 import trackingEvent from '../../schemas/tracking-event.schema.json' with { type: 'json' };
 import { arrowProblem } from './arrow-guard.js';
-import { deadLetter } from './decode.js';
+import { deadLetter, emptyDecoded } from './decode.js';
 import { parseEventTime } from './event-time.js';
 import type { Limits } from './limits.js';
 import type {
@@ -41,13 +41,7 @@ const num = (v: unknown): number | null =>
   v === null || v === undefined ? null : typeof v === 'bigint' ? Number(v) : (v as number);
 
 export function decodeArrow(msg: InboundMessage, limits: Limits): Decoded {
-  const out: Decoded = {
-    events: [],
-    clientUpdates: [],
-    userUpdates: [],
-    taskUpdates: [],
-    deadLetters: [],
-  };
+  const out: Decoded = emptyDecoded();
   const whole = (message: string, expected: string) =>
     out.deadLetters.push(deadLetter(msg, { code: 'invalid_arrow', message, expected }, msg.data));
 

@@ -66,13 +66,7 @@ export function decodeMessage(msg: InboundMessage, limits: Limits): Decoded {
   try {
     return decodeOrThrow(msg, limits);
   } catch (e) {
-    return {
-      events: [],
-      clientUpdates: [],
-      userUpdates: [],
-      taskUpdates: [],
-      deadLetters: [deadLetter(msg, internalError(e), msg.data)],
-    };
+    return { ...emptyDecoded(), deadLetters: [deadLetter(msg, internalError(e), msg.data)] };
   }
 }
 
@@ -85,14 +79,17 @@ export function internalError(e: unknown): Reason {
   };
 }
 
+/** A message's decoding with nothing in it yet. */
+export const emptyDecoded = (): Decoded => ({
+  events: [],
+  clientUpdates: [],
+  userUpdates: [],
+  taskUpdates: [],
+  deadLetters: [],
+});
+
 function decodeOrThrow(msg: InboundMessage, limits: Limits): Decoded {
-  const out: Decoded = {
-    events: [],
-    clientUpdates: [],
-    userUpdates: [],
-    taskUpdates: [],
-    deadLetters: [],
-  };
+  const out = emptyDecoded();
   const refuse = (reason: Reason, payload = msg.data, index?: number) =>
     out.deadLetters.push(deadLetter(msg, reason, payload, index));
 

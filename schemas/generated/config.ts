@@ -480,6 +480,10 @@ export interface Config {
      * With the demo, and unless delivery.email is enabled: `pulso up` starts a catch-all SMTP server on delivery.email.smtp's host and port, keeping each e-mail the playbooks send as an .eml file in <services.dataDir>/mail, and turns e-mail delivery on.
      */
     mailCatcher: boolean;
+    /**
+     * With the demo, and unless delivery.notify is enabled: `pulso up` runs an HTTP receiver on 127.0.0.1 at this port, keeping every CSM notification as a JSON file in <services.dataDir>/notifications, and sends the notifications there (a json route for every CSM). 0: none.
+     */
+    receiverPort: number;
   };
   /**
    * Delivery of outputs to people: e-mails to clients over SMTP, notifications to CSMs in chat tools.
@@ -571,6 +575,16 @@ export interface Config {
        * @minItems 1
        */
       backoffSeconds: number[];
+    };
+    digest: {
+      /**
+       * Send each CSM a daily digest (clients that turned yellow or red, new alerts, open and overdue tasks) to their delivery.notify.routes.
+       */
+      enabled: boolean;
+      /**
+       * Local time (windows.timeZone) the digest of the night's runs goes out, HH:MM.
+       */
+      at: string;
     };
   };
 }

@@ -4,10 +4,12 @@
  * reaches the routes of its client's CSM, in the shape each tool takes; a route that fails
  * is retried without repeating the others; a route the policy refuses stops the start.
  */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { createServer, type Server } from 'node:http';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { PipelineProcess, World } from '../support/world.js';
+import { PipelineProcess, testEnv, World } from '../support/world.js';
 import {
   clients,
   CSMS,
@@ -16,6 +18,7 @@ import {
   until,
 } from '../fixtures/quiet-clients.js';
 
+const run = promisify(execFile);
 const SECRET = `whsec_${Buffer.from('the notify test receiver secret!').toString('base64')}`;
 
 interface Call {
@@ -149,6 +152,75 @@ describe('CSM notifications to chat tools', () => {
       const ids = delivered(path).map((c) => JSON.stringify(c.body));
       expect(new Set(ids).size).toBe(ids.length);
     }
+  });
+
+  it('the daily digest per CSM, from QuestDB, reaches their routes once: the alerts and tasks NATS carried', async () => {
+    await publishQuietClients(world);
+    pipeline = new PipelineProcess().start(env());
+    await world.caughtUp(120_000, pipeline);
+    const outputs = await world.outputs();
+    await world.sql.walApplied();
+    calls.length = 0;
+    teamsFailures = 0;
+    const day = '2026-10-08';
+    const [from, to] = [Date.parse('2026-10-07T00:00:00Z'), Date.parse('2026-10-08T00:00:00Z')];
+    // Not spawnSync: the receiver answers from this process's event loop.
+    const digest = () =>
+      run(process.execPath, ['dist/pipeline/cli/main.js', 'digest', '--day', day], {
+        env: { ...process.env, ...testEnv(), ...env() },
+        encoding: 'utf8',
+      });
+    // Its answer: the one line of stdout that is not a log line.
+    const answer = (out: { stdout: string }) =>
+      JSON.parse(out.stdout.split('\n').find((l) => l.startsWith('{"day"'))!) as unknown;
+    expect(answer(await digest())).toMatchObject({
+      day,
+      csms: 2,
+      sent: 4,
+      failed: [],
+    });
+    // Carla's to Slack and Teams, Bruno's to Teams and the JSON receiver: once, even when asked again.
+    expect(JSON.parse((await digest()).stdout.trim().split('\n').pop()!)).toMatchObject({
+      sent: 0,
+    });
+    const by = (path: string) => calls.filter((c) => c.path === path && c.status === 200);
+    expect(by('/slack')).toHaveLength(1);
+    expect(by('/teams')).toHaveLength(2);
+    expect(by('/json')).toHaveLength(1);
+    expect(String(by('/slack')[0]!.body.text)).toMatch(
+      /^Pulso digest for carla@pulso\.example — 2026-10-08: /,
+    );
+    // What the JSON digest says, against the outputs NATS carried for Bruno's clients.
+    const d = by('/json')[0]!.body.digest as {
+      csm: string;
+      alerts: { clientId: string }[];
+      tasks: { open: number; overdue: number };
+      turned: { clientId: string }[];
+    };
+    const brunos = new Set(clients.filter((c) => c.csm === CSMS[1]).map((c) => c.client_id));
+    const inWindow = (o: { body: Record<string, unknown> }) => {
+      const at = Date.parse(String(o.body.at));
+      return at > from && at <= to && brunos.has(String(o.body.clientId));
+    };
+    expect(d.csm).toBe(CSMS[1]);
+    const alerts = outputs.filter((o) => o.subject.startsWith('cs.alert.') && inWindow(o));
+    expect(alerts.length).toBeGreaterThan(0);
+    expect(d.alerts).toHaveLength(alerts.length);
+    const opened = outputs.filter(
+      (o) =>
+        o.subject.startsWith('cs.task.') &&
+        !o.subject.startsWith('cs.task.closed.') &&
+        o.body.owner === CSMS[1] &&
+        Date.parse(String(o.body.at)) <= to,
+    );
+    const closed = new Set(
+      outputs.filter((o) => o.subject.startsWith('cs.task.closed.')).map((o) => o.body.taskId),
+    );
+    const open = opened.filter((o) => !closed.has(o.id));
+    expect(open.length).toBeGreaterThan(0);
+    expect(d.tasks.open).toBe(open.length);
+    expect(d.tasks.overdue).toBe(open.filter((o) => Date.parse(String(o.body.dueAt)) < to).length);
+    for (const t of d.turned) expect(brunos.has(t.clientId)).toBe(true);
   });
 
   it('a route to a refused destination, or naming an unset variable, stops the start with its path', async () => {

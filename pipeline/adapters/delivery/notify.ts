@@ -12,94 +12,20 @@
 import type { NatsConnection } from 'nats';
 import type { Dispatcher } from 'undici';
 import type { Config } from '../../config/types.js';
-import { ConfigError, ConfigErrors } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type { IngestMetrics } from '../../metrics.js';
 import type { DeadLetterCaps } from '../../contract/dead-letter.js';
 import type { NotifyBody } from '../../../schemas/generated/outputs/notify.js';
 import type { OutputSigner } from '../nats/output-signature.js';
-import { policyAgent, refusedUrl } from '../webhook-destination.js';
-import { webhookSignature } from '../webhooks.js';
+import { policyAgent } from '../webhook-destination.js';
 import type { SendMarks } from './email.js';
 import { consumeOutputs, type Delivery, type OutputConsumer } from './output-consumer.js';
-import { postTo } from './post.js';
+import { postToRoute, slackText, teamsCard, type Route, type RouteKind } from './routes.js';
 import { clientLink } from './templates.js';
 
 export const NOTIFY_CONSUMER = 'pulso-notify';
 
 type Settings = Config['delivery']['notify'];
-export type RouteKind = Settings['routes'][number]['kind'];
-
-/** A route as configured, its URL and secrets read from the environment. */
-export interface Route {
-  index: number;
-  csm: string;
-  kind: RouteKind;
-  url: string;
-  secrets: string[];
-}
-
-/** The routes, each checked now: one URL (given or from a variable that is set), allowed. */
-export function resolveRoutes(config: Config, env: NodeJS.ProcessEnv, source: string): Route[] {
-  const errors: ConfigError[] = [];
-  const routes: Route[] = [];
-  config.delivery.notify.routes.forEach((r, index) => {
-    const at = `/delivery/notify/routes/${index}`;
-    if ((r.url === undefined) === (r.urlEnv === undefined)) {
-      errors.push(new ConfigError(source, at, 'exactly one of url and urlEnv', r));
-      return;
-    }
-    const url = r.url ?? env[r.urlEnv!];
-    if (!url) {
-      errors.push(
-        new ConfigError(
-          source,
-          `${at}/urlEnv`,
-          `the variable ${r.urlEnv} to hold the URL`,
-          'not set',
-        ),
-      );
-      return;
-    }
-    const why = refusedUrl(url, config.rules.webhooks);
-    if (why) {
-      // The URL itself is not repeated: it may be a secret.
-      errors.push(
-        new ConfigError(
-          source,
-          `${at}/${r.url ? 'url' : 'urlEnv'}`,
-          `an allowed destination (${why.replace(url, 'the URL')})`,
-        ),
-      );
-      return;
-    }
-    if (r.secretEnv && r.kind !== 'json') {
-      errors.push(
-        new ConfigError(source, `${at}/secretEnv`, 'a secret only on a json route', r.secretEnv),
-      );
-      return;
-    }
-    const secrets = r.secretEnv ? (env[r.secretEnv] ?? '').split(/\s+/).filter(Boolean) : [];
-    if (r.secretEnv && secrets.length === 0) {
-      errors.push(
-        new ConfigError(
-          source,
-          `${at}/secretEnv`,
-          `the variable ${r.secretEnv} to hold the secret`,
-          'not set',
-        ),
-      );
-      return;
-    }
-    routes.push({ index, csm: r.csm, kind: r.kind, url, secrets });
-  });
-  if (errors.length > 0) throw new ConfigErrors(errors);
-  return routes;
-}
-
-/** Slack's mrkdwn: these three are markup, everything else is text. */
-const slackText = (s: string) =>
-  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /** A summary line: the condition and what was observed. */
 function summaryLines(n: NotifyBody): string[] {
@@ -146,33 +72,21 @@ export function chatBody(kind: RouteKind, n: NotifyBody, link: string): unknown 
         ],
       };
     case 'teams':
-      return {
-        type: 'message',
-        attachments: [
+      return teamsCard(
+        [
+          { type: 'TextBlock', size: 'Medium', weight: 'Bolder', text: n.title, wrap: true },
+          { type: 'TextBlock', text: n.message, wrap: true },
           {
-            contentType: 'application/vnd.microsoft.card.adaptive',
-            contentUrl: null,
-            content: {
-              $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
-              type: 'AdaptiveCard',
-              version: '1.4',
-              body: [
-                { type: 'TextBlock', size: 'Medium', weight: 'Bolder', text: n.title, wrap: true },
-                { type: 'TextBlock', text: n.message, wrap: true },
-                {
-                  type: 'FactSet',
-                  facts: [
-                    { title: 'Client', value: n.clientId },
-                    { title: 'Period', value: n.period },
-                    ...lines.map((l, i) => ({ title: `Condition ${i + 1}`, value: l })),
-                  ],
-                },
-              ],
-              actions: [{ type: 'Action.OpenUrl', title: 'Client 360', url: link }],
-            },
+            type: 'FactSet',
+            facts: [
+              { title: 'Client', value: n.clientId },
+              { title: 'Period', value: n.period },
+              ...lines.map((l, i) => ({ title: `Condition ${i + 1}`, value: l })),
+            ],
           },
         ],
-      };
+        { title: 'Client 360', url: link },
+      );
     case 'json':
       return { type: 'notify', notification: n, link };
   }
@@ -230,18 +144,14 @@ async function notify(n: NotifyBody, o: NotifierOptions, agent: Dispatcher): Pro
   for (const r of targets) {
     const mark = `notify-${r.index}`;
     if ((await o.marks.get(mark, n.id))?.state === 'sent') continue;
-    const body = JSON.stringify(chatBody(r.kind, n, link));
-    const headers: Record<string, string> = { 'content-type': 'application/json' };
-    if (r.secrets.length > 0) {
-      const at = new Date();
-      headers['webhook-id'] = n.id;
-      headers['webhook-timestamp'] = String(Math.floor(at.getTime() / 1000));
-      headers['webhook-signature'] = webhookSignature(r.secrets, n.id, at, body);
-    }
-    const sent = await postTo(r.url, body, headers, agent, {
-      ...o.policy,
-      timeoutMs: o.settings.timeoutMs,
-    });
+    const sent = await postToRoute(
+      r,
+      n.id,
+      chatBody(r.kind, n, link),
+      agent,
+      o.policy,
+      o.settings.timeoutMs,
+    );
     if (sent.outcome === 'delivered') {
       await o.marks.sent(mark, n.id, `${r.kind}:${sent.status}`);
       o.log.info({ id: n.id, route: r.index, kind: r.kind }, 'notification delivered');
