@@ -1,6 +1,7 @@
 /**
  * `metricAggregates` — sum, count, average and last value of each business metric
- * (events of kind "metric") per client over the rolling windows.
+ * (events of kind "metric") per client over the rolling windows, and NPS and CSAT over the
+ * values that are survey answers (integers 0–10 and 1–5).
  *
  * Emits one `MetricRow[]` per input batch: at each `boundary` step, per (client, metric)
  * and window whose aggregates moved since the midnight before, the aggregates of the
@@ -15,16 +16,29 @@ import type { TrackingEvent } from '../schemas/types.js';
 import { ringDaysFor, type Boundary, type WindowedBatch, type WindowSpec } from './types.js';
 import { WindowedOperator } from './windowed.js';
 
-export interface MetricRow {
+export interface MetricRow extends MetricFigures {
   ts: number;
   clientId: string;
   name: string;
   windowDays: number;
+  avg: number | null;
+}
+
+/**
+ * A metric's figures over a window. Values that are survey answers count besides: NPS over
+ * the integer answers 0–10 (% promoters, 9–10, minus % detractors, 0–6), CSAT over the
+ * integer answers 1–5 (% satisfied, 4–5); null without such answers.
+ */
+export interface MetricFigures {
   count: number;
   sum: number;
-  avg: number | null;
   last: number | null;
+  nps: number | null;
+  csat: number | null;
 }
+
+/** Survey answers of a day: [0–10 answers, promoters, detractors, 1–5 answers, satisfied]. */
+type Answers = [number, number, number, number, number];
 
 interface Entry {
   day: number;
@@ -32,6 +46,19 @@ interface Entry {
   sum: number;
   lastTs: number;
   last: number;
+  /** Absent until a value that is a survey answer comes. */
+  answers?: Answers;
+}
+
+/** Rounded to cents: figures are compared for change, so float dust must not count. */
+const cents = (x: number) => Math.round(x * 100) / 100;
+
+export function npsOf(answers: number, promoters: number, detractors: number): number | null {
+  return answers === 0 ? null : cents(((promoters - detractors) / answers) * 100);
+}
+
+export function csatOf(answers: number, satisfied: number): number | null {
+  return answers === 0 ? null : cents((satisfied / answers) * 100);
 }
 
 export interface MetricAggregatesSnapshot {
@@ -75,6 +102,17 @@ export class MetricAggregates extends WindowedOperator<MetricRow[], MetricAggreg
         ring[i] = entry = { day, count: 0, sum: 0, lastTs: -Infinity, last: 0 };
       entry.count++;
       entry.sum += e.value;
+      const v = e.value;
+      if (Number.isInteger(v) && v >= 0 && v <= 10) {
+        const a = (entry.answers ??= [0, 0, 0, 0, 0]);
+        a[0]++;
+        if (v >= 9) a[1]++;
+        else if (v <= 6) a[2]++;
+        if (v >= 1 && v <= 5) {
+          a[3]++;
+          if (v >= 4) a[4]++;
+        }
+      }
       if (e.ts >= entry.lastTs) {
         entry.lastTs = e.ts;
         entry.last = e.value;
@@ -82,15 +120,12 @@ export class MetricAggregates extends WindowedOperator<MetricRow[], MetricAggreg
     }
   }
 
-  /** Count, sum and last value of a client's metric over days [from, to), for the rules stage. */
-  aggregateOf(
-    clientId: string,
-    name: string,
-    from: number,
-    to: number,
-  ): { count: number; sum: number; last: number | null } {
+  /** A client's metric over days [from, to), for the rules stage. */
+  aggregateOf(clientId: string, name: string, from: number, to: number): MetricFigures {
     const ring = this.keys.get(clientId)?.get(name);
-    return ring ? this.aggregate(ring, { from, to }) : { count: 0, sum: 0, last: null };
+    return ring
+      ? this.aggregate(ring, { from, to })
+      : { count: 0, sum: 0, last: null, nps: null, csat: null };
   }
 
   private evaluate(evalDay: number, at: number, rows: MetricRow[]): void {
@@ -104,18 +139,21 @@ export class MetricAggregates extends WindowedOperator<MetricRow[], MetricAggreg
         for (const n of this.spec.days) {
           const now = this.aggregate(ring, windowDays(evalDay, n));
           const before = this.aggregate(ring, windowDays(evalDay - 1, n));
-          if (now.count === before.count && now.sum === before.sum && now.last === before.last)
+          if (
+            now.count === before.count &&
+            now.sum === before.sum &&
+            now.last === before.last &&
+            now.nps === before.nps &&
+            now.csat === before.csat
+          )
             continue;
-          const { count, sum, last } = now;
           rows.push({
             ts: at,
             clientId,
             name,
             windowDays: n,
-            count,
-            sum,
-            avg: count === 0 ? null : sum / count,
-            last,
+            ...now,
+            avg: now.count === 0 ? null : now.sum / now.count,
           });
         }
       }
@@ -123,14 +161,12 @@ export class MetricAggregates extends WindowedOperator<MetricRow[], MetricAggreg
     }
   }
 
-  private aggregate(
-    ring: Entry[],
-    w: { from: number; to: number },
-  ): { count: number; sum: number; last: number | null } {
+  private aggregate(ring: Entry[], w: { from: number; to: number }): MetricFigures {
     let count = 0;
     let sum = 0;
     let lastTs = -Infinity;
     let last: number | null = null;
+    const a: Answers = [0, 0, 0, 0, 0];
     for (const e of ring) {
       if (!e || e.day < w.from || e.day >= w.to) continue;
       count += e.count;
@@ -139,8 +175,9 @@ export class MetricAggregates extends WindowedOperator<MetricRow[], MetricAggreg
         lastTs = e.lastTs;
         last = e.last;
       }
+      if (e.answers) for (let i = 0; i < 5; i++) a[i]! += e.answers[i]!;
     }
-    return { count, sum, last };
+    return { count, sum, last, nps: npsOf(a[0], a[1], a[2]), csat: csatOf(a[3], a[4]) };
   }
 
   private metricsOf(clientId: string): Map<string, Entry[]> {

@@ -42,6 +42,8 @@ export async function dryRun(
   for (const c of compileConditions(p))
     if (c.kind === 'health' && 'drop' in c.spec)
       healthDays = Math.max(healthDays, c.spec.drop.withinDays);
+    else if (c.kind === 'health' && 'trend' in c.spec)
+      healthDays = Math.max(healthDays, c.spec.trend.days);
   const result: DryRunResult = { playbook: p.id, evaluations: [], firings: [] };
   for (let day = calendar.dayOf(from); calendar.dayStart(day) < to; day++) {
     const at = calendar.dayStart(day);

@@ -5,6 +5,7 @@
  */
 import type { EventKind } from '../../schemas/types.js';
 import type { Activity } from './playbook.js';
+import type { MetricFigures } from '../metric-aggregates.js';
 
 export type AttributeValue = string | number | boolean | null;
 
@@ -17,11 +18,7 @@ export interface FigureView {
   activeUsers(clientId: string, windowDays: number, which: WindowPart): number;
   /** The last event of a subject strictly before the evaluation time, epoch ms. */
   lastSeen(clientId: string, of: Activity): number | undefined;
-  metric(
-    clientId: string,
-    name: string,
-    windowDays: number,
-  ): { count: number; sum: number; last: number | null };
+  metric(clientId: string, name: string, windowDays: number): MetricFigures;
   /** Per-user counts of a configured ratio pair over the window. */
   users(
     clientId: string,

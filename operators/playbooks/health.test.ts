@@ -11,7 +11,7 @@ const viewOf = (logins: number): FigureView => ({
   count: () => logins,
   activeUsers: () => 0,
   lastSeen: () => undefined,
-  metric: () => ({ count: 0, sum: 0, last: null }),
+  metric: () => ({ count: 0, sum: 0, last: null, nps: null, csat: null }),
   users: () => [],
   attribute: () => undefined,
   knownSince: () => undefined,
@@ -84,6 +84,7 @@ describe('TC-10: health velocity (seed 004)', () => {
       score,
       band: 'yellow' as const,
       highestWithin: (d: number) => h.highestWithin(200, d),
+      scoreDaysAgo: (d: number) => h.scoreOn(200 - d),
     };
   };
   it('85 → 70 within 7 days fires; −14 does not; −15 spread over 10 days does not', () => {
@@ -119,6 +120,20 @@ describe('TC-10: health velocity (seed 004)', () => {
         ),
       ).met,
     ).toBe(false);
+  });
+  it('trend: the change over N days — 80 a week ago and 65 now is −15; no score that old, not met', () => {
+    const fell = { health: { trend: { days: 7, op: '<=', value: -15 } } } as const;
+    const rose = { health: { trend: { days: 7, op: '>', value: 0 } } } as const;
+    const history: [number, number][] = [
+      [193, 80],
+      [196, 72],
+    ];
+    const v = judge(fell, 'x', m, viewOf(0), reading(history, 65));
+    expect(v).toMatchObject({ met: true, observed: { score: 65, then: 80, change: -15 } });
+    expect(judge(fell, 'x', m, viewOf(0), reading(history, 66)).met).toBe(false);
+    expect(judge(rose, 'x', m, viewOf(0), reading(history, 81)).met).toBe(true);
+    // Seven days back is day 193: a history that starts later has nothing to compare.
+    expect(judge(fell, 'x', m, viewOf(0), reading([[196, 90]], 10)).met).toBe(false);
   });
   it('TC-09: a score of 69 is below 70, 70 is not', () => {
     const below = { health: { score: { op: '<', value: 70 } } } as const;

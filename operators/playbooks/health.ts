@@ -47,7 +47,7 @@ export function bandOf(score: number, t: HealthConfig['thresholds']): Band {
 }
 
 export function pointsFor(value: number | null, c: HealthComponent): number {
-  if (value === null) return 0;
+  if (value === null) return c.missingPoints;
   for (const b of c.bands) if (value >= b.min) return b.points;
   return 0;
 }
@@ -74,6 +74,10 @@ export function componentScores(
 function figureValue(f: ComponentFigure, clientId: string, view: FigureView): number | null {
   if ('count' in f) return view.count(clientId, f.count, f.count.windowDays, 'current');
   if ('activeUsers' in f) return view.activeUsers(clientId, f.activeUsers.windowDays, 'current');
+  if ('attribute' in f) {
+    const v = view.attribute(clientId, f.attribute.name);
+    return typeof v === 'number' && Number.isFinite(v) ? v : null;
+  }
   return metricValue(view, clientId, f.metric).value;
 }
 
@@ -101,6 +105,11 @@ export class ClientHealth {
     while (this.adjustments.length > 0 && this.adjustments[0]![0] <= day - a.lastDays)
       this.adjustments.shift();
     while (this.history.length > 0 && this.history[0]![0] < day - keepDays) this.history.shift();
+  }
+
+  scoreOn(day: number): number | undefined {
+    for (const [d, s] of this.history) if (d === day) return s;
+    return undefined;
   }
 
   highestWithin(day: number, days: number): number | undefined {

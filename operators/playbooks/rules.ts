@@ -124,6 +124,7 @@ export class Rules {
         if (c.kind !== 'health') continue;
         usesHealth.add(p);
         if ('drop' in c.spec) longest = Math.max(longest, c.spec.drop.withinDays);
+        if ('trend' in c.spec) longest = Math.max(longest, c.spec.trend.days);
       }
     this.historyDays = longest;
     this.taskUpdates = [...(snapshot?.taskUpdates ?? [])];
@@ -299,6 +300,7 @@ export class Rules {
       score,
       band: bandOf(score, this.health.thresholds),
       highestWithin: (days) => r.health.highestWithin(day, days),
+      scoreDaysAgo: (days) => r.health.scoreOn(day - days),
     };
   }
 

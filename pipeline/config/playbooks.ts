@@ -154,9 +154,17 @@ export function loadHealth(file: string, windows: Windows): HealthConfig {
     h.components.forEach((c, i) => {
       const at = `/components/${i}`;
       const f = c.figure;
-      const inner = 'count' in f ? f.count : 'activeUsers' in f ? f.activeUsers : f.metric;
       if ('count' in f) errors.push(...activityErrors(f.count, abs, `${at}/figure/count`));
-      const w = windowError(inner.windowDays, windows);
+      // An attribute is read as it stands: no window.
+      const inner =
+        'count' in f
+          ? f.count
+          : 'activeUsers' in f
+            ? f.activeUsers
+            : 'metric' in f
+              ? f.metric
+              : undefined;
+      const w = inner && windowError(inner.windowDays, windows);
       if (w) errors.push(new ConfigError(abs, `${at}/figure`, w, inner.windowDays));
       c.bands.forEach((b, j) => {
         if (j > 0 && b.min >= c.bands[j - 1]!.min)

@@ -57,8 +57,16 @@ export interface HealthModel {
       | {
           metric: {
             name: string;
-            aggregate: 'sum' | 'avg' | 'last' | 'count';
+            aggregate: 'sum' | 'avg' | 'last' | 'count' | 'nps' | 'csat';
             windowDays: number;
+          };
+        }
+      | {
+          /**
+           * A numeric client attribute as it stands (days a payment is overdue, MRR change, days to renewal…); a client without it, or with a value that is not a number, scores 0 points.
+           */
+          attribute: {
+            name: string;
           };
         };
     maxPoints: number;
@@ -71,5 +79,9 @@ export interface HealthModel {
       min: number;
       points: number;
     }[];
+    /**
+     * Points when the figure has no value: no survey answer, no ticket to average, no such attribute. Default 0; a neutral middle, or the full points where absence is good news (no payment overdue).
+     */
+    missingPoints: number;
   }[];
 }

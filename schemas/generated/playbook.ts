@@ -155,7 +155,7 @@ export interface PlaybookFile {
                  */
                 metric: {
                   name: string;
-                  aggregate: 'sum' | 'avg' | 'last' | 'count';
+                  aggregate: 'sum' | 'avg' | 'last' | 'count' | 'nps' | 'csat';
                   windowDays: number;
                   /**
                    * Comparison operator.
@@ -166,7 +166,7 @@ export interface PlaybookFile {
               }
             | {
                 /**
-                 * The client's health score, band, or a drop within some days.
+                 * The client's health score, band, a drop within some days, or its change over some days (trend).
                  */
                 health:
                   | {
@@ -185,6 +185,19 @@ export interface PlaybookFile {
                       drop: {
                         points: number;
                         withinDays: number;
+                      };
+                    }
+                  | {
+                      /**
+                       * The score's change over the last days: the score now minus the score at the midnight that many days before (a rise is positive). Not met while the client has no score that old.
+                       */
+                      trend: {
+                        days: number;
+                        /**
+                         * Comparison operator.
+                         */
+                        op: '=' | '!=' | '>' | '>=' | '<' | '<=';
+                        value: number;
                       };
                     };
               }
@@ -322,7 +335,7 @@ export interface PlaybookFile {
                  */
                 metric: {
                   name: string;
-                  aggregate: 'sum' | 'avg' | 'last' | 'count';
+                  aggregate: 'sum' | 'avg' | 'last' | 'count' | 'nps' | 'csat';
                   windowDays: number;
                   /**
                    * Comparison operator.
@@ -333,7 +346,7 @@ export interface PlaybookFile {
               }
             | {
                 /**
-                 * The client's health score, band, or a drop within some days.
+                 * The client's health score, band, a drop within some days, or its change over some days (trend).
                  */
                 health:
                   | {
@@ -352,6 +365,19 @@ export interface PlaybookFile {
                       drop: {
                         points: number;
                         withinDays: number;
+                      };
+                    }
+                  | {
+                      /**
+                       * The score's change over the last days: the score now minus the score at the midnight that many days before (a rise is positive). Not met while the client has no score that old.
+                       */
+                      trend: {
+                        days: number;
+                        /**
+                         * Comparison operator.
+                         */
+                        op: '=' | '!=' | '>' | '>=' | '<' | '<=';
+                        value: number;
                       };
                     };
               }

@@ -95,7 +95,7 @@ function viewOf(w: typeof world extends fc.Arbitrary<infer T> ? T : never): Figu
       w.counts[(('event' in of ? of.event.length : 1) % 2) + (period === 'current' ? 0 : 2)]!,
     activeUsers: () => w.active,
     lastSeen: () => (w.seenDaysAgo === null ? undefined : m.at - w.seenDaysAgo * DAY_MS - 1),
-    metric: () => w.metric,
+    metric: () => ({ ...w.metric, nps: null, csat: null }),
     users: () => w.users,
     attribute: () => undefined,
     knownSince: () => m.at - 100 * DAY_MS,
@@ -107,7 +107,12 @@ const readingOf = (
 ): HealthReading | undefined =>
   h === null
     ? undefined
-    : { score: h.score, band: h.band, highestWithin: () => h.highest ?? undefined };
+    : {
+        score: h.score,
+        band: h.band,
+        highestWithin: () => h.highest ?? undefined,
+        scoreDaysAgo: () => h.highest ?? undefined,
+      };
 
 describe('condition kinds', () => {
   it.each(Object.keys(CONDITION_KINDS) as ConditionKind[])(

@@ -1,4 +1,4 @@
-/** `health`: the client's health score compared, its band, or a drop within N days. */
+/** `health`: the client's health score compared, its band, a drop within N days, or its trend. */
 import { compare } from '../playbook.js';
 import { windowOf, type ConditionJudge, type SpecOf, type Verdict } from './kind.js';
 
@@ -7,7 +7,9 @@ const describe = (h: SpecOf<'health'>): string =>
     ? `health score ${h.score.op} ${h.score.value}`
     : 'band' in h
       ? `health band is ${h.band}`
-      : `health score dropped ${h.drop.points}+ points within ${h.drop.withinDays} days`;
+      : 'drop' in h
+        ? `health score dropped ${h.drop.points}+ points within ${h.drop.withinDays} days`
+        : `health score change over ${h.trend.days} days ${h.trend.op} ${h.trend.value}`;
 
 export const health: ConditionJudge<'health'> = {
   kind: 'health',
@@ -33,6 +35,18 @@ export const health: ConditionJudge<'health'> = {
         observed: { band: reading.band, score: reading.score },
         threshold: { op: '=', value: h.band },
       };
+    if ('trend' in h) {
+      const then = reading.scoreDaysAgo(h.trend.days);
+      const change = then === undefined ? null : Math.round((reading.score - then) * 100) / 100;
+      return {
+        met: change !== null && compare(change, h.trend.op, h.trend.value),
+        type: 'health',
+        description,
+        observed: { score: reading.score, then: then ?? null, change },
+        threshold: { op: h.trend.op, value: h.trend.value },
+        window: windowOf(m, h.trend.days),
+      };
+    }
     const highest = reading.highestWithin(h.drop.withinDays);
     const drop = highest === undefined ? 0 : highest - reading.score;
     return {

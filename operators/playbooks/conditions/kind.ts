@@ -19,6 +19,8 @@ export interface HealthReading {
   band: Band;
   /** Highest score recorded over the last `days` days, before today's. */
   highestWithin(days: number): number | undefined;
+  /** The score at the midnight `days` before this one, if the client had one. */
+  scoreDaysAgo(days: number): number | undefined;
 }
 
 /** The evaluation time: a local midnight. */

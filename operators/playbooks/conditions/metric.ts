@@ -1,4 +1,7 @@
-/** `metric`: an aggregate (sum, avg, last, count) of a metric over the last N days, compared. */
+/**
+ * `metric`: an aggregate of a metric over the last N days, compared: sum, avg, last, count,
+ * or for survey answers nps (−100..100) and csat (% of 4–5 on 1–5).
+ */
 import type { FigureView } from '../figure-view.js';
 import { compare } from '../playbook.js';
 import { windowOf, type ConditionJudge, type SpecOf } from './kind.js';
@@ -19,6 +22,10 @@ export function metricValue(
       return { value: a.count === 0 ? null : a.sum / a.count, count: a.count };
     case 'last':
       return { value: a.last, count: a.count };
+    case 'nps':
+      return { value: a.nps, count: a.count };
+    case 'csat':
+      return { value: a.csat, count: a.count };
   }
 }
 

@@ -65,7 +65,7 @@ export function lastSeenLine(r: LastSeenRow): string {
 
 export function metricLine(r: MetricRow): string {
   const opt = (k: string, v: number | null) => (v === null ? '' : `,${k}=${float(v)}`);
-  return `${METRICS_TABLE},client_id=${tag(r.clientId)},name=${tag(r.name)} window_days=${r.windowDays}i,count=${r.count}i,sum=${float(r.sum)}${opt('avg', r.avg)}${opt('last', r.last)} ${ns(r.ts)}\n`;
+  return `${METRICS_TABLE},client_id=${tag(r.clientId)},name=${tag(r.name)} window_days=${r.windowDays}i,count=${r.count}i,sum=${float(r.sum)}${opt('avg', r.avg)}${opt('last', r.last)}${opt('nps', r.nps)}${opt('csat', r.csat)} ${ns(r.ts)}\n`;
 }
 
 export interface Progress {

@@ -4,6 +4,7 @@
  * row at or before T of each key (`LATEST ON`); a key without one counts zero. Client
  * attributes are the latest update before T.
  */
+import type { MetricFigures } from '../../../operators/metric-aggregates.js';
 import type {
   AttributeValue,
   FigureView,
@@ -16,6 +17,7 @@ import type { Activity } from '../../../operators/playbooks/playbook.js';
 import type { QuestSql } from './sql.js';
 import {
   CLIENT_ATTRIBUTES_TABLE,
+  HEALTH_DAILY_TABLE,
   HEALTH_TABLE,
   LAST_SEEN_TABLE,
   METRICS_TABLE,
@@ -31,12 +33,14 @@ const k = (...p: unknown[]) => p.join('\u0000');
 export class StoredFigures implements FigureView {
   private readonly rolling = new Map<string, [number, number]>();
   private readonly seen = new Map<string, number>();
-  private readonly metrics = new Map<string, { count: number; sum: number; last: number | null }>();
+  private readonly metrics = new Map<string, MetricFigures>();
   private readonly perUser = new Map<string, { userId: string; a: number; b: number }[]>();
   private readonly attrs = new Map<string, Map<string, AttributeValue>>();
   private readonly known = new Map<string, number>();
   private readonly scores = new Map<string, number>();
   private readonly history = new Map<string, [number, number][]>();
+  /** Each client's score at each midnight of the health window (health_daily). */
+  private readonly daily = new Map<string, Map<number, number>>();
 
   private constructor(readonly at: number) {}
 
@@ -58,12 +62,14 @@ export class StoredFigures implements FigureView {
     ))
       v.seen.set(k(r.client_id, r.scope, r.subject), Number(r.last_seen_at));
     for (const r of await q(
-      `SELECT client_id, name, window_days, count, sum, last FROM ${METRICS_TABLE} WHERE ts <= ${t} LATEST ON ts PARTITION BY client_id, name, window_days`,
+      `SELECT client_id, name, window_days, count, sum, last, nps, csat FROM ${METRICS_TABLE} WHERE ts <= ${t} LATEST ON ts PARTITION BY client_id, name, window_days`,
     ))
       v.metrics.set(k(r.client_id, r.name, r.window_days), {
         count: Number(r.count),
         sum: Number(r.sum),
         last: r.last === null ? null : Number(r.last),
+        nps: r.nps === null || r.nps === undefined ? null : Number(r.nps),
+        csat: r.csat === null || r.csat === undefined ? null : Number(r.csat),
       });
     for (const r of await q(
       `SELECT client_id, user_id, pair, window_days, a, b FROM ${RATIOS_TABLE} WHERE ts <= ${t} LATEST ON ts PARTITION BY client_id, user_id, pair, window_days`,
@@ -104,6 +110,15 @@ export class StoredFigures implements FigureView {
         const c = String(r.client_id);
         v.history.set(c, [...(v.history.get(c) ?? []), [Number(r.ts), Number(r.score)]]);
       }
+    if (healthDays > 0)
+      for (const r of await q(
+        `SELECT client_id, ts, score FROM ${HEALTH_DAILY_TABLE} WHERE ts >= $2 AND ts < $1`,
+        [...when, new Date(at - healthDays * DAY).toISOString()],
+      )) {
+        const c = String(r.client_id);
+        if (!v.daily.has(c)) v.daily.set(c, new Map());
+        v.daily.get(c)!.set(Number(r.ts), Number(r.score));
+      }
     return v;
   }
 
@@ -127,6 +142,7 @@ export class StoredFigures implements FigureView {
         const within = history.filter(([ts]) => ts >= from).map(([, s]) => s);
         return within.length === 0 ? undefined : Math.max(...within);
       },
+      scoreDaysAgo: (days) => this.daily.get(clientId)?.get(this.at - days * DAY),
     };
   }
 
@@ -148,7 +164,15 @@ export class StoredFigures implements FigureView {
   }
 
   metric(clientId: string, name: string, n: number) {
-    return this.metrics.get(k(clientId, name, n)) ?? { count: 0, sum: 0, last: null };
+    return (
+      this.metrics.get(k(clientId, name, n)) ?? {
+        count: 0,
+        sum: 0,
+        last: null,
+        nps: null,
+        csat: null,
+      }
+    );
   }
 
   users(clientId: string, pair: string, n: number) {

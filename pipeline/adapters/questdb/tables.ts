@@ -170,7 +170,9 @@ export const DDL = [
     count LONG,
     sum DOUBLE,
     avg DOUBLE,
-    last DOUBLE
+    last DOUBLE,
+    nps DOUBLE,
+    csat DOUBLE
   ) TIMESTAMP(ts) PARTITION BY MONTH WAL DEDUP UPSERT KEYS(ts, client_id, name, window_days)`,
   // Operations, in wall-clock time: one row per write, the last line of that write.
   // One row per write of each partition: `partition_no` says whose.
