@@ -103,6 +103,15 @@ export function client360() {
     )
     .withPanel(
       tablePanel(
+        'Why this score: its components',
+        'Each health component as it stands at the end of the range: the figure it read, the points it gave and its share of the score (weight × points).',
+        sql(
+          `SELECT component, value, points, contribution, ts since FROM health_components WHERE ${C} AND ts <= $__toTime LATEST ON ts PARTITION BY component ORDER BY contribution`,
+        ),
+      ).span(12),
+    )
+    .withPanel(
+      tablePanel(
         'Alerts',
         'Playbook firings for the client, with the conditions that held (observed values, thresholds, windows).',
         sql(

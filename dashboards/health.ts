@@ -106,5 +106,14 @@ export function health() {
           `WITH now AS (SELECT client_id, score FROM health_daily WHERE ts <= $__toTime LATEST ON ts PARTITION BY client_id), week AS (SELECT client_id, score FROM health_daily WHERE ts <= dateadd('d', -7, $__toTime) LATEST ON ts PARTITION BY client_id) SELECT now.client_id client_id, week.score week_ago, now.score now, week.score - now.score fall FROM now JOIN week ON (client_id) WHERE week.score > now.score AND ${inSegmentAndCsm('now.client_id')} ORDER BY fall DESC LIMIT 15`,
         ),
       ).span(12),
+    )
+    .withPanel(
+      barPanel(
+        'Points by component',
+        "The clients' average points per health component at the end of the range (usage, support, financial, sentiment…): which dimension pulls the scores down.",
+        sql(
+          `SELECT component, avg(points) points FROM (SELECT client_id, component, points FROM health_components WHERE ts <= $__toTime LATEST ON ts PARTITION BY client_id, component) WHERE ${inSegmentAndCsm()} GROUP BY component ORDER BY points`,
+        ),
+      ).span(24),
     );
 }

@@ -178,6 +178,28 @@ describe("the digest's weighted model B (seed 004): NPS 15%, critical support ti
   });
 });
 
+describe('health_components: the sub-scores stored when they move', () => {
+  it('every component at the first midnight, then only those whose value or points changed', () => {
+    const attrs = new Map([
+      ['z', { status: 'active', dias_em_atraso: 0 } as Record<string, string | number>],
+    ]);
+    const h = new RulesHarness(attrs, { health: fourDimensionHealth(), playbooks: [] });
+    h.stage.state.know('z', D0 - DAY);
+    h.feed([ev(D0 + 3_600_000, 'z', 'login')], D0 + DAY + 7_200_000);
+    const first = h.stage.takeScores().find((d) => d.at === D0 + DAY)!;
+    expect(first.parts!.map((p) => p.id)).toEqual(
+      fourDimensionHealth().components.map((c) => c.id),
+    );
+    // A day later: one NPS promoter answer moves nps (null → 100); a week's logins stay 1.
+    h.feed(
+      [ev(D0 + DAY + 5 * 3_600_000, 'z', 'nps', { kind: 'metric', value: 10 })],
+      D0 + 2 * DAY + 7_200_000,
+    );
+    const second = h.stage.takeScores().find((d) => d.at === D0 + 2 * DAY);
+    expect(second?.parts).toEqual([{ id: 'nps', value: 100, points: 10, contribution: 1.5 }]);
+  });
+});
+
 describe('the shipped four-dimension model over a generated stream', () => {
   const health = fourDimensionHealth();
 

@@ -89,6 +89,20 @@ export class ClientHealth {
   adjustments: [number, number][] = [];
   /** [day, score at that midnight], for "dropped N points within D days". */
   history: [number, number][] = [];
+  /** Each component's last [value, points], in the model's order. */
+  parts: [number | null, number][] = [];
+
+  /** The components whose value or points moved since the last call; remembers these. */
+  changedParts(components: ComponentScore[]): ComponentScore[] {
+    const changed: ComponentScore[] = [];
+    components.forEach((c, i) => {
+      const was = this.parts[i];
+      if (was && was[0] === c.value && was[1] === c.points) return;
+      this.parts[i] = [c.value, c.points];
+      changed.push(c);
+    });
+    return changed;
+  }
 
   adjustment(day: number, a: HealthConfig['adjustments']): number {
     let sum = 0;

@@ -22,7 +22,14 @@ import {
 } from './conditions.js';
 import { admitted } from './filters.js';
 import type { FigureView } from './figure-view.js';
-import { type Band, bandOf, ClientHealth, componentScores, type HealthConfig } from './health.js';
+import {
+  type Band,
+  bandOf,
+  ClientHealth,
+  componentScores,
+  type ComponentScore,
+  type HealthConfig,
+} from './health.js';
 import {
   alertOutput,
   emailOutput,
@@ -63,6 +70,8 @@ export interface RulesSnapshot {
     score: number | null;
     adjustments: [number, number][];
     history: [number, number][];
+    /** Each component's last [value, points] (absent in older checkpoints). */
+    parts?: [number | null, number][];
     tags: string[];
     fired: [string, number][];
     /** Absent in checkpoints from before tasks had a lifecycle. */
@@ -95,6 +104,8 @@ export interface DailyScore {
   clientId: string;
   score: number;
   band: Band;
+  /** The components whose value or points changed since the midnight before (health_components). */
+  parts?: ComponentScore[];
 }
 
 export class Rules {
@@ -134,6 +145,7 @@ export class Rules {
       h.score = c.score;
       h.adjustments = c.adjustments;
       h.history = c.history;
+      h.parts = c.parts ?? [];
       this.clients.set(c.id, {
         knownSince: c.knownSince,
         health: h,
@@ -206,9 +218,12 @@ export class Rules {
       }
     }
 
+    const changedParts = new Map<string, ComponentScore[]>();
     for (const [clientId, r] of known) {
       const { base, components } = componentScores(this.health, clientId, view);
       r.health.base = base;
+      const changed = r.health.changedParts(components);
+      if (changed.length > 0) changedParts.set(clientId, changed);
       const after = r.health.scoreAt(b.day, adj);
       if (after !== r.health.score)
         out.push(
@@ -270,7 +285,13 @@ export class Rules {
       const s = r.health.score;
       if (s !== null) {
         r.health.history.push([b.day, s]);
-        this.scores.push({ at: b.at, clientId, score: s, band: bandOf(s, this.health.thresholds) });
+        this.scores.push({
+          at: b.at,
+          clientId,
+          score: s,
+          band: bandOf(s, this.health.thresholds),
+          ...(changedParts.has(clientId) ? { parts: changedParts.get(clientId) } : {}),
+        });
       }
       r.health.trim(b.day, adj, this.historyDays);
     }
@@ -457,6 +478,7 @@ export class Rules {
         score: r.health.score,
         adjustments: r.health.adjustments,
         history: r.health.history,
+        parts: r.health.parts,
         tags: [...r.tags],
         fired: [...r.fired],
         tasks: [...r.tasks],

@@ -8,6 +8,7 @@ import { float, micros, ns, str, tag } from './figure-lines.js';
 import type { DailyScore } from '../../../operators/playbooks/rules.js';
 import {
   ALERTS_TABLE,
+  HEALTH_COMPONENTS_TABLE,
   HEALTH_DAILY_TABLE,
   HEALTH_TABLE,
   TAGS_TABLE,
@@ -52,5 +53,8 @@ export function outputLine(o: Output): string | undefined {
 }
 
 export function dailyScoreLine(s: DailyScore): string {
-  return `${HEALTH_DAILY_TABLE},client_id=${tag(s.clientId)},band=${s.band} score=${float(s.score)} ${ns(s.at)}\n`;
+  let lines = `${HEALTH_DAILY_TABLE},client_id=${tag(s.clientId)},band=${s.band} score=${float(s.score)} ${ns(s.at)}\n`;
+  for (const c of s.parts ?? [])
+    lines += `${HEALTH_COMPONENTS_TABLE},client_id=${tag(s.clientId)},component=${tag(c.id)} points=${float(c.points)},contribution=${float(c.contribution)}${opt('value', c.value)} ${ns(s.at)}\n`;
+  return lines;
 }

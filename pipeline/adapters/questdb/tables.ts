@@ -20,6 +20,7 @@ export const TASKS_TABLE = 'tasks';
 export const HEALTH_TABLE = 'health_history';
 export const TAGS_TABLE = 'client_tags';
 export const HEALTH_DAILY_TABLE = 'health_daily';
+export const HEALTH_COMPONENTS_TABLE = 'health_components';
 
 export const DDL = [
   // The rules stage's outputs, at their evaluation time (a local midnight), keyed by their
@@ -67,6 +68,15 @@ export const DDL = [
     score DOUBLE,
     band SYMBOL CAPACITY 4
   ) TIMESTAMP(ts) PARTITION BY MONTH WAL DEDUP UPSERT KEYS(ts, client_id)`,
+  // Each component of a client's score when its value or points moved: why a score is what it is.
+  `CREATE TABLE IF NOT EXISTS ${HEALTH_COMPONENTS_TABLE} (
+    ts TIMESTAMP,
+    client_id SYMBOL CAPACITY 16384,
+    component SYMBOL CAPACITY 256,
+    value DOUBLE,
+    points DOUBLE,
+    contribution DOUBLE
+  ) TIMESTAMP(ts) PARTITION BY MONTH WAL DEDUP UPSERT KEYS(ts, client_id, component)`,
   `CREATE TABLE IF NOT EXISTS ${TAGS_TABLE} (
     ts TIMESTAMP,
     tag_id VARCHAR,
