@@ -18,7 +18,7 @@ import {
 } from '../../deploy/services/nats-roles.js';
 import { credentialsOf } from './credentials.js';
 import { ensureStreams } from '../adapters/nats/streams.js';
-import { loadConfig, type Config } from '../config/load.js';
+import { loadConfig, originOf, type Config } from '../config/load.js';
 import { decodeMessage, CONTENT_TYPE_NDJSON } from '../contract/decode.js';
 import { runDemo } from '../demo/publish.js';
 import {
@@ -131,6 +131,10 @@ program
         "HTTP receiver for the demo: the CSMs' notifications are kept as .json files",
       );
     const demoEnv: Record<string, string> = {
+      // The demo's clients are scored on the four dimensions, unless a model was chosen.
+      ...(opts.demo && originOf(config, '/rules/health') === 'defaults'
+        ? { PULSO_RULES__HEALTH: 'deploy/health-4d.yaml' }
+        : {}),
       ...(mail ? { PULSO_DELIVERY__EMAIL__ENABLED: 'true' } : {}),
       ...(receiver
         ? {

@@ -90,10 +90,68 @@ export function demoClients(
           // Where the playbooks' e-mails go, and in which language (every fifth in English).
           email: `contato@${clientId}.example`,
           language: i % 5 === 4 ? 'en' : 'pt',
+          // The financial dimension of the four-dimension health model (deploy/health-4d.yaml).
+          ...financialOf(profile, i),
         },
       },
     };
   });
+}
+
+/** Billing figures by profile, varied by the client's number (no draw: the stream stays as it was). */
+function financialOf(p: Profile, i: number): Record<string, number> {
+  const spread = (i * 37) % 100; // 0–99, well mixed
+  return {
+    dias_em_atraso:
+      p === 'healthy'
+        ? spread < 90
+          ? 0
+          : 5
+        : p === 'declining'
+          ? spread % 25
+          : 10 + (spread % 50),
+    variacao_mrr:
+      p === 'healthy' ? spread % 15 : p === 'declining' ? -(spread % 20) : -20 - (spread % 30),
+    dias_para_renovacao: 10 + ((i * 53) % 300),
+  };
+}
+
+/**
+ * A day's survey answers and support tickets of a client: NPS (0–10) and CSAT (1–5)
+ * answers, critical tickets and their resolution time, by profile — the sentiment and
+ * support dimensions of deploy/health-4d.yaml.
+ */
+function careEvents(r: () => number, c: DemoClient, dayStart: number): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
+  const at = () => Math.floor(dayStart + r() * DAY);
+  const metric = (name: string, value: number) => ({
+    id: `demo-${c.clientId}-${name}-${dayStart}-${out.length}`,
+    client_id: c.clientId,
+    kind: 'metric',
+    name,
+    value,
+    timestamp: at(),
+  });
+  const [nps, csat, ticket, hours] =
+    c.profile === 'healthy'
+      ? [[7, 10], [4, 5], 0.02, [2, 20]]
+      : c.profile === 'declining'
+        ? [[3, 8], [2, 4], 0.12, [20, 90]]
+        : [[0, 6], [1, 3], 0.2, [30, 120]];
+  const within = ([lo, hi]: number[]) => lo! + Math.floor(r() * (hi! - lo! + 1));
+  if (r() < 0.12) out.push(metric('nps', within(nps as number[])));
+  if (r() < 0.1) out.push(metric('csat', within(csat as number[])));
+  if (r() < (ticket as number)) {
+    out.push({
+      id: `demo-${c.clientId}-ticket-${dayStart}`,
+      client_id: c.clientId,
+      kind: 'action',
+      name: 'ticket:critico',
+      timestamp: at(),
+    });
+    out.push(metric('ticket:horas_resolucao', within(hours as number[])));
+  }
+  return out;
 }
 
 /** Relative activity of a client on a day `daysAgo` before now (0 = today). */
@@ -151,9 +209,12 @@ export function demoDay(
   const r = rng(seed * 1000 + daysAgo);
   const dayStart = now - (daysAgo + 1) * DAY;
   const out: Record<string, unknown>[] = [];
+  // Survey answers and tickets from a draw of their own: the usage events stay as they were.
+  const care = rng(seed * 7919 + daysAgo);
   for (const c of clients) {
     const n = Math.round(eventsPerActiveClient * intensity(c, daysAgo) * (0.5 + r()));
     for (let i = 0; i < n; i++) out.push(demoEvent(r, c, Math.floor(dayStart + r() * DAY), i));
+    if (intensity(c, daysAgo) > 0) out.push(...careEvents(care, c, dayStart));
   }
   return out.sort((a, b) => (a.timestamp as number) - (b.timestamp as number));
 }
