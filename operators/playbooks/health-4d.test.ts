@@ -85,6 +85,7 @@ describe("the digest's weighted model B (seed 004): NPS 15%, critical support ti
   const model = {
     thresholds: { green: 80, yellow: 60 },
     adjustments: { lastDays: 28, maxPoints: 30 },
+    profiles: [],
     components: [
       {
         id: 'afc',
@@ -175,6 +176,48 @@ describe("the digest's weighted model B (seed 004): NPS 15%, critical support ti
       attributes: { qbr: 1 },
     });
     expect(componentScores(model, 'x', view).base).toBe(40 + 14 + 0 + 0 + 10 + 2.5 - 2.5);
+  });
+});
+
+describe('health profiles: weights by lifecycle stage', () => {
+  const base = fourDimensionHealth();
+  // Onboarding clients: usage weighs most, billing not at all.
+  const onboarding = {
+    id: 'onboarding',
+    when: [{ attribute: 'status', op: '=' as const, value: 'onboarding' }],
+    weights: {
+      login_frequency: 30,
+      key_actions: 40,
+      critical_tickets: 10,
+      resolution_time: 0,
+      payment_overdue: 0,
+      mrr_trend: 0,
+      renewal: 0,
+      nps: 15,
+      csat: 5,
+    },
+  };
+  const model = { ...base, profiles: [onboarding] } as HealthConfig;
+  const figures = () =>
+    fixedView({
+      counts: { login: 5, action: 2, 'ticket:critico': 0 },
+      nps: 40,
+      attributes: { dias_em_atraso: 40, variacao_mrr: -50, dias_para_renovacao: 10 },
+    });
+  const withStatus = (status: string): FigureView => {
+    const v = figures();
+    return { ...v, attribute: (c, n) => (n === 'status' ? status : v.attribute(c, n)) };
+  };
+
+  it('the first profile whose filters hold weighs the components; others keep the model weights', () => {
+    // Points: logins 10, key actions 3, tickets 10, resolution (none) 10, overdue 0, MRR 0,
+    // renewal 0, NPS 6, CSAT (none) 5.
+    const on = componentScores(model, 'x', withStatus('onboarding'));
+    expect(on.profile).toBe('onboarding');
+    expect(on.base).toBe(30 + 12 + 10 + 0 + 0 + 0 + 0 + 9 + 2.5);
+    const mature = componentScores(model, 'x', withStatus('active'));
+    expect(mature.profile).toBeUndefined();
+    expect(mature.base).toBe(15 + 7.5 + 15 + 5 + 0 + 0 + 0 + 9 + 2.5);
   });
 });
 

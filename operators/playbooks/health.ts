@@ -14,6 +14,7 @@ import type { FigureView } from './figure-view.js';
 import type { HealthModel } from '../../schemas/generated/health.js';
 import type { Refined } from './playbook.js';
 import { metricValue } from './conditions/metric.js';
+import { admits } from './filters.js';
 
 export type Band = 'green' | 'yellow' | 'red';
 
@@ -55,20 +56,33 @@ export function pointsFor(value: number | null, c: HealthComponent): number {
 /** Rounded to cents of a point: scores are compared for change, so float dust must not count. */
 export const round2 = (x: number) => Math.round(x * 100) / 100;
 
+/** The first profile whose filters all hold for the client, if any. */
+export function profileOf(
+  h: HealthConfig,
+  clientId: string,
+  view: FigureView,
+): HealthConfig['profiles'][number] | undefined {
+  return h.profiles.find((p) =>
+    p.when.every((f) => admits(f, view.attribute(clientId, f.attribute))),
+  );
+}
+
 export function componentScores(
   h: HealthConfig,
   clientId: string,
   view: FigureView,
-): { base: number; components: ComponentScore[] } {
+): { base: number; components: ComponentScore[]; profile?: string } {
+  const profile = h.profiles.length > 0 ? profileOf(h, clientId, view) : undefined;
   let base = 0;
   const components: ComponentScore[] = [];
   for (const c of h.components) {
+    const weight = profile?.weights[c.id] ?? c.weight;
     const value = figureValue(c.figure, clientId, view);
     const points = pointsFor(value, c);
-    base += (c.weight * points) / c.maxPoints;
-    components.push({ id: c.id, value, points, contribution: round2((c.weight * points) / 100) });
+    base += (weight * points) / c.maxPoints;
+    components.push({ id: c.id, value, points, contribution: round2((weight * points) / 100) });
   }
-  return { base: round2(base), components };
+  return { base: round2(base), components, ...(profile ? { profile: profile.id } : {}) };
 }
 
 function figureValue(f: ComponentFigure, clientId: string, view: FigureView): number | null {

@@ -220,7 +220,7 @@ export class Rules {
 
     const changedParts = new Map<string, ComponentScore[]>();
     for (const [clientId, r] of known) {
-      const { base, components } = componentScores(this.health, clientId, view);
+      const { base, components, profile } = componentScores(this.health, clientId, view);
       r.health.base = base;
       const changed = r.health.changedParts(components);
       if (changed.length > 0) changedParts.set(clientId, changed);
@@ -230,6 +230,7 @@ export class Rules {
           this.healthChange(m, clientId, r, after, SCORE_SOURCE, Calendar.isoDate(b.day - 1), {
             type: 'components',
             components,
+            ...(profile ? { profile } : {}),
           }),
         );
     }

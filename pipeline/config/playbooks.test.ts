@@ -131,11 +131,27 @@ describe('health files', () => {
     ]);
   });
 
+  it('refuse a profile that weighs an unknown component, misses one, or does not add up to 100', () => {
+    const f = write(
+      'health-profiles.yaml',
+      `components:
+  - { id: a, title: A, weight: 60, figure: { count: { kind: login, windowDays: 7 } }, bands: [ { min: 1, points: 10 } ] }
+  - { id: b, title: B, weight: 40, figure: { attribute: { name: dias_em_atraso } }, bands: [ { min: 0, points: 10 } ] }
+profiles:
+  - { id: onboarding, when: [ { attribute: status, op: '=', value: onboarding } ], weights: { a: 70, c: 30 } }
+`,
+    );
+    expect(problems(() => loadHealth(f, WINDOWS))).toEqual([
+      `${f}: /profiles/0/weights/c: expected a component of the model (a, b), got "c"`,
+      `${f}: /profiles/0/weights: expected a weight for every component, got "none for b"`,
+    ]);
+  });
+
   it('refuse unknown fields and thresholds out of range', () => {
     const f = write('health2.yaml', 'thresholds: { green: 120 }\ncomponents: []\nextra: 1\n');
     expect(problems(() => loadHealth(f, WINDOWS))).toEqual(
       expect.arrayContaining([
-        `${f}: /extra: expected no such field (allowed: thresholds, adjustments, components)`,
+        `${f}: /extra: expected no such field (allowed: thresholds, adjustments, components, profiles)`,
         `${f}: /thresholds/green: expected a number <= 100, got 120`,
         `${f}: /components: expected a list of at least 1 item, got []`,
       ]),

@@ -142,6 +142,22 @@ export function loadHealth(file: string, windows: Windows): HealthConfig {
       errors.push(
         new ConfigError(abs, '/components', 'weights adding up to 100', `they add up to ${total}`),
       );
+    // A profile weighs every component, and its weights add up to 100 too.
+    const ids = h.components.map((c) => c.id);
+    h.profiles.forEach((p, i) => {
+      const at = `/profiles/${i}/weights`;
+      for (const id of Object.keys(p.weights))
+        if (!ids.includes(id))
+          errors.push(
+            new ConfigError(abs, `${at}/${id}`, `a component of the model (${ids.join(', ')})`, id),
+          );
+      for (const id of ids)
+        if (p.weights[id] === undefined)
+          errors.push(new ConfigError(abs, at, `a weight for every component`, `none for ${id}`));
+      const sum = Object.values(p.weights).reduce<number>((a, b) => a + (b ?? 0), 0);
+      if (Math.abs(sum - 100) > 1e-9)
+        errors.push(new ConfigError(abs, at, 'weights adding up to 100', `they add up to ${sum}`));
+    });
     if (h.thresholds.yellow > h.thresholds.green)
       errors.push(
         new ConfigError(

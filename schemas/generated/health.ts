@@ -84,4 +84,28 @@ export interface HealthModel {
      */
     missingPoints: number;
   }[];
+  /**
+   * Weights by kind of client (segment, lifecycle stage…): the first profile whose filters all hold gives its weights; a client no profile takes keeps the components' own.
+   *
+   * @maxItems 50
+   */
+  profiles: {
+    id: string;
+    /**
+     * Client attribute filters, as a playbook's (all must hold).
+     *
+     * @minItems 1
+     */
+    when: {
+      attribute: string;
+      op: '=' | '!=' | '>' | '>=' | '<' | '<=' | 'in' | 'not in' | 'exists' | 'missing';
+      value?: string | number | boolean | (string | number)[];
+    }[];
+    /**
+     * Every component's weight in this profile, by component id; they add up to 100.
+     */
+    weights: {
+      [k: string]: number | undefined;
+    };
+  }[];
 }

@@ -46,5 +46,9 @@ export interface HealthBody {
           points: number;
           contribution: number;
         }[];
+        /**
+         * The health profile whose weights scored the client, when one took it.
+         */
+        profile?: string;
       };
 }
