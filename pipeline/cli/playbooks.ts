@@ -12,6 +12,7 @@ import {
   playbookFiles,
 } from '../config/playbooks.js';
 import { dryRun } from '../dry-run.js';
+import { rescoreHealth } from '../health-rescore.js';
 import { PulsoError } from '../errors.js';
 
 export function playbookCommands(program: Command, setup: () => { config: Config }): void {
@@ -106,6 +107,65 @@ export function playbookCommands(program: Command, setup: () => { config: Config
           }
           if (r.evaluations.length === 0)
             console.log(`${p.id} is not due between ${opts.from} and ${opts.to}`);
+        } finally {
+          await sql.close();
+        }
+      },
+    );
+
+  program
+    .command('health')
+    .description('the health model: re-score history under another model')
+    .command('rescore')
+    .description(
+      'what another health model (weights, bands, thresholds) would have said of the clients, day by day, beside the one in use; from stored figures, emits nothing',
+    )
+    .requiredOption('--model <file>', 'the health model to try (schemas/health.schema.json)')
+    .requiredOption('--from <date>', 'first midnight, YYYY-MM-DD (windows.timeZone)')
+    .requiredOption('--to <date>', 'end (exclusive), YYYY-MM-DD')
+    .option('--clients <ids>', 'only these clients, comma-separated (e.g. the churners)')
+    .option('--json', 'one JSON object per day')
+    .action(
+      async (opts: {
+        model: string;
+        from: string;
+        to: string;
+        clients?: string;
+        json?: boolean;
+      }) => {
+        const { config } = setup();
+        const { health } = loadRules(config);
+        const after = loadHealth(installedPath(opts.model), config.windows);
+        const cal = new Calendar(config.windows.timeZone);
+        const day = (s: string, flag: string) => {
+          if (!/^\d{4}-\d{2}-\d{2}$/.test(s))
+            throw new PulsoError(`${flag}: expected YYYY-MM-DD, got ${s}`);
+          return cal.dayStart(Calendar.fromIsoDate(s));
+        };
+        const only = opts.clients ? new Set(opts.clients.split(',')) : undefined;
+        const sql = new QuestSql(config.questdb);
+        try {
+          const days = await rescoreHealth(
+            sql,
+            { before: health, after },
+            config.windows.timeZone,
+            day(opts.from, '--from'),
+            day(opts.to, '--to'),
+            only && ((c) => only.has(c)),
+          );
+          for (const d of days) {
+            if (opts.json) {
+              console.log(JSON.stringify(d));
+              continue;
+            }
+            const b = (x: Record<string, number>) =>
+              `${x.green} green, ${x.yellow} yellow, ${x.red} red`;
+            console.log(`${d.at}  now: ${b(d.bands.before)}  →  ${b(d.bands.after)}`);
+            for (const c of d.clients.filter((x) => x.before.band !== x.after.band))
+              console.log(
+                `    ${c.clientId}: ${c.before.band} (${c.before.base}) → ${c.after.band} (${c.after.base})`,
+              );
+          }
         } finally {
           await sql.close();
         }
