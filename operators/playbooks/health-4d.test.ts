@@ -169,13 +169,13 @@ describe("the digest's weighted model B (seed 004): NPS 15%, critical support ti
     ]);
   });
 
-  it('the same client with a detractor NPS and 3 critical tickets falls to yellow (66.5)', () => {
+  it('the same client with a detractor NPS and 3 critical tickets falls to yellow (64)', () => {
     const view = fixedView({
       counts: { 'acao:chave': 12, login: 3, 'ticket:critico': 3 },
       nps: -20,
       attributes: { qbr: 1 },
     });
-    expect(componentScores(model, 'x', view).base).toBe(40 + 14 + 0 + 0 + 10 + 2.5 - 2.5);
+    expect(componentScores(model, 'x', view).base).toBe(40 + 14 + 0 + 0 + 10);
   });
 });
 
