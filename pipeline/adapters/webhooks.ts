@@ -27,10 +27,10 @@ import { describeErrors, validateOutput } from '../../schemas/index.js';
 import type { Playbook } from '../../operators/playbooks/playbook.js';
 import type { DeadLetterCaps } from '../contract/dead-letter.js';
 import type { Reason } from '../../schemas/types.js';
-import { publishDeadLetters } from './nats/dead-letters.js';
 import type { OutputSigner } from './nats/output-signature.js';
 import { policyAgent, refusedUrl } from './webhook-destination.js';
 import { postTo } from './delivery/post.js';
+import { giveUpOn } from './delivery/output-consumer.js';
 import type { Config } from '../config/types.js';
 import type { Logger } from '../log.js';
 import type { IngestMetrics } from '../metrics.js';
@@ -73,32 +73,7 @@ export async function startWebhooks(
   const js = nc.jetstream();
   const consumer = await js.consumers.get(stream, WEBHOOK_CONSUMER);
   const messages = await consumer.consume({ max_messages: 16 });
-  /** Dead-letters the call, then terminates it; if the dead letter cannot be published, it stays. */
-  const giveUp = async (m: JsMsg, reason: Reason) => {
-    try {
-      await publishDeadLetters(
-        js,
-        [
-          {
-            reason,
-            subject: m.subject,
-            stream,
-            streamSeq: m.info.streamSequence,
-            storedAt: Math.floor(m.info.timestampNanos / 1e6),
-            payload: m.data,
-          },
-        ],
-        caps,
-      );
-      m.term();
-    } catch (e) {
-      log.warn(
-        { seq: m.info.streamSequence, err: (e as Error).message },
-        'webhook dead letter not published; retrying later',
-      );
-      m.nak(5000);
-    }
-  };
+  const giveUp = giveUpOn(js, stream, caps, log, 'webhook');
   const done = (async () => {
     for await (const m of messages) {
       // Whatever a message holds, the loop goes on: nothing here may end it.

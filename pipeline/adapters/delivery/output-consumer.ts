@@ -11,7 +11,13 @@
  * and its message is dead-lettered as `internal_error`. A dead letter that cannot be
  * published leaves its message to be delivered again later: nothing is dropped silently.
  */
-import { AckPolicy, DeliverPolicy, type JsMsg, type NatsConnection } from 'nats';
+import {
+  AckPolicy,
+  DeliverPolicy,
+  type JetStreamClient,
+  type JsMsg,
+  type NatsConnection,
+} from 'nats';
 import { describeErrors, validateOutput } from '../../../schemas/index.js';
 import type { OutputBodies } from '../../../operators/playbooks/outputs.js';
 import type { Reason, ReasonCode } from '../../../schemas/types.js';
@@ -71,31 +77,10 @@ export async function consumeOutputs<K extends keyof OutputBodies>(
   // in a buffer, or a slow send, must not be handed to another instance meanwhile.
   const messages = await (await js.consumers.get(stream, o.durable)).consume({ max_messages: 1 });
 
-  const giveUp = async (m: JsMsg, reason: Reason) => {
+  const deadLetter = giveUpOn(js, stream, o.caps, log, o.kind);
+  const giveUp = (m: JsMsg, reason: Reason) => {
     o.counted?.('dead-lettered');
-    try {
-      await publishDeadLetters(
-        js,
-        [
-          {
-            reason,
-            subject: m.subject,
-            stream,
-            streamSeq: m.info.streamSequence,
-            storedAt: Math.floor(m.info.timestampNanos / 1e6),
-            payload: m.data,
-          },
-        ],
-        o.caps,
-      );
-      m.term();
-    } catch (e) {
-      log.warn(
-        { seq: m.info.streamSequence, err: (e as Error).message },
-        `${o.kind} dead letter not published; retrying later`,
-      );
-      m.nak(5000);
-    }
+    return deadLetter(m, reason);
   };
 
   const handle = async (m: JsMsg) => {
@@ -195,4 +180,42 @@ export function parseOutput<K extends keyof OutputBodies>(
     };
   }
   return body as OutputBodies[K];
+}
+
+/**
+ * Dead-letters a message of `stream`, then terminates it; if the dead letter cannot be
+ * published, the message stays and comes again later.
+ */
+export function giveUpOn(
+  js: JetStreamClient,
+  stream: string,
+  caps: DeadLetterCaps | undefined,
+  log: Logger,
+  what: string,
+): (m: JsMsg, reason: Reason) => Promise<void> {
+  return async (m, reason) => {
+    try {
+      await publishDeadLetters(
+        js,
+        [
+          {
+            reason,
+            subject: m.subject,
+            stream,
+            streamSeq: m.info.streamSequence,
+            storedAt: Math.floor(m.info.timestampNanos / 1e6),
+            payload: m.data,
+          },
+        ],
+        caps,
+      );
+      m.term();
+    } catch (e) {
+      log.warn(
+        { seq: m.info.streamSequence, err: (e as Error).message },
+        `${what} dead letter not published; retrying later`,
+      );
+      m.nak(5000);
+    }
+  };
 }
