@@ -166,7 +166,7 @@ export class MetricAggregates extends WindowedOperator<MetricRow[], MetricAggreg
     let sum = 0;
     let lastTs = -Infinity;
     let last: number | null = null;
-    const a: Answers = [0, 0, 0, 0, 0];
+    let a: Answers | undefined; // most metrics are no survey: nothing allocated for them
     for (const e of ring) {
       if (!e || e.day < w.from || e.day >= w.to) continue;
       count += e.count;
@@ -175,9 +175,14 @@ export class MetricAggregates extends WindowedOperator<MetricRow[], MetricAggreg
         lastTs = e.lastTs;
         last = e.last;
       }
-      if (e.answers) for (let i = 0; i < 5; i++) a[i]! += e.answers[i]!;
+      if (e.answers) {
+        a ??= [0, 0, 0, 0, 0];
+        for (let i = 0; i < 5; i++) a[i]! += e.answers[i]!;
+      }
     }
-    return { count, sum, last, nps: npsOf(a[0], a[1], a[2]), csat: csatOf(a[3], a[4]) };
+    return a
+      ? { count, sum, last, nps: npsOf(a[0], a[1], a[2]), csat: csatOf(a[3], a[4]) }
+      : { count, sum, last, nps: null, csat: null };
   }
 
   private metricsOf(clientId: string): Map<string, Entry[]> {

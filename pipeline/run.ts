@@ -29,7 +29,7 @@ import { SendMarks, startEmailSender } from './adapters/delivery/email.js';
 import { EmailTemplates } from './adapters/delivery/templates.js';
 import { startNotifier } from './adapters/delivery/notify.js';
 import { resolveRoutes } from './adapters/delivery/routes.js';
-import { scheduleDigests, sendDigestOf } from './adapters/delivery/digest.js';
+import { digestSenderOf, scheduleDigests, sendDigestOf } from './adapters/delivery/digest.js';
 import type { Playbook } from '../operators/playbooks/playbook.js';
 import { RulesStage } from '../operators/playbooks/stage.js';
 import { installedPath, loadRules } from './config/playbooks.js';
@@ -420,7 +420,7 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
 
   const marks =
     first && (emailTemplates || notifyRoutes)
-      ? await SendMarks.open(nc, config.nats.state)
+      ? await SendMarks.open(nc, config.nats.state, config.nats.outputStream.maxAgeDays)
       : undefined;
   const notifier =
     marks && notifyRoutes && config.delivery.notify.enabled
@@ -443,14 +443,13 @@ export async function startPipeline(config: Config, log: Logger): Promise<Runnin
           timeZone: config.windows.timeZone,
           log: log.child({ stage: 'digest' }),
           run: (day) =>
-            sendDigestOf(day, config, sql, rulesFiles.health.thresholds, {
-              routes: notifyRoutes,
-              policy: config.rules.webhooks,
-              timeoutMs: config.delivery.notify.timeoutMs,
-              link: config.delivery.link,
-              marks,
-              log: log.child({ stage: 'digest' }),
-            }).then(() => undefined),
+            sendDigestOf(
+              day,
+              config,
+              sql,
+              rulesFiles.health.thresholds,
+              digestSenderOf(config, notifyRoutes, marks, log.child({ stage: 'digest' })),
+            ).then(() => undefined),
         })
       : undefined;
   const emails =

@@ -367,6 +367,33 @@ describe('task lifecycle', () => {
     expect(again.map((o) => o.id)).toEqual(out.map((o) => o.id));
   });
 
+  it("a CS tool's words are kept only for open tasks, once each: a flood of them holds nothing", () => {
+    const h = new RulesHarness(active('Y'));
+    h.feed([ev(MON - 14 * DAY, 'Y', 'tela:pedidos')], MON + 3_600_000);
+    const [task] = of(h.outputs, 'task', 'criar-produto-sem-uso', 'Y');
+    const word = (taskId: string, status: 'done' | 'cancelled', i: number) => ({
+      updateId: `u${i}`,
+      ts: MON + 7_200_000,
+      taskId,
+      clientId: 'Y',
+      status,
+      by: null,
+      streamSeq: i,
+      index: 0,
+    });
+    for (let i = 0; i < 1000; i++)
+      h.stage.state.queueTaskUpdate(word(`task/nao/Y/${i}/0`, 'done', i));
+    h.stage.state.queueTaskUpdate(word(task!.id, 'done', 1001));
+    h.stage.state.queueTaskUpdate(word(task!.id, 'cancelled', 1002));
+    expect(h.stage.state.snapshot().taskUpdates!.map((u) => [u.taskId, u.status])).toEqual([
+      [task!.id, 'done'],
+    ]);
+    const out = h.feed([], MON + DAY + 3_600_000);
+    expect(
+      of(out, 'task-closed', undefined, 'Y').map((c) => [c.body.taskId, c.body.reason]),
+    ).toEqual([[task!.id, 'done']]);
+  });
+
   it('closeWhen recovered: the next run where the condition no longer holds closes the task', () => {
     const attrs = active('Z');
     const h = new RulesHarness(attrs);

@@ -164,8 +164,15 @@ export class Rules {
   /** CS tools' words on tasks, in stream order, until the next midnight. */
   private taskUpdates: TaskUpdate[] = [];
 
-  /** A CS tool says a task is done or cancelled: taken at the next midnight's run. */
+  /**
+   * A CS tool says a task is done or cancelled: taken at the next midnight's run. Only a task
+   * open now can be closed then (tasks open at midnights), so the queue holds at most one
+   * word per open task, whatever a tool sends.
+   */
   queueTaskUpdate(u: TaskUpdate): void {
+    const open = this.clients.get(u.clientId)?.tasks;
+    if (!open || ![...open.values()].some((ts) => ts.some((t) => t.id === u.taskId))) return;
+    if (this.taskUpdates.some((q) => q.taskId === u.taskId && q.clientId === u.clientId)) return;
     this.taskUpdates.push(u);
   }
 

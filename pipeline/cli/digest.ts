@@ -8,6 +8,7 @@ import { DateTime } from 'luxon';
 import { connectAs } from '../adapters/nats/connect.js';
 import { SendMarks } from '../adapters/delivery/email.js';
 import {
+  digestSenderOf,
   digestsOf,
   digestWindow,
   readDigestRows,
@@ -59,15 +60,18 @@ export function digestCommand(
         );
         const nc = await connectAs(config, 'pipeline', { name: 'pulso-digest' });
         try {
-          const marks = await SendMarks.open(nc, config.nats.state);
-          const r = await sendDigestOf(day, config, sql, health.thresholds, {
-            routes,
-            policy: config.rules.webhooks,
-            timeoutMs: config.delivery.notify.timeoutMs,
-            link: config.delivery.link,
-            marks,
-            log,
-          });
+          const marks = await SendMarks.open(
+            nc,
+            config.nats.state,
+            config.nats.outputStream.maxAgeDays,
+          );
+          const r = await sendDigestOf(
+            day,
+            config,
+            sql,
+            health.thresholds,
+            digestSenderOf(config, routes, marks, log),
+          );
           process.stdout.write(
             `${JSON.stringify({ day, csms: r.digests.length, sent: r.sent, failed: r.failed })}\n`,
           );

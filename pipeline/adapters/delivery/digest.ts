@@ -187,7 +187,7 @@ export function digestBody(kind: RouteKind, d: Digest, link: string): unknown {
   switch (kind) {
     case 'slack': {
       return {
-        text: `${title}: ${summary}`,
+        text: slackText(`${title}: ${summary}`),
         blocks: [
           { type: 'header', text: { type: 'plain_text', text: title.slice(0, 150) } },
           { type: 'section', text: { type: 'mrkdwn', text: slackText(summary) } },
@@ -220,6 +220,23 @@ export interface DigestSender {
   link: string;
   marks: SendMarks;
   log: Logger;
+}
+
+/** How the configuration sends digests: the notification routes, their policy and timeout. */
+export function digestSenderOf(
+  config: Config,
+  routes: Route[],
+  marks: SendMarks,
+  log: Logger,
+): DigestSender {
+  return {
+    routes,
+    policy: config.rules.webhooks,
+    timeoutMs: config.delivery.notify.timeoutMs,
+    link: config.delivery.link,
+    marks,
+    log,
+  };
 }
 
 /** Sends each digest to its CSM's routes, once per day, CSM and route; what failed, said. */

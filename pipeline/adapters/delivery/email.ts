@@ -46,10 +46,15 @@ const dec = new TextDecoder();
 export class SendMarks {
   private constructor(private readonly kv: KV) {}
 
-  static async open(nc: NatsConnection, s: StateBucket): Promise<SendMarks> {
+  /**
+   * `keepDays`: how long a mark is kept — the output stream's age, after which its output
+   * can no longer be delivered again (a digest's day, older still, is not sent by hand).
+   */
+  static async open(nc: NatsConnection, s: StateBucket, keepDays: number): Promise<SendMarks> {
     const kv = await nc.jetstream().views.kv(`${s.bucket}_deliveries`, {
       replicas: s.replicas,
       history: 1,
+      ttl: keepDays * 86_400_000,
       storage: StorageType.File,
       // Read through the leader: a lagging replica would not show a mark just written.
       allow_direct: false,
@@ -161,6 +166,17 @@ async function sendOnce(
   const had = await marks.get('email', body.id);
   if (had?.state === 'sent') return { outcome: 'delivered' };
   if (had?.state === 'sending') return unconfirmed(body, had.at);
+  if (body.to && !isSingleAddress(body.to))
+    return {
+      outcome: 'give-up',
+      reason: {
+        code: 'email_invalid',
+        message: `client ${JSON.stringify(body.clientId)}'s email attribute is not one address: ${JSON.stringify(body.to.slice(0, 200))}`,
+        path: '/to',
+        expected:
+          'one e-mail address (name@domain): a list would send the e-mail to everyone in it',
+      },
+    };
   if (!body.to)
     return {
       outcome: 'give-up',
@@ -182,7 +198,7 @@ async function sendOnce(
   try {
     await transport.sendMail({
       from: o.settings.from,
-      to: body.to,
+      to: { name: '', address: body.to },
       subject: mail.subject,
       text: mail.text,
       html: mail.html,
@@ -215,6 +231,17 @@ async function sendOnce(
   await marks.sent('email', body.id, messageId);
   log.info({ id: body.id, to: body.to, template: body.template, language }, 'e-mail sent');
   return { outcome: 'delivered' };
+}
+
+/**
+ * One plain address: the attribute comes from producers, and a list ("a@x, b@y") or a
+ * display name would let one client update send Pulso's e-mails to anyone.
+ */
+export function isSingleAddress(to: string): boolean {
+  return (
+    to.length <= 254 &&
+    /^[^\s@,;:<>()"'\[\]\\]+@[^\s@,;:<>()"'\[\]\\]+\.[^\s@,;:<>()"'\[\]\\]+$/.test(to)
+  );
 }
 
 function unconfirmed(body: EmailBody, since: number | undefined): Delivery {

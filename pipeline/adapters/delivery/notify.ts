@@ -47,7 +47,8 @@ export function chatBody(kind: RouteKind, n: NotifyBody, link: string): unknown 
   switch (kind) {
     case 'slack':
       return {
-        text: `${n.title} — ${n.clientId}: ${n.message}`,
+        // Escaped here too: a client id like `<!channel>` must not ping a whole channel.
+        text: slackText(`${n.title} — ${n.clientId}: ${n.message}`),
         blocks: [
           { type: 'header', text: { type: 'plain_text', text: n.title.slice(0, 150) } },
           {

@@ -52,6 +52,12 @@ describe('e-mail templates', () => {
     expect(en.text).toContain('Hello, Acme <Comércio> & Cia!');
   });
 
+  it('the subject is one line, whatever the variables hold', () => {
+    const mail = shipped().render(body({ subject: 'Oi\r\nBcc: todos@x.example' }), 'pt');
+    if ('code' in mail) throw new Error(mail.message);
+    expect(mail.subject).toBe('Oi Bcc: todos@x.example');
+  });
+
   it('the link encodes the client id', () => {
     expect(shipped().linkFor('a b/ç&x')).toBe(
       'https://grafana.example/d/pulso-client-360?var-client=a%20b%2F%C3%A7%26x',

@@ -161,7 +161,12 @@ export class EmailTemplates {
         .join('\n')
         .split(LINK_TOKEN)
         .join(anchor);
-      return { subject: t.subject(vars).trim(), text: t.text(vars), html };
+      // A header is one line, whatever a client's name holds.
+      const subject = t
+        .subject(vars)
+        .replace(/[\r\n]+/g, ' ')
+        .trim();
+      return { subject, text: t.text(vars), html };
     } catch (e) {
       return {
         code: 'email_invalid',
