@@ -24,6 +24,8 @@ export async function startReceiver(o: {
   const max = o.maxBytes ?? 1024 * 1024;
   const state = { received: 0 };
   const server = createServer((req, res) => {
+    // A sender killed mid-request resets its connection: nothing to answer, nothing to crash.
+    req.on('error', () => undefined);
     if (req.method !== 'POST') return void res.writeHead(405).end();
     const chunks: Buffer[] = [];
     let size = 0;
